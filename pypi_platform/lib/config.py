@@ -1,0 +1,252 @@
+"""The configuration contract: every ``PYPI_PLATFORM_*`` variable, parsed and validated in one place.
+
+Parsing happens when definitions load (``defs/resources.py`` calls :func:`load_settings`), never at import
+time, so a bad value fails the code location with a message that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(I?B)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+PACKAGE_TYPES = ("sdist", "wheel", "egg", "wininst", "msi", "rpm", "dumb")
+
+
+class ConfigError(ValueError):
+    """A configuration variable holds a value we cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class MirrorFilters:
+    """Which projects, releases and files the mirror keeps."""
+
+    allowlist: frozenset[str] | None = None  # normalized names; None means every project
+    blocklist: frozenset[str] = frozenset()
+    keep_releases: int = 0  # newest N releases per project, 0 keeps all
+    prereleases: bool = True
+    package_types: frozenset[str] | None = None  # None keeps every type
+    exclude_platforms: tuple[str, ...] = ()  # fnmatch patterns on wheel platform tags
+    max_file_size: int | None = None  # bytes
+
+    def fingerprint(self) -> str:
+        """A stable text that changes whenever the filters change, so a filter change reaches every project."""
+        parts = [
+            f"keep={self.keep_releases}",
+            f"pre={self.prereleases}",
+            f"types={','.join(sorted(self.package_types or ()))}",
+            f"platforms={','.join(self.exclude_platforms)}",
+            f"max={self.max_file_size}",
+        ]
+        return ";".join(parts)
+
+    def wants_project(self, name: str) -> bool:
+        if name in self.blocklist:
+            return False
+        return self.allowlist is None or name in self.allowlist
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    storage_url: str
+    s3_endpoint_url: str | None
+    database_url: str | None  # None: start the embedded server under home/postgres
+    upstream_url: str
+    filters: MirrorFilters = field(default_factory=MirrorFilters)
+    mirror_workers: int = 10
+    mirror_delete_grace_hours: float = 24.0
+
+    @property
+    def embedded_postgres_dir(self) -> Path:
+        return self.home / "postgres"
+
+
+def normalize_project_name(name: str) -> str:
+    """PEP 503 normalization, after checking the name is a valid project name at all."""
+    if not _PROJECT_NAME.match(name):
+        raise ValueError(f"{name!r} is not a valid project name")
+    return canonicalize_name(name)
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    cwd = cwd or Path.cwd()
+    home = Path(env.get("PYPI_PLATFORM_HOME") or cwd / ".pypi_platform").expanduser().absolute()
+    return Settings(
+        home=home,
+        storage_url=_storage_url(env, home),
+        s3_endpoint_url=_http_url(env, "PYPI_PLATFORM_S3_ENDPOINT_URL"),
+        database_url=_database_url(env),
+        upstream_url=_upstream_url(env),
+        filters=_filters(env, cwd),
+        mirror_workers=_int(env, "PYPI_PLATFORM_MIRROR_WORKERS", 10, minimum=1, maximum=64),
+        mirror_delete_grace_hours=_float(env, "PYPI_PLATFORM_MIRROR_DELETE_GRACE_HOURS", 24.0),
+    )
+
+
+def _storage_url(env: Mapping[str, str], home: Path) -> str:
+    name = "PYPI_PLATFORM_STORAGE_URL"
+    raw = env.get(name)
+    if not raw:
+        return (home / "storage").as_uri()
+    parsed = urlparse(raw)
+    if parsed.scheme == "file":
+        if not parsed.path.startswith("/"):
+            raise ConfigError(f"{name} must be an absolute file:///dir URL, got {raw!r}")
+        return raw.rstrip("/")
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ConfigError(f"{name} must name a bucket (s3://bucket/prefix), got {raw!r}")
+        return raw.rstrip("/")
+    raise ConfigError(f"{name} must be file:///abs/dir or s3://bucket/prefix, got {raw!r}")
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    name = "PYPI_PLATFORM_DATABASE_URL"
+    raw = env.get(name)
+    if not raw:
+        return None
+    if urlparse(raw).scheme not in ("postgres", "postgresql"):
+        raise ConfigError(f"{name} must be a postgresql:// DSN, got {raw!r}")
+    return raw
+
+
+def _upstream_url(env: Mapping[str, str]) -> str:
+    name = "PYPI_PLATFORM_UPSTREAM_URL"
+    raw = env.get(name) or PYPI_SIMPLE_ENDPOINT
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https", "file") or (parsed.scheme != "file" and not parsed.netloc):
+        raise ConfigError(f"{name} must be the http(s) URL of a simple index, got {raw!r}")
+    return raw if raw.endswith("/") else raw + "/"
+
+
+def _filters(env: Mapping[str, str], cwd: Path) -> MirrorFilters:
+    types = _name_list(env, "PYPI_PLATFORM_MIRROR_PACKAGE_TYPES")
+    if types is not None:
+        unknown = sorted(set(types) - set(PACKAGE_TYPES))
+        if unknown:
+            raise ConfigError(
+                f"PYPI_PLATFORM_MIRROR_PACKAGE_TYPES names unknown package types {unknown}; "
+                f"expected some of {', '.join(PACKAGE_TYPES)}"
+            )
+    max_size = env.get("PYPI_PLATFORM_MIRROR_MAX_FILE_SIZE")
+    return MirrorFilters(
+        allowlist=_project_list(env, "PYPI_PLATFORM_MIRROR_PROJECTS", cwd),
+        blocklist=_project_list(env, "PYPI_PLATFORM_MIRROR_BLOCKLIST", cwd) or frozenset(),
+        keep_releases=_int(env, "PYPI_PLATFORM_MIRROR_KEEP_RELEASES", 0, minimum=0),
+        prereleases=_bool(env, "PYPI_PLATFORM_MIRROR_PRERELEASES", True),
+        package_types=frozenset(types) if types is not None else None,
+        exclude_platforms=tuple(_name_list(env, "PYPI_PLATFORM_MIRROR_EXCLUDE_PLATFORMS") or ()),
+        max_file_size=_size("PYPI_PLATFORM_MIRROR_MAX_FILE_SIZE", max_size) if max_size else None,
+    )
+
+
+def _project_list(env: Mapping[str, str], name: str, cwd: Path) -> frozenset[str] | None:
+    raw = env.get(name)
+    if not raw or not raw.strip():
+        return None
+    if raw.startswith("@"):
+        path = Path(raw[1:]).expanduser()
+        path = path if path.is_absolute() else cwd / path
+        try:
+            entries = _requirement_names(path.read_text(encoding="utf-8").splitlines(), name)
+        except OSError as exc:
+            raise ConfigError(f"{name} points at {path}, which cannot be read: {exc.strerror}") from exc
+    else:
+        entries = []
+        for item in raw.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            try:
+                entries.append(normalize_project_name(item))
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from exc
+    return frozenset(entries)
+
+
+def _requirement_names(lines: list[str], name: str) -> list[str]:
+    names = []
+    for number, line in enumerate(lines, start=1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            names.append(canonicalize_name(Requirement(line).name))
+        except InvalidRequirement as exc:
+            raise ConfigError(f"{name}: line {number} ({line!r}) is not a valid project name: {exc}") from exc
+    return names
+
+
+def _name_list(env: Mapping[str, str], name: str) -> list[str] | None:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return [item.strip().lower() for item in raw.split(",") if item.strip()]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum or (maximum is not None and value > maximum):
+        bounds = f">= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        raise ConfigError(f"{name} must be an integer {bounds}, got {raw!r}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ConfigError(f"{name} must be a non-negative number, got {raw!r}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _size(name: str, raw: str) -> int:
+    match = _SIZE.match(raw)
+    if not match:
+        raise ConfigError(f"{name} must be a size such as 52428800, 50M or 2G, got {raw!r}")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
