@@ -1,0 +1,35 @@
+"""The one call that runs a sync, for the Dagster asset, the demo and the benchmark alike."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pypi_platform.lib.config import MirrorFilters
+from pypi_platform.lib.index.http import HttpClient, RetryPolicy
+from pypi_platform.lib.index.state import MirrorState
+from pypi_platform.lib.index.sync import MirrorSync, SyncOptions, SyncReport
+from pypi_platform.lib.index.upstream import Upstream
+from pypi_platform.lib.storage import ObjectStore
+
+
+def run_mirror_sync(
+    *,
+    upstream_url: str,
+    store: ObjectStore,
+    dsn: str,
+    filters: MirrorFilters,
+    work_dir: Path,
+    workers: int = 10,
+    delete_grace: timedelta = timedelta(hours=24),
+    retry: RetryPolicy | None = None,
+    timeout_seconds: float = 30.0,
+) -> SyncReport:
+    # Page checks and file downloads each get `workers` threads; every one of them may hold a connection.
+    with HttpClient(max_connections=2 * workers, retry=retry, timeout_seconds=timeout_seconds) as client:
+        state = MirrorState(dsn)
+        try:
+            options = SyncOptions(filters=filters, work_dir=work_dir, workers=workers, delete_grace=delete_grace)
+            return MirrorSync(Upstream(upstream_url, client), client, store, state, options).run()
+        finally:
+            state.close()

@@ -1,0 +1,234 @@
+"""One mirror sync: find what changed upstream, bring each changed project in, publish, then clean up.
+
+Change detection, cheapest first: a serial from the PEP 691 root (no request for an unchanged project); else one
+conditional request for the project page, judged by 304, the ``X-PyPI-Last-Serial`` header or the page's
+content hash. Files are downloaded concurrently across every project, each verified before any page links it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+
+from pypi_platform.lib.config import MirrorFilters
+from pypi_platform.lib.index import pages
+from pypi_platform.lib.index.http import HttpClient, UpstreamError
+from pypi_platform.lib.index.project import ProjectFailed, ProjectPublisher, Transfer
+from pypi_platform.lib.index.state import MirrorState, StoredProject
+from pypi_platform.lib.index.upstream import PageError, PageResponse, Upstream
+from pypi_platform.lib.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+# Allowlists up to this size are checked project by project: cheaper than the whole root (43 MB on PyPI).
+ROOT_THRESHOLD = 1000
+STALE_RETRIES = 3
+
+
+class Outcome(Enum):
+    UNCHANGED = "unchanged"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    REMOVED = "removed"
+    MISSING = "missing"  # asked for by the allowlist, never mirrored, not upstream
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    filters: MirrorFilters
+    work_dir: Path
+    workers: int = 10
+    delete_grace: timedelta = timedelta(hours=24)
+
+
+@dataclass
+class SyncReport:
+    projects_checked: int = 0
+    projects_changed: int = 0
+    projects_failed: int = 0
+    projects_removed: int = 0
+    files_fetched: int = 0
+    bytes_fetched: int = 0
+    blobs_deleted: int = 0
+    duration_seconds: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "projects_checked": self.projects_checked,
+            "projects_changed": self.projects_changed,
+            "projects_failed": self.projects_failed,
+            "projects_removed": self.projects_removed,
+            "files_fetched": self.files_fetched,
+            "bytes_fetched": self.bytes_fetched,
+        }
+
+
+class MirrorSync:
+    def __init__(
+        self, upstream: Upstream, client: HttpClient, store: ObjectStore, state: MirrorState, options: SyncOptions
+    ) -> None:
+        self.upstream, self.client, self.store, self.state, self.options = upstream, client, store, state, options
+        self.filters = options.filters
+        self.fingerprint = self.filters.fingerprint()
+
+    def run(self) -> SyncReport:
+        started, clock = datetime.now(UTC), time.monotonic()
+        report = SyncReport()
+        stored = self.state.projects()
+        candidates, root_serials = self._candidates()
+        gone = [
+            name for name, project in stored.items() if project.status != "removed" and name not in candidates
+        ]
+        self.options.work_dir.mkdir(parents=True, exist_ok=True)
+        transfer = Transfer()
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-file") as downloads:
+            publisher = ProjectPublisher(
+                self.upstream, self.client, self.store, self.state, self.filters, downloads,
+                self.options.work_dir, transfer,
+            )  # fmt: skip
+            outcomes = self._check_all(sorted(candidates), stored, root_serials, publisher, report, transfer)
+        gone += [name for name, outcome in outcomes.items() if outcome is Outcome.REMOVED]
+        report.projects_checked = len(outcomes)
+        report.projects_changed = sum(o is Outcome.PUBLISHED for o in outcomes.values())
+        report.projects_failed = len(report.failures)
+        report.projects_removed = len(gone)
+        report.files_fetched, report.bytes_fetched = transfer.files, transfer.bytes
+        report.warnings = transfer.warnings
+
+        now = datetime.now(UTC)
+        self.state.remove_projects(gone, now)
+        if report.projects_changed or gone or not self.store.exists(f"{pages.WEB}/simple/index.html"):
+            self._write_root()
+        # Only once the root no longer links them do the pages of removed projects go.
+        for name in gone:
+            self.store.delete([*pages.page_keys(name), *pages.json_keys(name)])
+        report.blobs_deleted = self._collect_garbage(now)
+        report.duration_seconds = time.monotonic() - clock
+        self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
+        return report
+
+    def _candidates(self) -> tuple[set[str], dict[str, int]]:
+        allowlist = self.filters.allowlist
+        if allowlist is not None and len(allowlist) <= ROOT_THRESHOLD:
+            return {name for name in allowlist if self.filters.wants_project(name)}, {}
+        root = self.upstream.fetch_root()
+        log.info("upstream root lists %d projects (serial %s)", len(root.names), root.serial)
+        return {name for name in root.names if self.filters.wants_project(name)}, root.serials
+
+    def _check_all(
+        self,
+        names: list[str],
+        stored: dict[str, StoredProject],
+        root_serials: dict[str, int],
+        publisher: ProjectPublisher,
+        report: SyncReport,
+        transfer: Transfer,
+    ) -> dict[str, Outcome]:
+        outcomes: dict[str, Outcome] = {}
+        progress = _Progress(len(names), transfer)
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-project") as pool:
+            futures = {
+                pool.submit(self._check, name, stored.get(name), root_serials.get(name), publisher): name
+                for name in names
+            }
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    outcomes[name] = future.result()
+                except Exception as exc:  # one project's failure, whatever it is, never stops the others
+                    reason = str(exc) if isinstance(exc, ProjectFailed) else f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, ProjectFailed):
+                        log.exception("project %s failed unexpectedly", name)
+                    outcomes[name] = Outcome.FAILED
+                    report.failures[name] = reason
+                    self.state.record_failure(name, name, reason, datetime.now(UTC))
+                    log.warning("project %s failed: %s", name, reason)
+                else:
+                    if outcomes[name] is Outcome.MISSING:
+                        transfer.warn(f"{name} is not on the upstream index")
+                progress.tick()
+        return outcomes
+
+    def _check(
+        self, name: str, stored: StoredProject | None, expected: int | None, publisher: ProjectPublisher
+    ) -> Outcome:
+        current = stored is not None and stored.status == "ok" and stored.filter_fingerprint == self.fingerprint
+        if current and expected is not None and stored.serial == expected:
+            return Outcome.UNCHANGED
+        page = self._fetch_page(name, stored if current else None)
+        if page.status == 404:
+            return Outcome.REMOVED if stored is not None and stored.status != "removed" else Outcome.MISSING
+        if current and _unchanged(stored, page):
+            self.state.record_unchanged(name, datetime.now(UTC))
+            return Outcome.UNCHANGED
+        for attempt in range(STALE_RETRIES):
+            if expected is None or page.serial is None or page.serial >= expected:
+                break
+            # The CDN can serve a page older than the root that announced the change.
+            time.sleep(self.client.retry.delay(attempt + 1))
+            page = self._fetch_page(name, None)
+        else:
+            if expected is not None and page.serial is not None and page.serial < expected:
+                raise ProjectFailed(f"stale page: upstream serial {page.serial} is older than {expected}")
+        publisher.publish(name, page, expected)
+        return Outcome.PUBLISHED
+
+    def _fetch_page(self, name: str, stored: StoredProject | None) -> PageResponse:
+        try:
+            if stored is None:
+                return self.upstream.fetch_page(name)
+            return self.upstream.fetch_page(name, etag=stored.etag, last_modified=stored.last_modified)
+        except (PageError, UpstreamError) as exc:
+            raise ProjectFailed(str(exc)) from exc
+
+    def _write_root(self) -> None:
+        projects = self.state.live_projects()
+        html = pages.render_root_html([name for name, _ in projects])
+        self.store.put_bytes(f"{pages.WEB}/simple/index.html", html, content_type="text/html; charset=utf-8")
+        self.store.put_bytes(f"{pages.WEB}/simple/index.v1_html", html, content_type="text/html; charset=utf-8")
+        self.store.put_bytes(
+            f"{pages.WEB}/simple/index.v1_json",
+            pages.render_root_json(projects),
+            content_type="application/vnd.pypi.simple.v1+json",
+        )
+
+    def _collect_garbage(self, now: datetime) -> int:
+        expired = self.state.expired_blobs(now, self.options.delete_grace)
+        if expired:
+            self.store.delete(expired)
+            self.state.forget_blobs(expired)
+            log.info("deleted %d files no longer published (grace %s)", len(expired), self.options.delete_grace)
+        return len(expired)
+
+
+def _unchanged(stored: StoredProject, page: PageResponse) -> bool:
+    if page.status == 304:
+        return True
+    if page.serial is not None and stored.serial is not None:
+        return page.serial == stored.serial
+    return stored.page_sha256 is not None and stored.page_sha256 == page.sha256
+
+
+class _Progress:
+    """Logs how far the sync is, at most every few seconds, so a long run shows it is alive."""
+
+    def __init__(self, total: int, transfer: Transfer, every_seconds: float = 5.0) -> None:
+        self.total, self.transfer, self.every = total, transfer, every_seconds
+        self.done, self.last = 0, time.monotonic()
+
+    def tick(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if self.done == self.total or now - self.last >= self.every:
+            self.last = now
+            log.info(
+                "checked %d/%d projects, fetched %d files (%.1f MB)",
+                self.done, self.total, self.transfer.files, self.transfer.bytes / 1e6,
+            )  # fmt: skip
