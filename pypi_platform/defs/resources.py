@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cached_property
+from datetime import timedelta
+from pathlib import Path
 
 import dagster as dg
 import psycopg
 from pydantic import PrivateAttr
 
 from pypi_platform.lib import postgres
-from pypi_platform.lib.config import Settings, load_settings
+from pypi_platform.lib.config import MirrorFilters, Settings, load_settings
+from pypi_platform.lib.index.runner import run_mirror_sync
+from pypi_platform.lib.index.sync import SyncReport
 from pypi_platform.lib.storage import ObjectStore, open_store
 
 
@@ -43,16 +46,42 @@ class PostgresResource(dg.ConfigurableResource):
             yield conn
 
 
-class MirrorSettingsResource(dg.ConfigurableResource):
-    """The upstream index and the mirror's filters, parsed from the environment at load time."""
+class MirrorResource(dg.ConfigurableResource):
+    """The upstream index to mirror and the filters that decide which projects, releases and files to keep."""
 
     upstream_url: str
+    work_dir: str
+    allowlist: list[str] | None = None
+    blocklist: list[str] = []
+    keep_releases: int = 0
+    prereleases: bool = True
+    package_types: list[str] | None = None
+    exclude_platforms: list[str] = []
+    max_file_size: int | None = None
     workers: int = 10
     delete_grace_hours: float = 24.0
 
-    @cached_property
-    def settings(self) -> Settings:
-        return load_settings()
+    def filters(self) -> MirrorFilters:
+        return MirrorFilters(
+            allowlist=frozenset(self.allowlist) if self.allowlist is not None else None,
+            blocklist=frozenset(self.blocklist),
+            keep_releases=self.keep_releases,
+            prereleases=self.prereleases,
+            package_types=frozenset(self.package_types) if self.package_types is not None else None,
+            exclude_platforms=tuple(self.exclude_platforms),
+            max_file_size=self.max_file_size,
+        )
+
+    def sync(self, store: ObjectStore, dsn: str) -> SyncReport:
+        return run_mirror_sync(
+            upstream_url=self.upstream_url,
+            store=store,
+            dsn=dsn,
+            filters=self.filters(),
+            work_dir=Path(self.work_dir),
+            workers=self.workers,
+            delete_grace=timedelta(hours=self.delete_grace_hours),
+        )
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -61,7 +90,21 @@ def build_resources(settings: Settings) -> dict[str, object]:
         dsn=settings.database_url,
         embedded_dir=None if settings.database_url else str(settings.embedded_postgres_dir),
     )
-    return {"object_store": store, "postgres": database}
+    filters = settings.filters
+    mirror = MirrorResource(
+        upstream_url=settings.upstream_url,
+        work_dir=str(settings.home / "tmp" / "mirror"),
+        allowlist=sorted(filters.allowlist) if filters.allowlist is not None else None,
+        blocklist=sorted(filters.blocklist),
+        keep_releases=filters.keep_releases,
+        prereleases=filters.prereleases,
+        package_types=sorted(filters.package_types) if filters.package_types is not None else None,
+        exclude_platforms=list(filters.exclude_platforms),
+        max_file_size=filters.max_file_size,
+        workers=settings.mirror_workers,
+        delete_grace_hours=settings.mirror_delete_grace_hours,
+    )
+    return {"object_store": store, "postgres": database, "mirror_upstream": mirror}
 
 
 @dg.definitions

@@ -1,0 +1,49 @@
+# The two set-up commands are `make demo` and `make test`; `make ui` opens the Dagster UI on the demo's instance.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOME_DIR := $(or $(PYPI_PLATFORM_HOME),$(CURDIR)/.pypi_platform)
+
+.PHONY: demo ui test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# The demo mirrors a small allowlist at its latest release; both can be overridden from the environment.
+demo ui: export PYPI_PLATFORM_HOME := $(HOME_DIR)
+demo ui: export DAGSTER_HOME := $(HOME_DIR)/dagster
+demo ui: export PYPI_PLATFORM_MIRROR_PROJECTS ?= @$(CURDIR)/pypi_platform/demo_projects.txt
+demo ui: export PYPI_PLATFORM_MIRROR_KEEP_RELEASES ?= 1
+
+$(HOME_DIR)/dagster/dagster.yaml:
+	mkdir -p $(@D)
+	printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > $@
+
+demo: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
+	$(BIN)/python -m pypi_platform.demo
+
+ui: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
+	$(BIN)/dagster dev -m pypi_platform.definitions --host 127.0.0.1 --port 3000
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/mirror_vs_bandersnatch
+
+clean:
+	rm -rf $(VENV) $(HOME_DIR)
