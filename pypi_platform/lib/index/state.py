@@ -49,6 +49,12 @@ class MirrorState:
     def close(self) -> None:
         self._conn.close()
 
+    def try_lock(self) -> bool:
+        """Take the mirror's session lock; released when this connection closes, even if the process dies."""
+        with self._lock:
+            row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext('pypi_platform.mirror_sync'))").fetchone()
+        return bool(row and row[0])
+
     def projects(self) -> dict[str, StoredProject]:
         with self._lock:
             rows = self._conn.execute(

@@ -30,6 +30,10 @@ ROOT_THRESHOLD = 1000
 STALE_RETRIES = 3
 
 
+class SyncAlreadyRunning(RuntimeError):
+    """Two syncs of one mirror would race on its pages; the second refuses to start."""
+
+
 class Outcome(Enum):
     UNCHANGED = "unchanged"
     PUBLISHED = "published"
@@ -80,6 +84,8 @@ class MirrorSync:
 
     def run(self) -> SyncReport:
         started, clock = datetime.now(UTC), time.monotonic()
+        if not self.state.try_lock():
+            raise SyncAlreadyRunning("another mirror sync holds the lock on this database; not starting a second")
         report = SyncReport()
         stored = self.state.projects()
         candidates, root_serials = self._candidates()
@@ -87,6 +93,8 @@ class MirrorSync:
             name for name, project in stored.items() if project.status != "removed" and name not in candidates
         ]
         self.options.work_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.options.work_dir.glob(".download-*"):  # from a sync that was killed
+            leftover.unlink(missing_ok=True)
         transfer = Transfer()
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-file") as downloads:
             publisher = ProjectPublisher(

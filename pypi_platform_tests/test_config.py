@@ -1,0 +1,71 @@
+"""The configuration contract: defaults, and a clear error naming the variable for every bad value."""
+
+import pytest
+from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+from pypi_platform.lib.config import ConfigError, load_settings
+
+
+def test_defaults_are_embedded(tmp_path):
+    settings = load_settings({}, cwd=tmp_path)
+    assert settings.home == tmp_path / ".pypi_platform"
+    assert settings.storage_url == (tmp_path / ".pypi_platform" / "storage").as_uri()
+    assert settings.database_url is None
+    assert settings.upstream_url == PYPI_SIMPLE_ENDPOINT
+    assert settings.filters.allowlist is None and settings.filters.keep_releases == 0
+
+
+def test_allowlist_from_names_and_from_a_requirements_style_file(tmp_path):
+    listing = tmp_path / "projects.txt"
+    listing.write_text("# comment\nZope.Interface>=5\n\nsix  # inline\n")
+    assert load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": "Foo_Bar, six"}).filters.allowlist == {"foo-bar", "six"}
+    assert load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": f"@{listing}"}).filters.allowlist == {
+        "zope-interface",
+        "six",
+    }
+
+
+def test_sizes_booleans_and_lists_parse():
+    filters = load_settings(
+        {
+            "PYPI_PLATFORM_MIRROR_MAX_FILE_SIZE": "50M",
+            "PYPI_PLATFORM_MIRROR_PRERELEASES": "off",
+            "PYPI_PLATFORM_MIRROR_PACKAGE_TYPES": "sdist,wheel",
+            "PYPI_PLATFORM_MIRROR_EXCLUDE_PLATFORMS": "win*, macosx*",
+        }
+    ).filters
+    assert filters.max_file_size == 50 * 1024**2
+    assert filters.prereleases is False
+    assert filters.package_types == {"sdist", "wheel"}
+    assert filters.exclude_platforms == ("win*", "macosx*")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PYPI_PLATFORM_MIRROR_PROJECTS", "good,not a name!"),
+        ("PYPI_PLATFORM_MIRROR_PROJECTS", "@/nonexistent/projects.txt"),
+        ("PYPI_PLATFORM_MIRROR_BLOCKLIST", "-leading-dash"),
+        ("PYPI_PLATFORM_MIRROR_KEEP_RELEASES", "-1"),
+        ("PYPI_PLATFORM_MIRROR_KEEP_RELEASES", "latest"),
+        ("PYPI_PLATFORM_MIRROR_PRERELEASES", "maybe"),
+        ("PYPI_PLATFORM_MIRROR_PACKAGE_TYPES", "sdist,tarball"),
+        ("PYPI_PLATFORM_MIRROR_MAX_FILE_SIZE", "big"),
+        ("PYPI_PLATFORM_MIRROR_WORKERS", "0"),
+        ("PYPI_PLATFORM_STORAGE_URL", "ftp://host/dir"),
+        ("PYPI_PLATFORM_STORAGE_URL", "s3:///no-bucket"),
+        ("PYPI_PLATFORM_S3_ENDPOINT_URL", "localhost:9000"),
+        ("PYPI_PLATFORM_DATABASE_URL", "mysql://db"),
+        ("PYPI_PLATFORM_UPSTREAM_URL", "not a url"),
+    ],
+)
+def test_invalid_value_fails_naming_the_variable(variable, value):
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({variable: value})
+
+
+def test_invalid_line_in_allowlist_file_names_the_line(tmp_path):
+    listing = tmp_path / "projects.txt"
+    listing.write_text("six\nnot valid!\n")
+    with pytest.raises(ConfigError, match=r"PYPI_PLATFORM_MIRROR_PROJECTS: line 2"):
+        load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": f"@{listing}"})
