@@ -18,7 +18,10 @@ def test_defaults_are_embedded(tmp_path):
 def test_allowlist_from_names_and_from_a_requirements_style_file(tmp_path):
     listing = tmp_path / "projects.txt"
     listing.write_text("# comment\nZope.Interface>=5\n\nsix  # inline\n")
-    assert load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": "Foo_Bar, six"}).filters.allowlist == {"foo-bar", "six"}
+    assert load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": "Foo_Bar, six"}).filters.allowlist == {
+        "foo-bar",
+        "six",
+    }
     assert load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": f"@{listing}"}).filters.allowlist == {
         "zope-interface",
         "six",

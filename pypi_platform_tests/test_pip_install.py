@@ -34,7 +34,15 @@ def http_mirror(mirrored):
 def _pip_install(index_url: str, target, *requirements: str) -> None:
     # Only our index: no configuration file, no extra index, no local wheel directory.
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PIP_FIND_LINKS": "", "PIP_EXTRA_INDEX_URL": ""}
-    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-cache-dir", "--disable-pip-version-check"]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-cache-dir",
+        "--disable-pip-version-check",
+    ]
     command += ["--only-binary", ":all:", "--index-url", index_url, "--target", str(target), *requirements]
     subprocess.run(command, check=True, env=env, timeout=120)
 
@@ -42,7 +50,10 @@ def _pip_install(index_url: str, target, *requirements: str) -> None:
 def _imported_versions(target) -> str:
     code = "import alpha_lib, beta_app; print(alpha_lib.__version__, beta_app.__version__)"
     result = subprocess.run(
-        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(target)}, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

@@ -206,7 +206,9 @@ def _name_list(env: Mapping[str, str], name: str) -> list[str] | None:
     return [item.strip().lower() for item in raw.split(",") if item.strip()]
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+def _int(
+    env: Mapping[str, str], name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+) -> int:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default

@@ -1,6 +1,5 @@
 """The mirror: an hourly sync of the upstream index into the object store, its state in PostgreSQL."""
 
-
 from datetime import timedelta
 
 import dagster as dg

@@ -1,12 +1,13 @@
 """Quality rules of the mirror, read from its state in PostgreSQL."""
 
-
 import dagster as dg
 
 from pypi_platform.defs.resources import PostgresResource
 
 
-@dg.asset_check(asset="mirror", blocking=True, description="Every file a published page links is a verified blob.")
+@dg.asset_check(
+    asset="mirror", blocking=True, description="Every file a published page links is a verified blob."
+)
 def mirror_pages_link_present_files(postgres: PostgresResource) -> dg.AssetCheckResult:
     with postgres.connect() as conn:
         missing = conn.execute(
@@ -19,7 +20,9 @@ def mirror_pages_link_present_files(postgres: PostgresResource) -> dg.AssetCheck
         ).fetchall()
     return dg.AssetCheckResult(
         passed=not missing,
-        metadata={"missing": dg.MetadataValue.json([f"{project}/{filename}" for project, filename in missing])},
+        metadata={
+            "missing": dg.MetadataValue.json([f"{project}/{filename}" for project, filename in missing])
+        },
     )
 
 

@@ -1,6 +1,5 @@
 """The hourly sync job and its schedule."""
 
-
 import dagster as dg
 
 mirror_sync_job = dg.define_asset_job(

@@ -32,7 +32,9 @@ def _wanted_file(upstream_file: UpstreamFile, filters: MirrorFilters) -> bool:
         return False
     if filters.max_file_size is not None and (upstream_file.size or 0) > filters.max_file_size:
         return False
-    return not (filters.exclude_platforms and _excluded_platform(upstream_file.filename, filters.exclude_platforms))
+    return not (
+        filters.exclude_platforms and _excluded_platform(upstream_file.filename, filters.exclude_platforms)
+    )
 
 
 def _excluded_platform(filename: str, patterns: tuple[str, ...]) -> bool:

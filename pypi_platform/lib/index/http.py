@@ -85,7 +85,9 @@ class HttpClient:
                 response = self._client.get(url, headers=dict(headers or {}))
             except httpx.TransportError as exc:
                 if last:
-                    raise UpstreamError(f"GET {url} failed after {self.retry.attempts} attempts: {exc!r}") from exc
+                    raise UpstreamError(
+                        f"GET {url} failed after {self.retry.attempts} attempts: {exc!r}"
+                    ) from exc
                 log.debug("GET %s: %r, retrying", url, exc)
             else:
                 if response.status_code not in RETRYABLE_STATUS:
@@ -127,7 +129,9 @@ class HttpClient:
             except httpx.TransportError as exc:
                 dest.unlink(missing_ok=True)
                 if last:
-                    raise UpstreamError(f"GET {url} failed after {self.retry.attempts} attempts: {exc!r}") from exc
+                    raise UpstreamError(
+                        f"GET {url} failed after {self.retry.attempts} attempts: {exc!r}"
+                    ) from exc
             else:
                 problem = None
                 if expected_size is not None and result.size != expected_size:

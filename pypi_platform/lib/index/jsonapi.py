@@ -25,7 +25,9 @@ def synthesize_json_document(display_name: str, serial: int | None, files: list[
                 "requires_python": published.requires_python,
                 "yanked": published.yanked,
                 "yanked_reason": published.yanked_reason,
-                "core-metadata": {"sha256": published.metadata_sha256} if published.metadata_sha256 else False,
+                "core-metadata": {"sha256": published.metadata_sha256}
+                if published.metadata_sha256
+                else False,
             }
         )
     ordered = sort_versions(set(releases) - {""})

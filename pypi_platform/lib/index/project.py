@@ -92,7 +92,9 @@ class ProjectPublisher:
         for key in pages.page_keys(name)[:2]:
             self.store.put_bytes(key, html, content_type=HTML)
         self.store.put_bytes(
-            pages.page_keys(name)[2], pages.render_project_json(name, published, serial), content_type=SIMPLE_JSON
+            pages.page_keys(name)[2],
+            pages.render_project_json(name, published, serial),
+            content_type=SIMPLE_JSON,
         )
         for key in pages.json_keys(name):
             self.store.put_bytes(key, raw, content_type="application/json")
@@ -150,7 +152,10 @@ class ProjectPublisher:
             sidecar = None
             if upstream_file.metadata_sha256:
                 sidecar = self._submit(
-                    verified, key + ".metadata", upstream_file.url + ".metadata", upstream_file.metadata_sha256
+                    verified,
+                    key + ".metadata",
+                    upstream_file.url + ".metadata",
+                    upstream_file.metadata_sha256,
                 )
             jobs.append((upstream_file, main, sidecar))
 
@@ -167,7 +172,9 @@ class ProjectPublisher:
             metadata_sha256 = self._sidecar_result(name, upstream_file, sidecar)
             published.append(_published(upstream_file, keys[upstream_file.filename], size, metadata_sha256))
         if errors:
-            raise ProjectFailed("; ".join(errors[:5]) + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""))
+            raise ProjectFailed(
+                "; ".join(errors[:5]) + (f" (and {len(errors) - 5} more)" if len(errors) > 5 else "")
+            )
         return published
 
     def _sidecar_result(self, name: str, upstream_file: UpstreamFile, sidecar: Future | None) -> str | None:
@@ -204,7 +211,9 @@ class ProjectPublisher:
         try:
             with open(handle, "wb"):
                 pass
-            result = self.client.download(url, temp, expected_sha256=sha256, expected_size=size, max_size=max_size)
+            result = self.client.download(
+                url, temp, expected_sha256=sha256, expected_size=size, max_size=max_size
+            )
             self.store.move_file(key, temp, metadata={"sha256": result.sha256})
         finally:
             temp.unlink(missing_ok=True)
@@ -213,7 +222,9 @@ class ProjectPublisher:
         return result.size
 
 
-def _published(upstream_file: UpstreamFile, key: str, size: int | None, metadata_sha256: str | None) -> PublishedFile:
+def _published(
+    upstream_file: UpstreamFile, key: str, size: int | None, metadata_sha256: str | None
+) -> PublishedFile:
     return PublishedFile(
         filename=upstream_file.filename,
         object_key=key,
@@ -232,4 +243,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, httpx.HTTPStatusError):
         return f"HTTP {exc.response.status_code}"
     return str(exc) or type(exc).__name__
-

@@ -29,7 +29,9 @@ def run_mirror_sync(
     with HttpClient(max_connections=2 * workers, retry=retry, timeout_seconds=timeout_seconds) as client:
         state = MirrorState(dsn)
         try:
-            options = SyncOptions(filters=filters, work_dir=work_dir, workers=workers, delete_grace=delete_grace)
+            options = SyncOptions(
+                filters=filters, work_dir=work_dir, workers=workers, delete_grace=delete_grace
+            )
             return MirrorSync(Upstream(upstream_url, client), client, store, state, options).run()
         finally:
             state.close()

@@ -52,7 +52,9 @@ class MirrorState:
     def try_lock(self) -> bool:
         """Take the mirror's session lock; released when this connection closes, even if the process dies."""
         with self._lock:
-            row = self._conn.execute("SELECT pg_try_advisory_lock(hashtext('pypi_platform.mirror_sync'))").fetchone()
+            row = self._conn.execute(
+                "SELECT pg_try_advisory_lock(hashtext('pypi_platform.mirror_sync'))"
+            ).fetchone()
         return bool(row and row[0])
 
     def projects(self) -> dict[str, StoredProject]:
@@ -205,7 +207,9 @@ class MirrorState:
             ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
-    def record_run(self, upstream: str, started: datetime, finished: datetime, counts: dict[str, int]) -> None:
+    def record_run(
+        self, upstream: str, started: datetime, finished: datetime, counts: dict[str, int]
+    ) -> None:
         with self._lock:
             self._conn.execute(
                 """

@@ -76,16 +76,29 @@ class SyncReport:
 
 class MirrorSync:
     def __init__(
-        self, upstream: Upstream, client: HttpClient, store: ObjectStore, state: MirrorState, options: SyncOptions
+        self,
+        upstream: Upstream,
+        client: HttpClient,
+        store: ObjectStore,
+        state: MirrorState,
+        options: SyncOptions,
     ) -> None:
-        self.upstream, self.client, self.store, self.state, self.options = upstream, client, store, state, options
+        self.upstream, self.client, self.store, self.state, self.options = (
+            upstream,
+            client,
+            store,
+            state,
+            options,
+        )
         self.filters = options.filters
         self.fingerprint = self.filters.fingerprint()
 
     def run(self) -> SyncReport:
         started, clock = datetime.now(UTC), time.monotonic()
         if not self.state.try_lock():
-            raise SyncAlreadyRunning("another mirror sync holds the lock on this database; not starting a second")
+            raise SyncAlreadyRunning(
+                "another mirror sync holds the lock on this database; not starting a second"
+            )
         report = SyncReport()
         stored = self.state.projects()
         candidates, root_serials = self._candidates()
@@ -167,7 +180,9 @@ class MirrorSync:
     def _check(
         self, name: str, stored: StoredProject | None, expected: int | None, publisher: ProjectPublisher
     ) -> Outcome:
-        current = stored is not None and stored.status == "ok" and stored.filter_fingerprint == self.fingerprint
+        current = (
+            stored is not None and stored.status == "ok" and stored.filter_fingerprint == self.fingerprint
+        )
         if current and expected is not None and stored.serial == expected:
             return Outcome.UNCHANGED
         page = self._fetch_page(name, stored if current else None)
@@ -200,7 +215,9 @@ class MirrorSync:
         projects = self.state.live_projects()
         html = pages.render_root_html([name for name, _ in projects])
         self.store.put_bytes(f"{pages.WEB}/simple/index.html", html, content_type="text/html; charset=utf-8")
-        self.store.put_bytes(f"{pages.WEB}/simple/index.v1_html", html, content_type="text/html; charset=utf-8")
+        self.store.put_bytes(
+            f"{pages.WEB}/simple/index.v1_html", html, content_type="text/html; charset=utf-8"
+        )
         self.store.put_bytes(
             f"{pages.WEB}/simple/index.v1_json",
             pages.render_root_json(projects),
@@ -212,7 +229,9 @@ class MirrorSync:
         if expired:
             self.store.delete(expired)
             self.state.forget_blobs(expired)
-            log.info("deleted %d files no longer published (grace %s)", len(expired), self.options.delete_grace)
+            log.info(
+                "deleted %d files no longer published (grace %s)", len(expired), self.options.delete_grace
+            )
         return len(expired)
 
 

@@ -56,7 +56,9 @@ def test_dropped_connection_is_retried(index, local_store, database, tmp_path):
     assert_every_link_present(local_store)
 
 
-def test_persistent_5xx_fails_only_that_project_and_it_is_retried_next_run(index, local_store, database, tmp_path):
+def test_persistent_5xx_fails_only_that_project_and_it_is_retried_next_run(
+    index, local_store, database, tmp_path
+):
     index.faults.fail("/simple/beta/", status=503, times=None)
 
     report = sync(index.url, local_store, database, tmp_path)
@@ -73,7 +75,9 @@ def test_persistent_5xx_fails_only_that_project_and_it_is_retried_next_run(index
     assert _status(database)["beta"] == ("ok", None)
 
 
-def test_hash_mismatch_rejects_the_file_and_fails_its_project_with_the_reason(index, local_store, database, tmp_path):
+def test_hash_mismatch_rejects_the_file_and_fails_its_project_with_the_reason(
+    index, local_store, database, tmp_path
+):
     corrupted = index.files("alpha")[0]
     index.faults.corrupt("alpha", corrupted.filename)
 
@@ -84,7 +88,9 @@ def test_hash_mismatch_rejects_the_file_and_fails_its_project_with_the_reason(in
     assert _status(database)["alpha"][0] == "failed"
     assert not local_store.exists("mirror/web/simple/alpha/index.html"), "no page may link an unverified file"
     assert {"beta", "gamma"} <= set(root_projects(local_store))
-    assert not any("corrupt" in key or key.endswith(corrupted.filename) for key in local_store.list_keys("mirror"))
+    assert not any(
+        "corrupt" in key or key.endswith(corrupted.filename) for key in local_store.list_keys("mirror")
+    )
 
 
 def test_missing_metadata_sidecar_is_left_out_not_fatal(index, local_store, database, tmp_path):

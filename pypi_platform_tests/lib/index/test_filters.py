@@ -46,7 +46,12 @@ def test_package_type_platform_and_size_filters():
 
 
 def test_versions_sort_in_pep440_order_with_invalid_ones_first():
-    assert sort_versions({"1.10", "1.9", "1.10rc1", "not a version"}) == ["not a version", "1.9", "1.10rc1", "1.10"]
+    assert sort_versions({"1.10", "1.9", "1.10rc1", "not a version"}) == [
+        "not a version",
+        "1.9",
+        "1.10rc1",
+        "1.10",
+    ]
 
 
 def test_changing_filters_applies_to_projects_already_mirrored(fake_index, local_store, database, tmp_path):

@@ -28,9 +28,13 @@ def _verified(dsn: str) -> set[str]:
         return {row[0].rsplit("/", 1)[-1] for row in conn.execute("SELECT object_key FROM mirror.blobs")}
 
 
-def test_sync_killed_midway_resumes_without_refetching_verified_files(fake_index, local_store, database, tmp_path):
+def test_sync_killed_midway_resumes_without_refetching_verified_files(
+    fake_index, local_store, database, tmp_path
+):
     quick = fake_index.add_release("quick", "1.0")
-    slow_sdist, slow_wheel = sorted(fake_index.add_release("slow", "1.0"), key=lambda f: f.filename.endswith(".whl"))
+    slow_sdist, slow_wheel = sorted(
+        fake_index.add_release("slow", "1.0"), key=lambda f: f.filename.endswith(".whl")
+    )
     fake_index.faults.hang(slow_wheel.path, seconds=60, times=None)
     args = {"url": fake_index.url, "store": local_store.url, "dsn": database, "work": str(tmp_path / "work")}
     child = subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(args)], start_new_session=True)

@@ -33,7 +33,9 @@ def populated(fake_index_factory):
 
 
 @pytest.mark.parametrize("flavour", ["pep691", "html"])
-def test_cold_sync_publishes_verified_files_pages_and_state(populated, object_store, database, tmp_path, flavour):
+def test_cold_sync_publishes_verified_files_pages_and_state(
+    populated, object_store, database, tmp_path, flavour
+):
     index = populated(flavour)
     report = sync(index.url, object_store, database, tmp_path)
 
@@ -44,7 +46,11 @@ def test_cold_sync_publishes_verified_files_pages_and_state(populated, object_st
     for project in ("alpha-pkg", "beta", "gamma"):
         assert published_filenames(object_store, project) == {f.filename for f in index.files(project)}
         for upstream_file in index.files(project):
-            entry = next(e for e in page_json(object_store, project)["files"] if e["filename"] == upstream_file.filename)
+            entry = next(
+                e
+                for e in page_json(object_store, project)["files"]
+                if e["filename"] == upstream_file.filename
+            )
             key = f"{WEB}/simple/{project}/{entry['url']}"
             data = object_store.get_bytes(key.replace(f"simple/{project}/../../", ""))
             assert hashlib.sha256(data).hexdigest() == upstream_file.sha256 == entry["hashes"]["sha256"]
@@ -59,7 +65,9 @@ def test_cold_sync_publishes_verified_files_pages_and_state(populated, object_st
     assert stored["beta"].serial == index.project_serial("beta")
 
 
-def test_pages_carry_requires_python_sidecars_yank_reasons_and_pep440_versions(populated, local_store, database, tmp_path):
+def test_pages_carry_requires_python_sidecars_yank_reasons_and_pep440_versions(
+    populated, local_store, database, tmp_path
+):
     index = populated()
     index.add_release("beta", "0.10")
     index.yank("beta", index.files("beta")[0].filename, "broken build")
@@ -81,7 +89,9 @@ def test_pages_carry_requires_python_sidecars_yank_reasons_and_pep440_versions(p
 
 
 @pytest.mark.parametrize("allowlist", [None, frozenset({"alpha-pkg", "beta", "gamma"})])
-def test_second_sync_with_nothing_changed_fetches_nothing(populated, local_store, database, tmp_path, allowlist):
+def test_second_sync_with_nothing_changed_fetches_nothing(
+    populated, local_store, database, tmp_path, allowlist
+):
     index = populated()
     sync(index.url, local_store, database, tmp_path, allowlist=allowlist)
     index.reset_requests()
@@ -110,7 +120,9 @@ def test_html_only_index_detects_change_by_page_hash_or_validators(
     assert sync(index.url, local_store, database, tmp_path).projects_changed == 0
     assert index.count("/pypi/") == 0
     if validators:
-        assert all(r.headers.get("If-None-Match") for r in index.requests if r.path.startswith("/simple/alpha"))
+        assert all(
+            r.headers.get("If-None-Match") for r in index.requests if r.path.startswith("/simple/alpha")
+        )
 
     index.add_release("beta", "1.1")
     report = sync(index.url, local_store, database, tmp_path)
@@ -128,7 +140,9 @@ def test_new_release_fetches_only_the_new_files(populated, local_store, database
 
     assert report.projects_changed == 1
     fetched = {r.path.rsplit("/", 1)[-1] for r in index.requests if r.path.startswith("/packages/")}
-    assert fetched == {f.filename for f in new_files} | {f"{f.filename}.metadata" for f in new_files if f.metadata}
+    assert fetched == {f.filename for f in new_files} | {
+        f"{f.filename}.metadata" for f in new_files if f.metadata
+    }
 
 
 def test_project_removed_upstream_leaves_the_index_and_its_files_after_the_grace_period(
