@@ -72,7 +72,7 @@ class MirrorResource(dg.ConfigurableResource):
             max_file_size=self.max_file_size,
         )
 
-    def sync(self, store: ObjectStore, dsn: str) -> SyncReport:
+    def sync(self, store: ObjectStore, dsn: str, logger=None) -> SyncReport:
         return run_mirror_sync(
             upstream_url=self.upstream_url,
             store=store,
@@ -81,6 +81,7 @@ class MirrorResource(dg.ConfigurableResource):
             work_dir=Path(self.work_dir),
             workers=self.workers,
             delete_grace=timedelta(hours=self.delete_grace_hours),
+            logger=logger,
         )
 
 

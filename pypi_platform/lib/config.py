@@ -15,7 +15,6 @@ from urllib.parse import urlparse
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(I?B)?\s*$", re.IGNORECASE)
@@ -90,7 +89,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         database_url=_database_url(env),
         upstream_url=_upstream_url(env),
         filters=_filters(env, cwd),
-        mirror_workers=_int(env, "PYPI_PLATFORM_MIRROR_WORKERS", 10, minimum=1, maximum=64),
+        mirror_workers=_int(env, "PYPI_PLATFORM_MIRROR_WORKERS", 10, minimum=1, maximum=32),
         mirror_delete_grace_hours=_float(env, "PYPI_PLATFORM_MIRROR_DELETE_GRACE_HOURS", 24.0),
     )
 
@@ -134,7 +133,13 @@ def _database_url(env: Mapping[str, str]) -> str | None:
 
 def _upstream_url(env: Mapping[str, str]) -> str:
     name = "PYPI_PLATFORM_UPSTREAM_URL"
-    raw = env.get(name) or PYPI_SIMPLE_ENDPOINT
+    raw = env.get(name)
+    if not raw:
+        # Imported only when needed: pypi-simple costs ~0.2 s to import, which a sync that changes nothing
+        # would otherwise pay for a single constant.
+        from pypi_simple import PYPI_SIMPLE_ENDPOINT
+
+        raw = PYPI_SIMPLE_ENDPOINT
     parsed = urlparse(raw)
     if parsed.scheme not in ("http", "https", "file") or (parsed.scheme != "file" and not parsed.netloc):
         raise ConfigError(f"{name} must be the http(s) URL of a simple index, got {raw!r}")

@@ -16,9 +16,6 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
-import boto3
-from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 # Local temp files carry this prefix so that list_keys can skip a write in progress (or one killed mid-way).
@@ -220,6 +217,11 @@ class S3Store(ObjectStore):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
+        # boto3 is imported here, not at module level: a local store should not pay ~60 ms for it.
+        import boto3
+        from boto3.s3.transfer import TransferConfig
+        from botocore.config import Config
+
         config = Config(
             max_pool_connections=_POOL_CONNECTIONS,
             retries={"mode": "standard", "max_attempts": 5},

@@ -32,7 +32,7 @@ def mirror(
 ) -> dg.MaterializeResult:
     """Release files and simple pages of every mirrored project, verified, in the layout pip understands."""
     store = object_store.get_store()
-    report = mirror_upstream.sync(store, postgres.get_dsn())
+    report = mirror_upstream.sync(store, postgres.get_dsn(), logger=context.log)
     for name, reason in sorted(report.failures.items()):
         context.log.warning(f"{name} failed and will be retried next run: {reason}")
     for warning in report.warnings[:50]:

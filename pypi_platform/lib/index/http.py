@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import ssl
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from httpx._config import create_ssl_context
 
 log = logging.getLogger(__name__)
 
@@ -50,26 +53,49 @@ class Download:
 
 
 class HttpClient:
-    """A thread-safe client: connections are reused across every project and file of a sync."""
+    """A thread-safe client whose connections are reused across every project and file of a sync.
+
+    Each thread gets its own ``httpx.Client``: one pool shared by many threads spends most of a cold sync
+    waiting on the pool's lock. The SSL context, costly to build, is built once and shared.
+    """
 
     def __init__(
         self,
         *,
-        max_connections: int = 16,
         timeout_seconds: float = 30.0,
         retry: RetryPolicy | None = None,
         user_agent: str = "pypi-platform-mirror/0.1",
     ) -> None:
         self.retry = retry or RetryPolicy()
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_seconds),
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-            follow_redirects=True,
-            headers={"User-Agent": user_agent},
-        )
+        self._timeout = httpx.Timeout(timeout_seconds)
+        self._headers = {"User-Agent": user_agent}
+        self._ssl_context: ssl.SSLContext | None = None
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._clients_lock = threading.Lock()
+
+    @property
+    def _client(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            with self._clients_lock:
+                if self._ssl_context is None:
+                    self._ssl_context = create_ssl_context()
+                client = httpx.Client(
+                    timeout=self._timeout,
+                    follow_redirects=True,
+                    headers=self._headers,
+                    verify=self._ssl_context,
+                )
+                self._clients.append(client)
+            self._local.client = client
+        return client
 
     def close(self) -> None:
-        self._client.close()
+        with self._clients_lock:
+            for client in self._clients:
+                client.close()
+            self._clients.clear()
 
     def __enter__(self) -> HttpClient:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,9 +25,10 @@ def run_mirror_sync(
     delete_grace: timedelta = timedelta(hours=24),
     retry: RetryPolicy | None = None,
     timeout_seconds: float = 30.0,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
 ) -> SyncReport:
-    # Page checks and file downloads each get `workers` threads; every one of them may hold a connection.
-    with HttpClient(max_connections=2 * workers, retry=retry, timeout_seconds=timeout_seconds) as client:
+    # Page checks and file downloads each get `workers` threads, and each thread keeps its own connection.
+    with HttpClient(retry=retry, timeout_seconds=timeout_seconds) as client:
         state = MirrorState(dsn)
         try:
             options = SyncOptions(

@@ -40,29 +40,43 @@ class ProjectUpdate:
 
 
 class MirrorState:
-    """One connection shared by the sync's threads; every statement is short, so a lock is enough."""
+    """Mirror state for a sync's threads: each thread gets its own connection, so none waits on another's."""
 
     def __init__(self, dsn: str) -> None:
-        self._conn = psycopg.connect(dsn, autocommit=True)
-        self._lock = threading.Lock()
+        self._dsn = dsn
+        self._local = threading.local()
+        self._opened: list[psycopg.Connection] = []
+        self._opened_lock = threading.Lock()
+        self._session = self._connection()  # the connection that holds the sync lock
+
+    def _connection(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = psycopg.connect(self._dsn, autocommit=True)
+            self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
 
     def close(self) -> None:
-        self._conn.close()
+        with self._opened_lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
 
     def try_lock(self) -> bool:
         """Take the mirror's session lock; released when this connection closes, even if the process dies."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT pg_try_advisory_lock(hashtext('pypi_platform.mirror_sync'))"
-            ).fetchone()
+        row = self._session.execute(
+            "SELECT pg_try_advisory_lock(hashtext('pypi_platform.mirror_sync'))"
+        ).fetchone()
         return bool(row and row[0])
 
     def projects(self) -> dict[str, StoredProject]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint"
-                " FROM mirror.projects"
-            ).fetchall()
+        conn = self._connection()
+        rows = conn.execute(
+            "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint"
+            " FROM mirror.projects"
+        ).fetchall()
         return {row[0]: StoredProject(*row) for row in rows}
 
     def verified_blobs(self, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
@@ -70,25 +84,26 @@ class MirrorState:
         keys = list(keys)
         if not keys:
             return {}
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT object_key, sha256, size FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,)
-            ).fetchall()
+        conn = self._connection()
+        rows = conn.execute(
+            "SELECT object_key, sha256, size FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,)
+        ).fetchall()
         return {key: (sha256, size) for key, sha256, size in rows}
 
     def record_blob(self, key: str, sha256: str, size: int) -> None:
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO mirror.blobs (object_key, sha256, size) VALUES (%s, %s, %s)"
-                " ON CONFLICT (object_key) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
-                " unreferenced_at = NULL",
-                (key, sha256, size),
-            )
+        conn = self._connection()
+        conn.execute(
+            "INSERT INTO mirror.blobs (object_key, sha256, size) VALUES (%s, %s, %s)"
+            " ON CONFLICT (object_key) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
+            " unreferenced_at = NULL",
+            (key, sha256, size),
+        )
 
     def publish(self, update: ProjectUpdate, now: datetime) -> None:
         """Record a project as published: its serial advances only here, after its pages are written."""
-        with self._lock, self._conn.transaction():
-            self._conn.execute(
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute(
                 """
                 INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, etag,
                     last_modified, page_sha256, filter_fingerprint, synced_at, checked_at, removed_at)
@@ -102,7 +117,7 @@ class MirrorState:
                 (update.name, update.display_name, update.serial, update.etag, update.last_modified,
                  update.page_sha256, update.filter_fingerprint, now, now),
             )  # fmt: skip
-            with self._conn.cursor() as cursor:
+            with conn.cursor() as cursor:
                 cursor.executemany(
                     """
                     INSERT INTO mirror.files (project, filename, version, packagetype, size, sha256, md5,
@@ -123,56 +138,58 @@ class MirrorState:
                         for f in update.files
                     ],
                 )  # fmt: skip
-            self._conn.execute(
+            conn.execute(
                 "UPDATE mirror.files SET removed_at = %s"
                 " WHERE project = %s AND removed_at IS NULL AND NOT (filename = ANY(%s))",
                 (now, update.name, [f.filename for f in update.files]),
             )
             live_keys = [f.object_key for f in update.files]
             live_keys += [f.object_key + ".metadata" for f in update.files if f.metadata_sha256]
-            self._conn.execute(
+            conn.execute(
                 "UPDATE mirror.blobs SET unreferenced_at = NULL"
                 " WHERE object_key = ANY(%s) AND unreferenced_at IS NOT NULL",
                 (live_keys,),
             )
-            self._mark_unreferenced(now, [update.name])
+            self._mark_unreferenced(conn, now, [update.name])
 
     def record_unchanged(self, name: str, now: datetime) -> None:
-        with self._lock:
-            self._conn.execute("UPDATE mirror.projects SET checked_at = %s WHERE name = %s", (now, name))
+        conn = self._connection()
+        conn.execute("UPDATE mirror.projects SET checked_at = %s WHERE name = %s", (now, name))
 
     def record_failure(self, name: str, display_name: str, error: str, now: datetime) -> None:
         """A failed project keeps its old serial and pages; it is tried again on the next sync."""
-        with self._lock:
-            self._conn.execute(
-                """
-                INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, checked_at)
-                VALUES (%s, %s, NULL, 'failed', %s, 1, %s)
-                ON CONFLICT (name) DO UPDATE SET status = 'failed', error = EXCLUDED.error,
-                    failures = p.failures + 1, checked_at = EXCLUDED.checked_at
-                """,
-                (name, display_name, error, now),
-            )
+        conn = self._connection()
+        conn.execute(
+            """
+            INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, checked_at)
+            VALUES (%s, %s, NULL, 'failed', %s, 1, %s)
+            ON CONFLICT (name) DO UPDATE SET status = 'failed', error = EXCLUDED.error,
+                failures = p.failures + 1, checked_at = EXCLUDED.checked_at
+            """,
+            (name, display_name, error, now),
+        )
 
     def remove_projects(self, names: list[str], now: datetime) -> None:
         if not names:
             return
-        with self._lock, self._conn.transaction():
-            self._conn.execute(
+        conn = self._connection()
+        with conn.transaction():
+            conn.execute(
                 "UPDATE mirror.projects SET status = 'removed', removed_at = %s, error = NULL"
                 " WHERE name = ANY(%s)",
                 (now, names),
             )
-            self._conn.execute(
+            conn.execute(
                 "UPDATE mirror.files SET removed_at = %s WHERE project = ANY(%s) AND removed_at IS NULL",
                 (now, names),
             )
-            self._mark_unreferenced(now, names)
+            self._mark_unreferenced(conn, now, names)
 
-    def _mark_unreferenced(self, now: datetime, projects: list[str]) -> None:
+    @staticmethod
+    def _mark_unreferenced(conn: psycopg.Connection, now: datetime, projects: list[str]) -> None:
         # Blobs of these projects' removed files start their grace period now, unless a live file still
         # points at them (the same file under another project, or a sidecar of one).
-        self._conn.execute(
+        conn.execute(
             """
             UPDATE mirror.blobs b SET unreferenced_at = %(now)s
             FROM (SELECT object_key AS key FROM mirror.files WHERE project = ANY(%(projects)s)
@@ -187,37 +204,37 @@ class MirrorState:
         )
 
     def expired_blobs(self, now: datetime, grace: timedelta) -> list[str]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT object_key FROM mirror.blobs WHERE unreferenced_at IS NOT NULL AND unreferenced_at <= %s",
-                (now - grace,),
-            ).fetchall()
+        conn = self._connection()
+        rows = conn.execute(
+            "SELECT object_key FROM mirror.blobs WHERE unreferenced_at IS NOT NULL AND unreferenced_at <= %s",
+            (now - grace,),
+        ).fetchall()
         return [row[0] for row in rows]
 
     def forget_blobs(self, keys: list[str]) -> None:
-        with self._lock:
-            self._conn.execute("DELETE FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,))
+        conn = self._connection()
+        conn.execute("DELETE FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,))
 
     def live_projects(self) -> list[tuple[str, int | None]]:
         """Every published project with its serial, for the root index."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT name, serial FROM mirror.projects WHERE synced_at IS NOT NULL AND status <> 'removed'"
-                " ORDER BY name"
-            ).fetchall()
+        conn = self._connection()
+        rows = conn.execute(
+            "SELECT name, serial FROM mirror.projects WHERE synced_at IS NOT NULL AND status <> 'removed'"
+            " ORDER BY name"
+        ).fetchall()
         return [(row[0], row[1]) for row in rows]
 
     def record_run(
         self, upstream: str, started: datetime, finished: datetime, counts: dict[str, int]
     ) -> None:
-        with self._lock:
-            self._conn.execute(
-                """
-                INSERT INTO mirror.sync_runs (started_at, finished_at, upstream, projects_checked,
-                    projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-                """,
-                (started, finished, upstream, counts["projects_checked"], counts["projects_changed"],
-                 counts["projects_failed"], counts["projects_removed"], counts["files_fetched"],
-                 counts["bytes_fetched"]),
-            )  # fmt: skip
+        conn = self._connection()
+        conn.execute(
+            """
+            INSERT INTO mirror.sync_runs (started_at, finished_at, upstream, projects_checked,
+                projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+            """,
+            (started, finished, upstream, counts["projects_checked"], counts["projects_changed"],
+             counts["projects_failed"], counts["projects_removed"], counts["files_fetched"],
+             counts["bytes_fetched"]),
+        )  # fmt: skip

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 # Allowlists up to this size are checked project by project: cheaper than the whole root (43 MB on PyPI).
 ROOT_THRESHOLD = 1000
 STALE_RETRIES = 3
+# A root that drops more than half of a mirror's projects at once is taken for a glitch, not for deletions.
+MAX_ROOT_SHRINK = 0.5
+MIN_PROJECTS_FOR_SHRINK_GUARD = 10
 
 
 class SyncAlreadyRunning(RuntimeError):
@@ -48,6 +51,8 @@ class SyncOptions:
     work_dir: Path
     workers: int = 10
     delete_grace: timedelta = timedelta(hours=24)
+    # Where progress goes: Dagster passes its run logger so progress shows in the run's log.
+    logger: logging.Logger | logging.LoggerAdapter = log
 
 
 @dataclass
@@ -92,6 +97,7 @@ class MirrorSync:
         )
         self.filters = options.filters
         self.fingerprint = self.filters.fingerprint()
+        self.log = options.logger
 
     def run(self) -> SyncReport:
         started, clock = datetime.now(UTC), time.monotonic()
@@ -101,10 +107,18 @@ class MirrorSync:
             )
         report = SyncReport()
         stored = self.state.projects()
-        candidates, root_serials = self._candidates()
+        candidates, root_serials, from_root = self._candidates()
         gone = [
             name for name, project in stored.items() if project.status != "removed" and name not in candidates
         ]
+        live = sum(project.status != "removed" for project in stored.values())
+        if from_root and live >= MIN_PROJECTS_FOR_SHRINK_GUARD and len(gone) > live * MAX_ROOT_SHRINK:
+            # An upstream glitch (an empty or truncated root) must not empty the mirror.
+            self.log.warning(
+                "the upstream root no longer lists %d of %d mirrored projects; not removing any this run",
+                len(gone), live,
+            )  # fmt: skip
+            gone = []
         self.options.work_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.options.work_dir.glob(".download-*"):  # from a sync that was killed
             leftover.unlink(missing_ok=True)
@@ -135,13 +149,14 @@ class MirrorSync:
         self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
         return report
 
-    def _candidates(self) -> tuple[set[str], dict[str, int]]:
+    def _candidates(self) -> tuple[set[str], dict[str, int], bool]:
+        """The projects to check, their root serials, and whether the list came from the upstream root."""
         allowlist = self.filters.allowlist
         if allowlist is not None and len(allowlist) <= ROOT_THRESHOLD:
-            return {name for name in allowlist if self.filters.wants_project(name)}, {}
+            return {name for name in allowlist if self.filters.wants_project(name)}, {}, False
         root = self.upstream.fetch_root()
-        log.info("upstream root lists %d projects (serial %s)", len(root.names), root.serial)
-        return {name for name in root.names if self.filters.wants_project(name)}, root.serials
+        self.log.info("upstream root lists %d projects (serial %s)", len(root.names), root.serial)
+        return {name for name in root.names if self.filters.wants_project(name)}, root.serials, True
 
     def _check_all(
         self,
@@ -153,7 +168,7 @@ class MirrorSync:
         transfer: Transfer,
     ) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
-        progress = _Progress(len(names), transfer)
+        progress = _Progress(len(names), transfer, self.log)
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-project") as pool:
             futures = {
                 pool.submit(self._check, name, stored.get(name), root_serials.get(name), publisher): name
@@ -166,11 +181,11 @@ class MirrorSync:
                 except Exception as exc:  # one project's failure, whatever it is, never stops the others
                     reason = str(exc) if isinstance(exc, ProjectFailed) else f"{type(exc).__name__}: {exc}"
                     if not isinstance(exc, ProjectFailed):
-                        log.exception("project %s failed unexpectedly", name)
+                        self.log.exception("project %s failed unexpectedly", name)
                     outcomes[name] = Outcome.FAILED
                     report.failures[name] = reason
                     self.state.record_failure(name, name, reason, datetime.now(UTC))
-                    log.warning("project %s failed: %s", name, reason)
+                    self.log.warning("project %s failed: %s", name, reason)
                 else:
                     if outcomes[name] is Outcome.MISSING:
                         transfer.warn(f"{name} is not on the upstream index")
@@ -246,8 +261,8 @@ def _unchanged(stored: StoredProject, page: PageResponse) -> bool:
 class _Progress:
     """Logs how far the sync is, at most every few seconds, so a long run shows it is alive."""
 
-    def __init__(self, total: int, transfer: Transfer, every_seconds: float = 5.0) -> None:
-        self.total, self.transfer, self.every = total, transfer, every_seconds
+    def __init__(self, total: int, transfer: Transfer, logger, every_seconds: float = 5.0) -> None:
+        self.total, self.transfer, self.every, self.log = total, transfer, every_seconds, logger
         self.done, self.last = 0, time.monotonic()
 
     def tick(self) -> None:
@@ -255,7 +270,7 @@ class _Progress:
         now = time.monotonic()
         if self.done == self.total or now - self.last >= self.every:
             self.last = now
-            log.info(
+            self.log.info(
                 "checked %d/%d projects, fetched %d files (%.1f MB)",
                 self.done, self.total, self.transfer.files, self.transfer.bytes / 1e6,
             )  # fmt: skip

@@ -13,15 +13,19 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlparse
 
 from packaging.utils import canonicalize_name
-from pypi_simple import ACCEPT_JSON_PREFERRED, DistributionPackage, ProjectPage, RepositoryPage
 
 from pypi_platform.lib.index.http import HttpClient
 
+if TYPE_CHECKING:
+    from pypi_simple import DistributionPackage
+
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+# PEP 691 JSON first, HTML as the fallback that every index can serve.
+ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1, text/html;q=0.01"
 _ROOT_ANCHOR = re.compile(rb"<a\b[^>]*>([^<]+)</a>", re.IGNORECASE)
 
 
@@ -96,7 +100,7 @@ class Upstream:
         return urljoin(self.simple_url, f"{name}/")
 
     def fetch_root(self) -> RootIndex:
-        response = self.client.get(self.simple_url, headers={"Accept": ACCEPT_JSON_PREFERRED})
+        response = self.client.get(self.simple_url, headers={"Accept": ACCEPT})
         if response.status_code != 200:
             raise PageError(f"the root index {self.simple_url} answered HTTP {response.status_code}")
         if response.headers.get("content-type", "").startswith(JSON_CONTENT_TYPE):
@@ -106,7 +110,7 @@ class Upstream:
     def fetch_page(
         self, name: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> PageResponse:
-        headers = {"Accept": ACCEPT_JSON_PREFERRED}
+        headers = {"Accept": ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -145,6 +149,9 @@ class Upstream:
 
 def parse_project_page(name: str, page: PageResponse) -> tuple[str, list[UpstreamFile]]:
     """The display name and files of a project page, in either flavour."""
+    # pypi-simple takes ~0.2 s to import; only a sync that finds a changed project pays for it.
+    from pypi_simple import ProjectPage, RepositoryPage
+
     try:
         if page.content_type.startswith(JSON_CONTENT_TYPE):
             data = json.loads(page.body)
