@@ -7,7 +7,6 @@ per release, ~150 KB per file of incompressible content, the latest releases add
 from __future__ import annotations
 
 import base64
-import json
 import random
 import statistics
 import urllib.request
@@ -35,48 +34,15 @@ def module_text(rng: random.Random, size: int) -> str:
     return f'"""Generated payload."""\n\nDATA = """\n{lines}\n"""\n'
 
 
-def _index_class():
-    from pypi_platform_tests.fixtures import upstream
-
-    class NoDelayHandler(upstream._Handler):
-        # FakeIndex sends headers and body in two writes with Nagle's algorithm on, so every request after
-        # the first on a keep-alive connection waits ~40 ms for a delayed ACK. The benchmark measures the
-        # mirrors, not that stall.
-        disable_nagle_algorithm = True
-
-    class BenchIndex(upstream.FakeIndex):
-        """The root also lists names that are in no allowlist and have no pages: the cost of a big root."""
-
-        def __init__(self, extra: int) -> None:
-            super().__init__("pep691")
-            self.extra = [f"pad-{i:07d}" for i in range(extra)]
-
-        def start(self) -> BenchIndex:
-            super().start()  # nothing has connected yet, so every connection gets the new handler
-            for server in self._servers:
-                server.RequestHandlerClass = NoDelayHandler
-            return self
-
-        def _root_json(self) -> bytes:
-            data = json.loads(super()._root_json())
-            pads = [{"name": n, "_last-serial": 1 + i % self.serial} for i, n in enumerate(self.extra)]
-            data["projects"] = sorted(data["projects"] + pads, key=lambda p: p["name"])
-            return json.dumps(data, separators=(",", ":")).encode()
-
-        def _root_html(self) -> bytes:
-            links = "".join(f'    <a href="/simple/{n}/">{n}</a>\n' for n in self.extra).encode()
-            return super()._root_html().replace(b"  </body>", links + b"  </body>", 1)
-
-    return BenchIndex
-
-
 def start_upstream(
     projects: int, root_extra: int, megabytes: float, seed: int, latency_ms: float
 ) -> Upstream:
     from pypi_platform_tests.dists import build_sdist, build_wheel, normalize_dist_name
+    from pypi_platform_tests.fixtures.upstream import FakeIndex
 
     rng = random.Random(seed)
-    index = _index_class()(root_extra)
+    # Padding names in the root, in no allowlist, model the cost of a root as large as the real one.
+    index = FakeIndex("pep691", extra_root_names=root_extra)
     # Sizes vary per project (0.4x to 1.6x the mean) yet the latest releases add up to `megabytes`.
     weights = [rng.uniform(0.4, 1.6) for _ in range(projects)]
     mean_file = megabytes * 1e6 / (2 * projects) / statistics.mean(weights) / DEFLATED_BASE64
