@@ -69,7 +69,9 @@ class ProjectPublisher:
     transfer: Transfer
     json_api: bool | None = None  # learnt from the first answer: does this upstream have a JSON API?
 
-    def publish(self, name: str, page: PageResponse, expected_serial: int | None) -> None:
+    def publish(
+        self, name: str, page: PageResponse, expected_serial: int | None, previous_serial: int | None = None
+    ) -> None:
         try:
             display_name, files = parse_project_page(name, page)
         except PageError as exc:
@@ -82,6 +84,10 @@ class ProjectPublisher:
             info = document.get("info")
             if isinstance(info, dict) and isinstance(info.get("name"), str):
                 display_name = info["name"]
+        # An index has been seen serving an empty page by mistake; believe one only with a newer serial.
+        serial_advanced = serial is not None and previous_serial is not None and serial > previous_serial
+        if not files and not serial_advanced and self.state.live_file_count(name):
+            raise ProjectFailed("the upstream page lists no files and its serial did not advance; page kept")
         selected = select_files(files, self.filters)
         published = self._fetch_files(name, selected)
         if json_document is None:

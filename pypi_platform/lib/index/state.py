@@ -90,6 +90,14 @@ class MirrorState:
         ).fetchall()
         return {key: (sha256, size) for key, sha256, size in rows}
 
+    def live_file_count(self, name: str) -> int:
+        row = (
+            self._connection()
+            .execute("SELECT count(*) FROM mirror.files WHERE project = %s AND removed_at IS NULL", (name,))
+            .fetchone()
+        )
+        return row[0] if row else 0
+
     def record_blob(self, key: str, sha256: str, size: int) -> None:
         conn = self._connection()
         conn.execute(

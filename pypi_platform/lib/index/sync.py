@@ -215,7 +215,7 @@ class MirrorSync:
         else:
             if expected is not None and page.serial is not None and page.serial < expected:
                 raise ProjectFailed(f"stale page: upstream serial {page.serial} is older than {expected}")
-        publisher.publish(name, page, expected)
+        publisher.publish(name, page, expected, stored.serial if stored is not None else None)
         return Outcome.PUBLISHED
 
     def _fetch_page(self, name: str, stored: StoredProject | None) -> PageResponse:

@@ -152,3 +152,42 @@ def test_page_that_stays_stale_fails_the_project_and_keeps_its_serial(index, loc
 
     assert "stale" in report.failures["alpha"]
     assert page_json(local_store, "alpha")["meta"]["_last-serial"] == before
+
+
+def test_empty_page_without_a_newer_serial_keeps_the_published_page(
+    fake_index_factory, local_store, database, tmp_path
+):
+    index = fake_index_factory("html")
+    index.add_release("alpha", "1.0")
+    sync(index.url, local_store, database, tmp_path)
+    index.faults.empty_page("alpha")
+
+    report = sync(index.url, local_store, database, tmp_path)
+
+    assert "no files" in report.failures["alpha"]
+    assert published_filenames(local_store, "alpha") == {f.filename for f in index.files("alpha")}
+
+
+def test_empty_page_with_a_newer_serial_is_believed(index, local_store, database, tmp_path):
+    sync(index.url, local_store, database, tmp_path)
+    for upstream_file in index.files("alpha"):
+        index.remove_file("alpha", upstream_file.filename)
+
+    report = sync(index.url, local_store, database, tmp_path)
+
+    assert report.failures == {}
+    assert published_filenames(local_store, "alpha") == set()
+
+
+def test_root_that_suddenly_drops_most_projects_removes_none(fake_index, local_store, database, tmp_path):
+    names = [f"project-{number}" for number in range(12)]
+    for name in names:
+        fake_index.add_release(name, "1.0", sdist=False)
+    sync(fake_index.url, local_store, database, tmp_path)
+    for name in names[:10]:
+        fake_index.remove_project(name)
+
+    report = sync(fake_index.url, local_store, database, tmp_path)
+
+    assert report.projects_removed == 0
+    assert set(root_projects(local_store)) == set(names)
