@@ -30,8 +30,9 @@ $(HOME_DIR)/dagster/dagster.yaml:
 demo: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
 	$(BIN)/python -m pypi_platform.demo
 
+# dg dev starts the webserver and the daemon; --use-active-venv keeps it on this project's .venv.
 ui: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
-	$(BIN)/dagster dev -m pypi_platform.definitions --host 127.0.0.1 --port 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --use-active-venv -h 127.0.0.1 -p 3000
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
