@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
+from psycopg_pool import ConnectionPool
 
 from pypi_platform.lib.index.pages import PublishedFile
 
@@ -40,29 +40,27 @@ class ProjectUpdate:
 
 
 class MirrorState:
-    """Mirror state for a sync's threads: each thread gets its own connection, so none waits on another's."""
+    """Mirror state shared by a sync's threads through a small pool of connections.
 
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
-        self._local = threading.local()
-        self._opened: list[psycopg.Connection] = []
-        self._opened_lock = threading.Lock()
-        self._session = self._connection()  # the connection that holds the sync lock
+    Statements are short, so a few connections serve dozens of threads; one connection per thread spent more
+    time connecting than querying, and one shared connection made every thread queue behind it.
+    """
 
-    def _connection(self) -> psycopg.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = psycopg.connect(self._dsn, autocommit=True)
-            self._local.conn = conn
-            with self._opened_lock:
-                self._opened.append(conn)
-        return conn
+    def __init__(self, dsn: str, max_connections: int = 4) -> None:
+        # The session lock lives on a connection of its own, held for the whole sync.
+        self._session = psycopg.connect(dsn, autocommit=True)
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            open=True,
+            name="mirror-state",
+        )
 
     def close(self) -> None:
-        with self._opened_lock:
-            for conn in self._opened:
-                conn.close()
-            self._opened.clear()
+        self._pool.close()
+        self._session.close()
 
     def try_lock(self) -> bool:
         """Take the mirror's session lock; released when this connection closes, even if the process dies."""
@@ -72,45 +70,43 @@ class MirrorState:
         return bool(row and row[0])
 
     def projects(self) -> dict[str, StoredProject]:
-        conn = self._connection()
-        rows = conn.execute(
-            "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint"
-            " FROM mirror.projects"
-        ).fetchall()
-        return {row[0]: StoredProject(*row) for row in rows}
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint"
+                " FROM mirror.projects"
+            ).fetchall()
+            return {row[0]: StoredProject(*row) for row in rows}
 
     def verified_blobs(self, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
         """object key -> (sha256, size) for the keys already verified in the store."""
         keys = list(keys)
         if not keys:
             return {}
-        conn = self._connection()
-        rows = conn.execute(
-            "SELECT object_key, sha256, size FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,)
-        ).fetchall()
-        return {key: (sha256, size) for key, sha256, size in rows}
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT object_key, sha256, size FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,)
+            ).fetchall()
+            return {key: (sha256, size) for key, sha256, size in rows}
 
     def live_file_count(self, name: str) -> int:
-        row = (
-            self._connection()
-            .execute("SELECT count(*) FROM mirror.files WHERE project = %s AND removed_at IS NULL", (name,))
-            .fetchone()
-        )
-        return row[0] if row else 0
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM mirror.files WHERE project = %s AND removed_at IS NULL", (name,)
+            ).fetchone()
+            return row[0] if row else 0
 
     def record_blob(self, key: str, sha256: str, size: int) -> None:
-        conn = self._connection()
-        conn.execute(
-            "INSERT INTO mirror.blobs (object_key, sha256, size) VALUES (%s, %s, %s)"
-            " ON CONFLICT (object_key) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
-            " unreferenced_at = NULL",
-            (key, sha256, size),
-        )
+        with self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO mirror.blobs (object_key, sha256, size) VALUES (%s, %s, %s)"
+                " ON CONFLICT (object_key) DO UPDATE SET sha256 = EXCLUDED.sha256, size = EXCLUDED.size,"
+                " unreferenced_at = NULL",
+                (key, sha256, size),
+            )
 
     def publish(self, update: ProjectUpdate, now: datetime) -> None:
         """Record a project as published: its serial advances only here, after its pages are written."""
-        conn = self._connection()
-        with conn.transaction():
+        with self._pool.connection() as conn, conn.transaction():
             conn.execute(
                 """
                 INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, etag,
@@ -161,27 +157,26 @@ class MirrorState:
             self._mark_unreferenced(conn, now, [update.name])
 
     def record_unchanged(self, name: str, now: datetime) -> None:
-        conn = self._connection()
-        conn.execute("UPDATE mirror.projects SET checked_at = %s WHERE name = %s", (now, name))
+        with self._pool.connection() as conn:
+            conn.execute("UPDATE mirror.projects SET checked_at = %s WHERE name = %s", (now, name))
 
     def record_failure(self, name: str, display_name: str, error: str, now: datetime) -> None:
         """A failed project keeps its old serial and pages; it is tried again on the next sync."""
-        conn = self._connection()
-        conn.execute(
-            """
-            INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, checked_at)
-            VALUES (%s, %s, NULL, 'failed', %s, 1, %s)
-            ON CONFLICT (name) DO UPDATE SET status = 'failed', error = EXCLUDED.error,
-                failures = p.failures + 1, checked_at = EXCLUDED.checked_at
-            """,
-            (name, display_name, error, now),
-        )
+        with self._pool.connection() as conn:
+            conn.execute(
+                """
+                INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, checked_at)
+                VALUES (%s, %s, NULL, 'failed', %s, 1, %s)
+                ON CONFLICT (name) DO UPDATE SET status = 'failed', error = EXCLUDED.error,
+                    failures = p.failures + 1, checked_at = EXCLUDED.checked_at
+                """,
+                (name, display_name, error, now),
+            )
 
     def remove_projects(self, names: list[str], now: datetime) -> None:
         if not names:
             return
-        conn = self._connection()
-        with conn.transaction():
+        with self._pool.connection() as conn, conn.transaction():
             conn.execute(
                 "UPDATE mirror.projects SET status = 'removed', removed_at = %s, error = NULL"
                 " WHERE name = ANY(%s)",
@@ -212,37 +207,37 @@ class MirrorState:
         )
 
     def expired_blobs(self, now: datetime, grace: timedelta) -> list[str]:
-        conn = self._connection()
-        rows = conn.execute(
-            "SELECT object_key FROM mirror.blobs WHERE unreferenced_at IS NOT NULL AND unreferenced_at <= %s",
-            (now - grace,),
-        ).fetchall()
-        return [row[0] for row in rows]
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT object_key FROM mirror.blobs WHERE unreferenced_at IS NOT NULL AND unreferenced_at <= %s",
+                (now - grace,),
+            ).fetchall()
+            return [row[0] for row in rows]
 
     def forget_blobs(self, keys: list[str]) -> None:
-        conn = self._connection()
-        conn.execute("DELETE FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,))
+        with self._pool.connection() as conn:
+            conn.execute("DELETE FROM mirror.blobs WHERE object_key = ANY(%s)", (keys,))
 
     def live_projects(self) -> list[tuple[str, int | None]]:
         """Every published project with its serial, for the root index."""
-        conn = self._connection()
-        rows = conn.execute(
-            "SELECT name, serial FROM mirror.projects WHERE synced_at IS NOT NULL AND status <> 'removed'"
-            " ORDER BY name"
-        ).fetchall()
-        return [(row[0], row[1]) for row in rows]
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT name, serial FROM mirror.projects WHERE synced_at IS NOT NULL AND status <> 'removed'"
+                " ORDER BY name"
+            ).fetchall()
+            return [(row[0], row[1]) for row in rows]
 
     def record_run(
         self, upstream: str, started: datetime, finished: datetime, counts: dict[str, int]
     ) -> None:
-        conn = self._connection()
-        conn.execute(
-            """
-            INSERT INTO mirror.sync_runs (started_at, finished_at, upstream, projects_checked,
-                projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (started, finished, upstream, counts["projects_checked"], counts["projects_changed"],
-             counts["projects_failed"], counts["projects_removed"], counts["files_fetched"],
-             counts["bytes_fetched"]),
-        )  # fmt: skip
+        with self._pool.connection() as conn:
+            conn.execute(
+                """
+                INSERT INTO mirror.sync_runs (started_at, finished_at, upstream, projects_checked,
+                    projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                """,
+                (started, finished, upstream, counts["projects_checked"], counts["projects_changed"],
+                 counts["projects_failed"], counts["projects_removed"], counts["files_fetched"],
+                 counts["bytes_fetched"]),
+            )  # fmt: skip
