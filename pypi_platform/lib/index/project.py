@@ -20,6 +20,7 @@ from pypi_platform.lib.index.jsonapi import synthesize_json_document
 from pypi_platform.lib.index.pages import PublishedFile
 from pypi_platform.lib.index.state import MirrorState, ProjectUpdate
 from pypi_platform.lib.index.upstream import (
+    JSON_CONTENT_TYPE,
     PageError,
     PageResponse,
     Upstream,
@@ -77,21 +78,31 @@ class ProjectPublisher:
         except PageError as exc:
             raise ProjectFailed(str(exc)) from exc
         serial = page.serial if page.serial is not None else expected_serial
-        json_document = self._json_document(name, files)
-        if json_document is not None:
-            raw, document, json_serial = json_document
-            serial = serial if serial is not None else json_serial
+        # A PEP 691 page already says everything a download needs, so its JSON API document is fetched beside
+        # the files; an HTML page may lack sidecar digests and sizes, which the JSON API must fill in first.
+        pending: Future = Future()
+        if page.content_type.startswith(JSON_CONTENT_TYPE) and self.json_api is not False:
+            pending = self.downloads.submit(self._json_document, name, None)
+        else:
+            pending.set_result(self._json_document(name, files))
+        if not files:
+            serial = _serial_from(pending.result(), serial)
+            # An index has been seen serving an empty page by mistake; believe one only with a newer serial.
+            advanced = serial is not None and previous_serial is not None and serial > previous_serial
+            if not advanced and self.state.live_file_count(name):
+                raise ProjectFailed(
+                    "the upstream page lists no files and its serial did not advance; page kept"
+                )
+        published = self._fetch_files(name, select_files(files, self.filters))
+        json_document = pending.result()
+        serial = _serial_from(json_document, serial)
+        if json_document is None:
+            raw = synthesize_json_document(display_name, serial, published)
+        else:
+            raw, document, _ = json_document
             info = document.get("info")
             if isinstance(info, dict) and isinstance(info.get("name"), str):
                 display_name = info["name"]
-        # An index has been seen serving an empty page by mistake; believe one only with a newer serial.
-        serial_advanced = serial is not None and previous_serial is not None and serial > previous_serial
-        if not files and not serial_advanced and self.state.live_file_count(name):
-            raise ProjectFailed("the upstream page lists no files and its serial did not advance; page kept")
-        selected = select_files(files, self.filters)
-        published = self._fetch_files(name, selected)
-        if json_document is None:
-            raw = synthesize_json_document(display_name, serial, published)
 
         # Content first, pointers last: every file is verified in the store before a page links it.
         html = pages.render_project_html(display_name, published, serial)
@@ -104,7 +115,7 @@ class ProjectPublisher:
         )
         for key in pages.json_keys(name):
             self.store.put_bytes(key, raw, content_type="application/json")
-        by_name = {f.filename: f for f in selected}
+        by_name = {f.filename: f for f in files}
         self.state.publish(
             ProjectUpdate(
                 name=name,
@@ -121,7 +132,8 @@ class ProjectPublisher:
             datetime.now(UTC),
         )
 
-    def _json_document(self, name: str, files: list[UpstreamFile]):
+    def _json_document(self, name: str, files: list[UpstreamFile] | None):
+        """The JSON API document, if the upstream has one; its details fill in the files given, if any."""
         if self.json_api is False:
             return None
         try:
@@ -132,7 +144,8 @@ class ProjectPublisher:
             self.json_api = False
             return None
         self.json_api = True
-        merge_json_api(files, fetched[1])
+        if files is not None:
+            merge_json_api(files, fetched[1])
         return fetched
 
     def _fetch_files(self, name: str, selected: list[UpstreamFile]) -> list[PublishedFile]:
@@ -226,6 +239,13 @@ class ProjectPublisher:
         self.state.record_blob(key, result.sha256, result.size)
         self.transfer.add(result.size)
         return result.size
+
+
+def _serial_from(json_document: tuple | None, serial: int | None) -> int | None:
+    """The page's serial where it gave one, else the JSON API's."""
+    if serial is not None or json_document is None:
+        return serial
+    return json_document[2]
 
 
 def _published(
