@@ -60,6 +60,7 @@ class MirrorResource(dg.ConfigurableResource):
     max_file_size: int | None = None
     workers: int = 10
     delete_grace_hours: float = 24.0
+    check_budget: int = 0
 
     def filters(self) -> MirrorFilters:
         return MirrorFilters(
@@ -81,6 +82,7 @@ class MirrorResource(dg.ConfigurableResource):
             work_dir=Path(self.work_dir),
             workers=self.workers,
             delete_grace=timedelta(hours=self.delete_grace_hours),
+            check_budget=self.check_budget,
             logger=logger,
         )
 
@@ -104,6 +106,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         max_file_size=filters.max_file_size,
         workers=settings.mirror_workers,
         delete_grace_hours=settings.mirror_delete_grace_hours,
+        check_budget=settings.mirror_check_budget,
     )
     return {"object_store": store, "postgres": database, "mirror_upstream": mirror}
 

@@ -65,6 +65,7 @@ class Settings:
     filters: MirrorFilters = field(default_factory=MirrorFilters)
     mirror_workers: int = 10
     mirror_delete_grace_hours: float = 24.0
+    mirror_check_budget: int = 0
 
     @property
     def embedded_postgres_dir(self) -> Path:
@@ -91,6 +92,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         filters=_filters(env, cwd),
         mirror_workers=_int(env, "PYPI_PLATFORM_MIRROR_WORKERS", 10, minimum=1, maximum=32),
         mirror_delete_grace_hours=_float(env, "PYPI_PLATFORM_MIRROR_DELETE_GRACE_HOURS", 24.0),
+        mirror_check_budget=_int(env, "PYPI_PLATFORM_MIRROR_CHECK_BUDGET", 0, minimum=0),
     )
 
 

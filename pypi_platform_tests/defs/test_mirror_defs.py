@@ -79,13 +79,17 @@ def test_mirror_materializes_on_s3_and_postgres_and_its_checks_pass(
         "postgres": PostgresResource(dsn=database),
     }
 
+    instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [upstream_index, mirror, mirror_pages_link_present_files, mirror_projects_not_failing],
         resources=resources,
         selection=[mirror.key],
+        instance=instance,
     )
 
     assert result.success
+    messages = [record.user_message for record in instance.all_logs(result.run_id)]
+    assert any("checked 2/2 projects" in message for message in messages), "progress shows in the run's log"
     metadata = result.asset_materializations_for_node("mirror")[0].metadata
     assert metadata["projects_checked"].value == 2
     assert metadata["projects_changed"].value == 1

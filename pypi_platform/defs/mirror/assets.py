@@ -48,6 +48,7 @@ def mirror(
             "projects_changed": report.projects_changed,
             "projects_failed": report.projects_failed,
             "projects_removed": report.projects_removed,
+            "projects_deferred": report.projects_deferred,
             "files_fetched": report.files_fetched,
             "bytes_fetched": dg.MetadataValue.int(report.bytes_fetched),
             "blobs_deleted": report.blobs_deleted,

@@ -23,6 +23,7 @@ def run_mirror_sync(
     work_dir: Path,
     workers: int = 10,
     delete_grace: timedelta = timedelta(hours=24),
+    check_budget: int = 0,
     retry: RetryPolicy | None = None,
     timeout_seconds: float = 30.0,
     logger: logging.Logger | logging.LoggerAdapter | None = None,
@@ -32,7 +33,12 @@ def run_mirror_sync(
         state = MirrorState(dsn)
         try:
             options = SyncOptions(
-                filters=filters, work_dir=work_dir, workers=workers, delete_grace=delete_grace
+                filters=filters,
+                work_dir=work_dir,
+                workers=workers,
+                delete_grace=delete_grace,
+                check_budget=check_budget,
+                **({"logger": logger} if logger is not None else {}),
             )
             return MirrorSync(Upstream(upstream_url, client), client, store, state, options).run()
         finally:

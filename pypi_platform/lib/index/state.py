@@ -21,6 +21,7 @@ class StoredProject:
     last_modified: str | None
     page_sha256: str | None
     filter_fingerprint: str | None
+    checked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class MirrorState:
     def projects(self) -> dict[str, StoredProject]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint"
+                "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint, checked_at"
                 " FROM mirror.projects"
             ).fetchall()
             return {row[0]: StoredProject(*row) for row in rows}

@@ -51,6 +51,9 @@ class SyncOptions:
     work_dir: Path
     workers: int = 10
     delete_grace: timedelta = timedelta(hours=24)
+    # Where no serial says which projects changed, at most this many known projects are checked per run,
+    # least recently checked first; 0 checks them all. New and failed projects are always checked.
+    check_budget: int = 0
     # Where progress goes: Dagster passes its run logger so progress shows in the run's log.
     logger: logging.Logger | logging.LoggerAdapter = log
 
@@ -61,6 +64,7 @@ class SyncReport:
     projects_changed: int = 0
     projects_failed: int = 0
     projects_removed: int = 0
+    projects_deferred: int = 0
     files_fetched: int = 0
     bytes_fetched: int = 0
     blobs_deleted: int = 0
@@ -128,7 +132,9 @@ class MirrorSync:
                 self.upstream, self.client, self.store, self.state, self.filters, downloads,
                 self.options.work_dir, transfer,
             )  # fmt: skip
-            outcomes = self._check_all(sorted(candidates), stored, root_serials, publisher, report, transfer)
+            to_check = self._within_budget(candidates, stored, root_serials)
+            report.projects_deferred = len(candidates) - len(to_check)
+            outcomes = self._check_all(to_check, stored, root_serials, publisher, report, transfer)
         gone += [name for name, outcome in outcomes.items() if outcome is Outcome.REMOVED]
         report.projects_checked = len(outcomes)
         report.projects_changed = sum(o is Outcome.PUBLISHED for o in outcomes.values())
@@ -157,6 +163,23 @@ class MirrorSync:
         root = self.upstream.fetch_root()
         self.log.info("upstream root lists %d projects (serial %s)", len(root.names), root.serial)
         return {name for name in root.names if self.filters.wants_project(name)}, root.serials, True
+
+    def _within_budget(
+        self, candidates: set[str], stored: dict[str, StoredProject], root_serials: dict[str, int]
+    ) -> list[str]:
+        """The projects to check this run: all of them, unless the check budget defers some to later runs."""
+        budget = self.options.check_budget
+        routine = [
+            n for n in candidates if n not in root_serials and n in stored and stored[n].status == "ok"
+        ]
+        if not budget or len(routine) <= budget:
+            return sorted(candidates)
+        oldest_first = sorted(
+            routine, key=lambda n: (stored[n].checked_at or datetime.min.replace(tzinfo=UTC), n)
+        )
+        deferred = set(oldest_first[budget:])
+        self.log.info("checking %d of %d known projects this run (check budget)", budget, len(routine))
+        return sorted(candidates - deferred)
 
     def _check_all(
         self,

@@ -6,9 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from pypi_platform.lib.config import MirrorFilters
 from pypi_platform.lib.index.pages import WEB
+from pypi_platform.lib.index.runner import run_mirror_sync
 from pypi_platform.lib.index.state import MirrorState
 from pypi_platform_tests.lib.index.helpers import (
+    FAST_RETRY,
     assert_every_link_present,
     page_html,
     page_json,
@@ -176,3 +179,28 @@ def test_file_removed_upstream_leaves_the_page(populated, local_store, database,
 
     assert removed not in published_filenames(local_store, "alpha-pkg")
     assert published_filenames(local_store, "alpha-pkg")
+
+
+def test_check_budget_rotates_through_projects_of_an_index_without_serials(
+    fake_index_factory, local_store, database, tmp_path
+):
+    index = fake_index_factory("html")
+    names = [f"project-{number}" for number in range(5)]
+    for name in names:
+        index.add_release(name, "1.0", wheel=False)
+    sync(index.url, local_store, database, tmp_path)
+    new_sdists = {name: index.add_release(name, "2.0", wheel=False)[0].filename for name in names}
+
+    updated: list[str] = []
+    for _ in range(3):
+        index.reset_requests()
+        report = run_mirror_sync(
+            upstream_url=index.url, store=local_store, dsn=database, filters=MirrorFilters(),
+            work_dir=tmp_path, retry=FAST_RETRY, check_budget=2,
+        )  # fmt: skip
+        assert (report.projects_checked, report.projects_deferred) == (2, 3)
+        assert sum(request.path.startswith("/simple/project-") for request in index.requests) == 2
+        updated += [
+            n for n in names if n not in updated and new_sdists[n] in published_filenames(local_store, n)
+        ]
+    assert sorted(updated) == names, "three runs of two checks each reach all five projects"
