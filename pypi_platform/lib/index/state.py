@@ -12,7 +12,8 @@ from psycopg_pool import ConnectionPool
 from pypi_platform.lib.index.pages import PublishedFile
 
 
-@dataclass(frozen=True)
+# Slots: a full mirror holds ~930k of these in memory during a sync.
+@dataclass(frozen=True, slots=True)
 class StoredProject:
     name: str
     serial: int | None

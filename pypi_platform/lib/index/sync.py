@@ -190,12 +190,19 @@ class MirrorSync:
         report: SyncReport,
         transfer: Transfer,
     ) -> dict[str, Outcome]:
-        outcomes: dict[str, Outcome] = {}
-        progress = _Progress(len(names), transfer, self.log)
+        # Projects whose root serial matches need no request: settle them here, so a full mirror does not
+        # queue ~930k tasks to learn that almost nothing changed.
+        outcomes = {
+            name: Outcome.UNCHANGED
+            for name in names
+            if self._known_unchanged(stored.get(name), root_serials.get(name))
+        }
+        pending = [name for name in names if name not in outcomes]
+        progress = _Progress(len(pending), transfer, self.log)
         with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-project") as pool:
             futures = {
                 pool.submit(self._check, name, stored.get(name), root_serials.get(name), publisher): name
-                for name in names
+                for name in pending
             }
             for future in as_completed(futures):
                 name = futures[future]
@@ -215,14 +222,17 @@ class MirrorSync:
                 progress.tick()
         return outcomes
 
+    def _current(self, stored: StoredProject | None) -> bool:
+        """Published, not failing, and filtered as the filters of this run would filter it."""
+        return stored is not None and stored.status == "ok" and stored.filter_fingerprint == self.fingerprint
+
+    def _known_unchanged(self, stored: StoredProject | None, expected: int | None) -> bool:
+        return expected is not None and self._current(stored) and stored.serial == expected
+
     def _check(
         self, name: str, stored: StoredProject | None, expected: int | None, publisher: ProjectPublisher
     ) -> Outcome:
-        current = (
-            stored is not None and stored.status == "ok" and stored.filter_fingerprint == self.fingerprint
-        )
-        if current and expected is not None and stored.serial == expected:
-            return Outcome.UNCHANGED
+        current = self._current(stored)
         page = self._fetch_page(name, stored if current else None)
         if page.status == 404:
             return Outcome.REMOVED if stored is not None and stored.status != "removed" else Outcome.MISSING
