@@ -92,13 +92,8 @@ class MirrorSync:
         state: MirrorState,
         options: SyncOptions,
     ) -> None:
-        self.upstream, self.client, self.store, self.state, self.options = (
-            upstream,
-            client,
-            store,
-            state,
-            options,
-        )
+        self.upstream, self.client, self.store = upstream, client, store
+        self.state, self.options = state, options
         self.filters = options.filters
         self.fingerprint = self.filters.fingerprint()
         self.log = options.logger
@@ -112,17 +107,7 @@ class MirrorSync:
         report = SyncReport()
         stored = self.state.projects()
         candidates, root_serials, from_root = self._candidates()
-        gone = [
-            name for name, project in stored.items() if project.status != "removed" and name not in candidates
-        ]
-        live = sum(project.status != "removed" for project in stored.values())
-        if from_root and live >= MIN_PROJECTS_FOR_SHRINK_GUARD and len(gone) > live * MAX_ROOT_SHRINK:
-            # An upstream glitch (an empty or truncated root) must not empty the mirror.
-            self.log.warning(
-                "the upstream root no longer lists %d of %d mirrored projects; not removing any this run",
-                len(gone), live,
-            )  # fmt: skip
-            gone = []
+        gone = self._no_longer_listed(stored, candidates, from_root)
         self.options.work_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.options.work_dir.glob(".download-*"):  # from a sync that was killed
             leftover.unlink(missing_ok=True)
@@ -144,16 +129,36 @@ class MirrorSync:
         report.warnings = transfer.warnings
 
         now = datetime.now(UTC)
-        self.state.remove_projects(gone, now)
-        if report.projects_changed or gone or not self.store.exists(f"{pages.WEB}/simple/index.html"):
-            self._write_root()
-        # Only once the root no longer links them do the pages of removed projects go.
-        for name in gone:
-            self.store.delete([*pages.page_keys(name), *pages.json_keys(name)])
+        self._publish_removals_and_root(gone, changed=report.projects_changed > 0, now=now)
         report.blobs_deleted = self._collect_garbage(now)
         report.duration_seconds = time.monotonic() - clock
         self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
         return report
+
+    def _no_longer_listed(
+        self, stored: dict[str, StoredProject], candidates: set[str], from_root: bool
+    ) -> list[str]:
+        """Mirrored projects the upstream (or the filters) no longer offer."""
+        gone = [
+            name for name, project in stored.items() if project.status != "removed" and name not in candidates
+        ]
+        live = sum(project.status != "removed" for project in stored.values())
+        if from_root and live >= MIN_PROJECTS_FOR_SHRINK_GUARD and len(gone) > live * MAX_ROOT_SHRINK:
+            # An upstream glitch (an empty or truncated root) must not empty the mirror.
+            self.log.warning(
+                "the upstream root no longer lists %d of %d mirrored projects; not removing any this run",
+                len(gone), live,
+            )  # fmt: skip
+            return []
+        return gone
+
+    def _publish_removals_and_root(self, gone: list[str], *, changed: bool, now: datetime) -> None:
+        self.state.remove_projects(gone, now)
+        if changed or gone or not self.store.exists(f"{pages.WEB}/simple/index.html"):
+            self._write_root()
+        # Only once the root no longer links them do the pages of removed projects go.
+        for name in gone:
+            self.store.delete([*pages.page_keys(name), *pages.json_keys(name)])
 
     def _candidates(self) -> tuple[set[str], dict[str, int], bool]:
         """The projects to check, their root serials, and whether the list came from the upstream root."""
