@@ -129,7 +129,7 @@ def replace_rows(
         if where_sql is not None:
             delete = sql.SQL("{} WHERE {}").format(delete, where_sql)
         conn.execute(delete, params)
-        _copy_in(conn, target, frame)
+        copy_in(conn, target, frame)
     return frame.height
 
 
@@ -232,7 +232,8 @@ def _sql_type(dtype: pl.DataType) -> str:
     return _SQL_TYPES.get(dtype.base_type(), "TEXT")
 
 
-def _copy_in(conn: psycopg.Connection, target: sql.Identifier, frame: pl.DataFrame) -> None:
+def copy_in(conn: psycopg.Connection, target: sql.Composable, frame: pl.DataFrame) -> None:
+    """COPY every row of ``frame`` into ``target`` (an identifier), in CSV chunks of bounded size."""
     columns = sql.SQL(", ").join(sql.Identifier(name) for name in frame.columns)
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv, NULL {})").format(
         target, columns, sql.Literal(_NULL)
