@@ -60,6 +60,11 @@ def test_sizes_booleans_and_lists_parse():
         ("PYPI_PLATFORM_S3_ENDPOINT_URL", "localhost:9000"),
         ("PYPI_PLATFORM_DATABASE_URL", "mysql://db"),
         ("PYPI_PLATFORM_UPSTREAM_URL", "not a url"),
+        ("PYPI_PLATFORM_DOWNLOADS_SEMANTICS", "generous"),
+        ("PYPI_PLATFORM_DOWNLOADS_START", "yesterday"),
+        ("PYPI_PLATFORM_DOWNLOADS_RETENTION_DAYS", "-5"),
+        ("PYPI_PLATFORM_BIGQUERY_TABLE", "drop table; --"),
+        ("PYPI_PLATFORM_BIGQUERY_MAX_BYTES", "a lot"),
     ],
 )
 def test_invalid_value_fails_naming_the_variable(variable, value):
@@ -72,3 +77,24 @@ def test_invalid_line_in_allowlist_file_names_the_line(tmp_path):
     listing.write_text("six\nnot valid!\n")
     with pytest.raises(ConfigError, match=r"PYPI_PLATFORM_MIRROR_PROJECTS: line 2"):
         load_settings({"PYPI_PLATFORM_MIRROR_PROJECTS": f"@{listing}"})
+
+
+def test_download_settings_parse_with_decimal_bigquery_sizes():
+    downloads = load_settings(
+        {
+            "PYPI_PLATFORM_DOWNLOADS_SEMANTICS": "pypistats",
+            "PYPI_PLATFORM_DOWNLOADS_START": "2025-03-01",
+            "PYPI_PLATFORM_DOWNLOADS_RETENTION_DAYS": "0",
+            "PYPI_PLATFORM_BIGQUERY_TABLE": "my-project.logs.file_downloads",
+            "PYPI_PLATFORM_BIGQUERY_MAX_BYTES": "50GB",
+        }
+    ).downloads
+    assert (downloads.semantics, downloads.start_date.isoformat(), downloads.retention_days) == (
+        "pypistats",
+        "2025-03-01",
+        0,
+    )
+    assert downloads.bigquery_table == "my-project.logs.file_downloads"
+    assert downloads.bigquery_max_bytes == 50 * 10**9
+    assert load_settings({"PYPI_PLATFORM_BIGQUERY_MAX_BYTES": "1GiB"}).downloads.bigquery_max_bytes == 2**30
+    assert load_settings({}).downloads.bigquery_max_bytes == 200 * 10**9

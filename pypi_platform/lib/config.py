@@ -10,6 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -19,6 +20,8 @@ from packaging.utils import canonicalize_name
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(I?B)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_BIGQUERY_TABLE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
+DEFAULT_BIGQUERY_TABLE = "bigquery-public-data.pypi.file_downloads"
 PACKAGE_TYPES = ("sdist", "wheel", "egg", "wininst", "msi", "rpm", "dumb")
 
 
@@ -56,6 +59,19 @@ class MirrorFilters:
 
 
 @dataclass(frozen=True)
+class DownloadSettings:
+    """Where download logs come from and how they are counted."""
+
+    source: str | None = None  # "bigquery", a path or glob of Parquet files; None: a generated local sample
+    start_date: date = date(2024, 1, 1)
+    semantics: str = "corrected"  # or "pypistats", the exact semantics of pypistats.org
+    retention_days: int = 180  # 0 keeps every day
+    bigquery_project: str | None = None
+    bigquery_table: str = DEFAULT_BIGQUERY_TABLE
+    bigquery_max_bytes: int = 200 * 10**9
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     storage_url: str
@@ -66,6 +82,7 @@ class Settings:
     mirror_workers: int = 10
     mirror_delete_grace_hours: float = 24.0
     mirror_check_budget: int = 0
+    downloads: DownloadSettings = field(default_factory=DownloadSettings)
 
     @property
     def embedded_postgres_dir(self) -> Path:
@@ -93,7 +110,51 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         mirror_workers=_int(env, "PYPI_PLATFORM_MIRROR_WORKERS", 10, minimum=1, maximum=32),
         mirror_delete_grace_hours=_float(env, "PYPI_PLATFORM_MIRROR_DELETE_GRACE_HOURS", 24.0),
         mirror_check_budget=_int(env, "PYPI_PLATFORM_MIRROR_CHECK_BUDGET", 0, minimum=0),
+        downloads=_downloads(env),
     )
+
+
+def _downloads(env: Mapping[str, str]) -> DownloadSettings:
+    semantics = (env.get("PYPI_PLATFORM_DOWNLOADS_SEMANTICS") or "corrected").strip().lower()
+    if semantics not in ("corrected", "pypistats"):
+        raise ConfigError(
+            f"PYPI_PLATFORM_DOWNLOADS_SEMANTICS must be corrected or pypistats, got {semantics!r}"
+        )
+    table = env.get("PYPI_PLATFORM_BIGQUERY_TABLE") or DEFAULT_BIGQUERY_TABLE
+    if not _BIGQUERY_TABLE.match(table):
+        raise ConfigError(f"PYPI_PLATFORM_BIGQUERY_TABLE must be project.dataset.table, got {table!r}")
+    max_bytes = env.get("PYPI_PLATFORM_BIGQUERY_MAX_BYTES")
+    source = (env.get("PYPI_PLATFORM_DOWNLOADS_SOURCE") or "").strip() or None
+    return DownloadSettings(
+        source=source,
+        start_date=_date(env, "PYPI_PLATFORM_DOWNLOADS_START", date(2024, 1, 1)),
+        semantics=semantics,
+        retention_days=_int(env, "PYPI_PLATFORM_DOWNLOADS_RETENTION_DAYS", 180, minimum=0),
+        bigquery_project=env.get("PYPI_PLATFORM_BIGQUERY_PROJECT") or None,
+        bigquery_table=table,
+        bigquery_max_bytes=_decimal_size("PYPI_PLATFORM_BIGQUERY_MAX_BYTES", max_bytes)
+        if max_bytes
+        else 200 * 10**9,
+    )
+
+
+def _date(env: Mapping[str, str], name: str, default: date) -> date:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a date such as 2024-01-01, got {raw!r}") from exc
+
+
+def _decimal_size(name: str, raw: str) -> int:
+    # BigQuery bills in decimal units, so "200GB" means 200 * 10**9 bytes; "200GiB" means binary units.
+    match = _SIZE.match(raw)
+    if not match:
+        raise ConfigError(f"{name} must be a size such as 200GB or 214748364800, got {raw!r}")
+    base = 1024 if (match.group(3) or "").upper().startswith("I") else 1000
+    return int(match.group(1)) * base ** " KMGT".index(match.group(2).upper() or " ")
 
 
 def _storage_url(env: Mapping[str, str], home: Path) -> str:
