@@ -118,24 +118,25 @@ def _group_plan(
         python_ok=python.is_null() | python.str.contains(PYTHON_RULE),
         not_mirror=not_mirror,
     )
-    in_without = pl.col("python_ok") & pl.col("not_mirror")
 
     def by(column: str, **counts: pl.Expr) -> pl.LazyFrame:
+        """Per (project, value of ``column``): the given counts. Sums of flags rather than filters, so that
+        every group-by takes every row, which the engine fans out best."""
         low = pl.col(column).cast(pl.UInt64).fill_null(_NULL_CODE)
         key = pl.col("project").cast(pl.UInt64) * _HALF + low  # NULL when the project is NULL
         return coded.group_by(key.alias("key")).agg(
-            rows=pl.len().cast(pl.Int64),
-            **{name: expr.sum().cast(pl.Int64) for name, expr in counts.items()},
+            **{name: count.cast(pl.Int64) for name, count in counts.items()}
         )
 
-    # Sums of flags rather than filters: every group-by sees every row, which the engine fans out best.
+    ok = pl.col("python_ok").sum()
     parts = {
-        "installer": by("installer", base=pl.col("python_ok")),  # also overall and the drop counts
-        "python": by("python", not_mirror=pl.col("not_mirror")),  # python_major and python_minor
-        "system": by("system", without=in_without),
-        "country": by("country", base=pl.col("python_ok")),
-        "version": by("version", base=pl.col("python_ok")),
-        "ci": by("ci", base=pl.col("python_ok")),
+        # Every row in the window: also overall and the two drop counts.
+        "installer": by("installer", rows=pl.len(), base=ok),
+        "python": by("python", not_mirror=pl.col("not_mirror").sum()),  # python_major and python_minor
+        "system": by("system", without=(pl.col("python_ok") & pl.col("not_mirror")).sum()),
+        "country": by("country", base=ok),
+        "version": by("version", base=ok),
+        "ci": by("ci", base=ok),
     }
     groups = pl.concat(
         [part.with_columns(part=pl.lit(name)) for name, part in parts.items()], how="diagonal_relaxed"
