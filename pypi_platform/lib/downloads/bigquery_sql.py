@@ -17,8 +17,6 @@ from importlib import resources
 from pathlib import Path
 
 import polars as pl
-import sqlglot
-from sqlglot import exp
 
 from pypi_platform.lib.downloads.aggregate import DailyResult, mirrors_for, split_counts, utc_window
 from pypi_platform.lib.downloads.schema import DAILY_FRAME
@@ -59,6 +57,10 @@ def to_duckdb(sql: str, files: str | Path | Sequence[str | Path]) -> str:
 
     The parameters come out as ``$start`` and ``$end``, to be bound by DuckDB.
     """
+    # sqlglot is needed only to run the query locally (tests, benchmarks), not to send it to BigQuery.
+    import sqlglot
+    from sqlglot import exp
+
     (tree,) = sqlglot.parse(sql, read="bigquery")
     # CTE references are tables without a dataset; the source table is the only qualified one.
     sources = [table for table in tree.find_all(exp.Table) if table.args.get("db") is not None]
