@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +12,8 @@ import psycopg
 from pydantic import PrivateAttr
 
 from pypi_platform.lib import postgres
-from pypi_platform.lib.config import MirrorFilters, Settings, load_settings
+from pypi_platform.lib.config import DEFAULT_BIGQUERY_TABLE, MirrorFilters, Settings, load_settings
+from pypi_platform.lib.downloads.logs import BigQueryLogs, DownloadLogs, ParquetLogs, SampleLogs
 from pypi_platform.lib.index.runner import run_mirror_sync
 from pypi_platform.lib.index.sync import SyncReport
 from pypi_platform.lib.storage import ObjectStore, open_store
@@ -87,6 +88,30 @@ class MirrorResource(dg.ConfigurableResource):
         )
 
 
+class DownloadLogsResource(dg.ConfigurableResource):
+    """Where download logs come from: BigQuery through dagster-gcp, local Parquet, or a generated sample."""
+
+    source: str | None = None  # "bigquery", a path or glob of Parquet files; None: the generated sample
+    sample_dir: str
+    semantics: str = "corrected"
+    bigquery_project: str | None = None
+    bigquery_table: str = DEFAULT_BIGQUERY_TABLE
+    bigquery_max_bytes: int = 200 * 10**9
+    retention_days: int = 180
+
+    @contextmanager
+    def open(self, sample_projects: Callable[[], list[str]]) -> Iterator[DownloadLogs]:
+        if self.source == "bigquery":
+            from dagster_gcp import BigQueryResource  # heavy; only a BigQuery deployment pays for it
+
+            with BigQueryResource(project=self.bigquery_project).get_client() as client:
+                yield BigQueryLogs(client, self.bigquery_table, self.semantics, self.bigquery_max_bytes)
+        elif self.source:
+            yield ParquetLogs(self.source, self.semantics)
+        else:
+            yield SampleLogs(Path(self.sample_dir), sample_projects(), self.semantics)
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     store = ObjectStoreResource(url=settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     database = PostgresResource(
@@ -108,7 +133,22 @@ def build_resources(settings: Settings) -> dict[str, object]:
         delete_grace_hours=settings.mirror_delete_grace_hours,
         check_budget=settings.mirror_check_budget,
     )
-    return {"object_store": store, "postgres": database, "mirror_upstream": mirror}
+    downloads = settings.downloads
+    download_logs = DownloadLogsResource(
+        source=downloads.source,
+        sample_dir=str(settings.home / "downloads-sample"),
+        semantics=downloads.semantics,
+        bigquery_project=downloads.bigquery_project,
+        bigquery_table=downloads.bigquery_table,
+        bigquery_max_bytes=downloads.bigquery_max_bytes,
+        retention_days=downloads.retention_days,
+    )
+    return {
+        "object_store": store,
+        "postgres": database,
+        "mirror_upstream": mirror,
+        "download_logs": download_logs,
+    }
 
 
 @dg.definitions

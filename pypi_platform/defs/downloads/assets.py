@@ -1,0 +1,162 @@
+"""Daily download statistics: one aggregation per UTC day from the logs, loaded into the ``downloads`` tables."""
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import dagster as dg
+import psycopg
+
+from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
+from pypi_platform.lib.config import load_settings
+from pypi_platform.lib.downloads import quality
+from pypi_platform.lib.downloads.logs import DayAggregate
+from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_day
+
+CHECKS = {
+    "daily_downloads_not_empty": (quality.empty_days, dg.AssetCheckSeverity.ERROR),
+    "daily_downloads_all_equals_sum": (quality.all_row_mismatches, dg.AssetCheckSeverity.ERROR),
+    "daily_downloads_without_mirrors_within_with": (quality.mirror_excess, dg.AssetCheckSeverity.ERROR),
+    "daily_downloads_no_negative_counts": (quality.negative_counts, dg.AssetCheckSeverity.ERROR),
+    "daily_downloads_not_far_below_neighbours": (quality.low_days, dg.AssetCheckSeverity.WARN),
+}
+
+
+def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC")
+
+
+def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="daily_downloads",
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name="downloads",
+        kinds={"postgres", "polars", "bigquery"},
+        owners=["team:downloads"],
+        pool="bigquery",
+        output_required=False,
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
+        check_specs=[dg.AssetCheckSpec(name, asset="daily_downloads") for name in CHECKS],
+    )
+    def daily_downloads(
+        context: dg.AssetExecutionContext, download_logs: DownloadLogsResource, postgres: PostgresResource
+    ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+        """Downloads per UTC day, package and category, in one PostgreSQL table per dimension."""
+        window = context.partition_time_window
+        days = [window.start.date() + timedelta(days=n) for n in range((window.end - window.start).days)]
+        loaded, failures = [], {}
+        with postgres.connect() as conn, download_logs.open(lambda: _mirrored_projects(conn)) as logs:
+            for day in days:
+                try:
+                    aggregate = logs.aggregate(day)
+                    rows = replace_day(
+                        conn, day, aggregate.frame, _load_info(aggregate, download_logs.semantics)
+                    )
+                except (
+                    Exception
+                ) as exc:  # one day's failure leaves that day's previous data and the others alone
+                    failures[day.isoformat()] = f"{type(exc).__name__}: {exc}"
+                    context.log.error(f"{day}: {failures[day.isoformat()]}")
+                    continue
+                loaded.append(day)
+                context.log.info(
+                    f"{day}: {aggregate.result.rows_in_window:,} log rows, {sum(rows.values()):,} rows loaded"
+                )
+                yield dg.AssetMaterialization(
+                    asset_key=context.asset_key,
+                    partition=day.isoformat(),
+                    metadata=_day_metadata(aggregate, rows),
+                )
+            yield from _check_results(conn, loaded)
+        if failures:
+            raise dg.Failure(
+                description=f"{len(failures)} of {len(days)} days failed and keep their previous data: "
+                + "; ".join(f"{day}: {reason}" for day, reason in failures.items()),
+                metadata={"failures": dg.MetadataValue.json(failures)},
+            )
+
+    return daily_downloads
+
+
+@dg.asset(
+    deps=["daily_downloads"],
+    group_name="downloads",
+    kinds={"postgres"},
+    owners=["team:downloads"],
+    automation_condition=dg.AutomationCondition.eager(),
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
+)
+def recent_downloads(
+    context: dg.AssetExecutionContext, download_logs: DownloadLogsResource, postgres: PostgresResource
+) -> dg.MaterializeResult:
+    """Downloads of each package in the last day, week and month, and retention of the daily tables."""
+    with postgres.connect() as conn:
+        row = conn.execute("SELECT max(date) FROM downloads.loaded_days").fetchone()
+        latest = row[0] if row else None
+        if latest is None:
+            context.log.warning("no day is loaded yet; nothing to summarize")
+            return dg.MaterializeResult(metadata={"dagster/row_count": 0})
+        # Retention first, so that recent sums exactly what the tables still hold.
+        retention = download_logs.retention_days
+        dropped = drop_days_before(conn, latest - timedelta(days=retention)) if retention else []
+        rows = refresh_recent(conn, latest)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "as_of": latest.isoformat(),
+            "days_dropped_by_retention": len(dropped),
+            "retention_days": retention,
+        }
+    )
+
+
+def _mirrored_projects(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute("SELECT name FROM mirror.projects WHERE status = 'ok' ORDER BY name").fetchall()
+    return [row[0] for row in rows]
+
+
+def _load_info(aggregate: DayAggregate, semantics: str) -> LoadInfo:
+    return LoadInfo(
+        source=aggregate.source,
+        semantics=semantics,
+        rows_in_window=aggregate.result.rows_in_window,
+        dropped_python=aggregate.result.dropped_python,
+        dropped_package=aggregate.result.dropped_package,
+        bytes_scanned=aggregate.bytes_billed
+        if aggregate.bytes_billed is not None
+        else aggregate.bytes_estimated,
+    )
+
+
+def _day_metadata(aggregate: DayAggregate, rows: dict[str, int]) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "dagster/partition_row_count": sum(rows.values()),
+        "log_rows_in_window": aggregate.result.rows_in_window,
+        "dropped_python_version": aggregate.result.dropped_python,
+        "dropped_package_name": aggregate.result.dropped_package,
+        "rows_per_table": dg.MetadataValue.json(rows),
+        "source": aggregate.source,
+    }
+    if aggregate.bytes_estimated is not None:
+        metadata["bigquery_bytes_estimated"] = aggregate.bytes_estimated
+        metadata["bigquery_bytes_billed"] = aggregate.bytes_billed or 0
+        metadata["bigquery_cache_hit"] = bool(aggregate.cache_hit)
+    return metadata
+
+
+def _check_results(conn: psycopg.Connection, days: list[date]) -> Iterator[dg.AssetCheckResult]:
+    for name, (rule, severity) in CHECKS.items():
+        problems = rule(conn, days) if days else ["no day was loaded"]
+        yield dg.AssetCheckResult(
+            check_name=name,
+            passed=not problems,
+            severity=severity,
+            metadata={"days": len(days), "problems": dg.MetadataValue.json(problems[:20])},
+        )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # The partition start is configuration, so the asset is built when definitions load, not at import.
+    partitions = daily_partitions(load_settings().downloads.start_date)
+    return dg.Definitions(assets=[build_daily_downloads(partitions), recent_downloads])
