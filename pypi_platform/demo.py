@@ -1,31 +1,61 @@
-"""``make demo``: run the mirror job on the embedded defaults and say how to install from the result."""
+"""``make demo``: mirror a small allowlist and load a week of download statistics, on the embedded defaults."""
 
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import psycopg
 
 from pypi_platform.definitions import defs as load_definitions
-from pypi_platform.lib.config import load_settings
+from pypi_platform.lib import postgres
+from pypi_platform.lib.config import Settings, load_settings
 from pypi_platform.lib.index.pages import WEB
 from pypi_platform.lib.storage import open_store
+
+DOWNLOAD_DAYS = 7
 
 
 def main() -> int:
     settings = load_settings()
     definitions = load_definitions()
-    job = definitions.resolve_job_def("mirror_sync_job")
-    # The persistent instance under DAGSTER_HOME, so `make ui` shows this run afterwards.
+    # The persistent instance under DAGSTER_HOME, so `make ui` shows these runs afterwards.
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False)
+        mirror = _run(definitions, instance, "mirror_sync_job")
+        if mirror is None:
+            return 1
+        _report_mirror(settings, mirror)
+        yesterday = datetime.now(UTC).date() - timedelta(days=1)
+        first = yesterday - timedelta(days=DOWNLOAD_DAYS - 1)
+        tags = {
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": yesterday.isoformat(),
+        }
+        if _run(definitions, instance, "daily_downloads_job", tags) is None:
+            return 1
+        if _run(definitions, instance, "recent_downloads_job") is None:
+            return 1
+    _report_downloads(settings, first, yesterday)
+    return 0
+
+
+def _run(definitions: dg.Definitions, instance: dg.DagsterInstance, job_name: str, tags: dict | None = None):
+    result = definitions.resolve_job_def(job_name).execute_in_process(
+        instance=instance, tags=tags or {}, raise_on_error=False
+    )
     if not result.success:
-        print("The mirror job failed; `make ui` shows the run and its logs.", file=sys.stderr)
-        return 1
+        print(f"{job_name} failed; `make ui` shows the run and its logs.", file=sys.stderr)
+        return None
+    return result
+
+
+def _report_mirror(settings: Settings, result: dg.ExecuteInProcessResult) -> None:
     metadata = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
-        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        if materialization.asset_key == dg.AssetKey("mirror"):
+            metadata = {key: value.value for key, value in materialization.metadata.items()}
     store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     simple = store.uri(f"{WEB}/simple") + "/"
     print()
@@ -40,7 +70,26 @@ def main() -> int:
         print(f"  pip install --index-url {simple} python-dateutil")
     else:
         print(f"Serve {simple} over HTTP (any static server) and point pip's --index-url at it.")
-    return 0
+
+
+def _report_downloads(settings: Settings, first, last) -> None:
+    dsn = postgres.ensure_database(
+        settings.database_url, None if settings.database_url else str(settings.embedded_postgres_dir)
+    )
+    with psycopg.connect(dsn) as conn:
+        top = conn.execute(
+            "SELECT package, downloads FROM downloads.overall WHERE date = %s AND category = 'without_mirrors'"
+            " AND package <> '__all__' ORDER BY downloads DESC, package LIMIT 10",
+            (last,),
+        ).fetchall()
+    source = settings.downloads.source or "a generated sample"
+    print()
+    print(
+        f"Loaded download statistics for {first} .. {last} from {source} into PostgreSQL schema `downloads`."
+    )
+    print(f"Top packages on {last} (without mirrors):")
+    for rank, (package, downloads) in enumerate(top, start=1):
+        print(f"  {rank:2}. {package:30} {downloads:>10,}")
 
 
 if __name__ == "__main__":
