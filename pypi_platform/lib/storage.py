@@ -11,6 +11,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -218,7 +219,6 @@ class S3Store(ObjectStore):
         self.prefix = prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         # boto3 is imported here, not at module level: a local store should not pay ~60 ms for it.
-        import boto3
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
@@ -228,8 +228,7 @@ class S3Store(ObjectStore):
             # S3-compatible stores (MinIO, Ceph, a local test server) reliably speak path-style only.
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
-        # A session of our own: boto3's default session is not safe to share between threads, clients are.
-        self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+        self.client = _new_s3_client(endpoint_url, config)
         self.transfer = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=max(multipart_threshold, _MIN_PART_SIZE),
@@ -318,6 +317,25 @@ class S3Store(ObjectStore):
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"
+
+
+_session_lock = threading.Lock()
+_session = None
+
+
+def _new_s3_client(endpoint_url: str | None, config):
+    """A client from one boto3 session per process, made under a lock.
+
+    Sessions are not thread-safe, clients are. Sharing the session also shares its parsed service data: a new
+    session per store re-reads megabytes of botocore JSON every time.
+    """
+    global _session
+    import boto3
+
+    with _session_lock:
+        if _session is None:
+            _session = boto3.session.Session()
+        return _session.client("s3", endpoint_url=endpoint_url, config=config)
 
 
 def open_store(
