@@ -108,13 +108,6 @@ def write_sample(
     return paths
 
 
-def sample_day(
-    day: date, rows: int, *, projects: Sequence[str], seed: int = 0, extra_projects: int = 200
-) -> pl.LazyFrame:
-    """The rows of the file ``write_sample`` writes for arrival day ``day``, lazily (e.g. to sink elsewhere)."""
-    return _day_frame(day, rows, _Catalogue(sample_projects(projects, extra_projects, seed)), seed)
-
-
 def _day_frame(day: date, rows: int, catalogue: _Catalogue, seed: int) -> pl.LazyFrame:
     """A lazy frame that generates the day's rows chunk by chunk when collected or sunk."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 from concurrent.futures import Executor, Future
@@ -227,9 +228,8 @@ class ProjectPublisher:
     def _download(self, key: str, url: str, sha256: str, size: int | None, max_size: int | None) -> int:
         handle, temp_name = tempfile.mkstemp(dir=self.work_dir, prefix=".download-")
         temp = Path(temp_name)
+        os.close(handle)  # the download reopens the file by path
         try:
-            with open(handle, "wb"):
-                pass
             result = self.client.download(
                 url, temp, expected_sha256=sha256, expected_size=size, max_size=max_size
             )
