@@ -1,0 +1,1 @@
+"""Published ecosystem datasets built from the mirror and the download tables (plain Python, no Dagster)."""
