@@ -27,6 +27,15 @@ def select_files(files: list[UpstreamFile], filters: MirrorFilters) -> list[Upst
     return kept
 
 
+def latest_version(files: list[UpstreamFile]) -> str | None:
+    """The project's latest release, before any filter: the newest final release with a file that is not
+    yanked; failing that the newest pre-release, and failing that the newest yanked release."""
+    live = [f for f in files if not f.yanked and f.version is not None]
+    finals = [f for f in live if not _is_prerelease(f.version)]
+    newest = _newest_versions(finals or live or files, 1)
+    return newest[0] if newest else None
+
+
 def _wanted_file(upstream_file: UpstreamFile, filters: MirrorFilters) -> bool:
     if filters.package_types is not None and upstream_file.packagetype not in filters.package_types:
         return False

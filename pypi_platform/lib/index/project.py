@@ -15,7 +15,7 @@ import httpx
 
 from pypi_platform.lib.config import MirrorFilters
 from pypi_platform.lib.index import pages
-from pypi_platform.lib.index.filters import select_files
+from pypi_platform.lib.index.filters import latest_version, select_files
 from pypi_platform.lib.index.http import HttpClient, TooLarge, UpstreamError
 from pypi_platform.lib.index.jsonapi import synthesize_json_document
 from pypi_platform.lib.index.pages import PublishedFile
@@ -129,6 +129,7 @@ class ProjectPublisher:
                 files=published,
                 md5={f.filename: by_name[f.filename].md5 for f in published},
                 packagetypes={f.filename: by_name[f.filename].packagetype for f in published},
+                latest_version=latest_version(files),
             ),
             datetime.now(UTC),
         )

@@ -39,6 +39,7 @@ class ProjectUpdate:
     files: list[PublishedFile]
     md5: dict[str, str | None]
     packagetypes: dict[str, str | None]
+    latest_version: str | None = None  # the newest release upstream, whether or not the filters kept it
 
 
 class MirrorState:
@@ -112,16 +113,17 @@ class MirrorState:
             conn.execute(
                 """
                 INSERT INTO mirror.projects AS p (name, display_name, serial, status, error, failures, etag,
-                    last_modified, page_sha256, filter_fingerprint, synced_at, checked_at, removed_at)
-                VALUES (%s, %s, %s, 'ok', NULL, 0, %s, %s, %s, %s, %s, %s, NULL)
+                    last_modified, page_sha256, filter_fingerprint, synced_at, checked_at, removed_at,
+                    latest_version)
+                VALUES (%s, %s, %s, 'ok', NULL, 0, %s, %s, %s, %s, %s, %s, NULL, %s)
                 ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name,
                     serial = EXCLUDED.serial, status = 'ok', error = NULL, failures = 0, etag = EXCLUDED.etag,
                     last_modified = EXCLUDED.last_modified, page_sha256 = EXCLUDED.page_sha256,
                     filter_fingerprint = EXCLUDED.filter_fingerprint, synced_at = EXCLUDED.synced_at,
-                    checked_at = EXCLUDED.checked_at, removed_at = NULL
+                    checked_at = EXCLUDED.checked_at, removed_at = NULL, latest_version = EXCLUDED.latest_version
                 """,
                 (update.name, update.display_name, update.serial, update.etag, update.last_modified,
-                 update.page_sha256, update.filter_fingerprint, now, now),
+                 update.page_sha256, update.filter_fingerprint, now, now, update.latest_version),
             )  # fmt: skip
             with conn.cursor() as cursor:
                 cursor.executemany(

@@ -2,8 +2,10 @@
 
 from datetime import UTC, datetime
 
+import psycopg
+
 from pypi_platform.lib.config import MirrorFilters
-from pypi_platform.lib.index.filters import select_files, sort_versions
+from pypi_platform.lib.index.filters import latest_version, select_files, sort_versions
 from pypi_platform.lib.index.upstream import UpstreamFile
 from pypi_platform_tests.lib.index.helpers import published_filenames, sync
 
@@ -43,6 +45,25 @@ def test_package_type_platform_and_size_filters():
     assert "p-2.0-cp311-cp311-win_amd64.whl" not in without_windows
     assert {"p-1.0-py3-none-any.whl", "p-1.0.tar.gz"} <= without_windows
     assert "p-2.0-cp311-cp311-manylinux_2_17_x86_64.whl" not in _names(MirrorFilters(max_file_size=1000))
+
+
+def test_latest_version_is_the_newest_final_release_not_yanked():
+    assert latest_version(FILES) == "2.0"  # 3.0b1 is a pre-release, 2.1 is yanked
+    assert latest_version([f for f in FILES if f.version == "3.0b1"]) == "3.0b1"  # only pre-releases
+    assert latest_version([f for f in FILES if f.version == "2.1"]) == "2.1"  # only yanked ones
+    assert latest_version([]) is None
+
+
+def test_state_keeps_the_upstream_latest_release_even_when_the_filters_skip_it(
+    fake_index, local_store, database, tmp_path
+):
+    fake_index.add_release("alpha", "1.0")
+    fake_index.add_release("alpha", "2.0")
+    sync(fake_index.url, local_store, database, tmp_path, package_types=frozenset({"bdist_wheel"}))
+    sync(fake_index.url, local_store, database, tmp_path, package_types=frozenset({"sdist"}))
+    with psycopg.connect(database) as conn:
+        (latest,) = conn.execute("SELECT latest_version FROM mirror.projects WHERE name = 'alpha'").fetchone()
+    assert latest == "2.0"
 
 
 def test_versions_sort_in_pep440_order_with_invalid_ones_first():
