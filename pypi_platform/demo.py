@@ -1,7 +1,9 @@
-"""``make demo``: mirror a small allowlist and load a week of download statistics, on the embedded defaults."""
+"""``make demo``: mirror a small allowlist, load a week of download statistics and publish the datasets, on the
+embedded defaults."""
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +11,7 @@ import dagster as dg
 import psycopg
 
 from pypi_platform.definitions import defs as load_definitions
+from pypi_platform.defs.datasets.publication import INDEX_KEY
 from pypi_platform.lib import postgres
 from pypi_platform.lib.config import Settings, load_settings
 from pypi_platform.lib.index.pages import WEB
@@ -36,7 +39,12 @@ def main() -> int:
             return 1
         if _run(definitions, instance, "recent_downloads_job") is None:
             return 1
+        # The hourly datasets first, then the download counts, which publish the checksums and bundle again.
+        for job in ("datasets_hourly_job", "download_stats_job"):
+            if _run(definitions, instance, job) is None:
+                return 1
     _report_downloads(settings, first, yesterday)
+    _report_datasets(settings)
     return 0
 
 
@@ -90,6 +98,17 @@ def _report_downloads(settings: Settings, first, last) -> None:
     print(f"Top packages on {last} (without mirrors):")
     for rank, (package, downloads) in enumerate(top, start=1):
         print(f"  {rank:2}. {package:30} {downloads:>10,}")
+
+
+def _report_datasets(settings: Settings) -> None:
+    store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+    index = json.loads(store.get_bytes(INDEX_KEY))
+    print()
+    print(f"Published the datasets; the index of their latest versions is {store.uri(INDEX_KEY)}")
+    for dataset, manifest in sorted(index["datasets"].items()):
+        for name, entry in sorted(manifest["files"].items()):
+            rows = f"{entry['rows']:>8,} rows" if entry["rows"] is not None else " " * 13
+            print(f"  {dataset:22} {name:28} {rows}  {store.uri(entry['key'])}")
 
 
 if __name__ == "__main__":

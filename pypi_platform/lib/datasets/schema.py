@@ -59,4 +59,7 @@ AURA_FILES = {
     "reverse_dependencies": "reverse_dependencies.gz",
     "download_stats_30d": "pypi_download_stats.gz",
 }
-BUNDLE_MEMBERS = {"reverse_dependencies": "reverse_dependencies.json", "download_stats_30d": "pypi_stats.json"}
+BUNDLE_MEMBERS = {
+    "reverse_dependencies": "reverse_dependencies.json",
+    "download_stats_30d": "pypi_stats.json",
+}

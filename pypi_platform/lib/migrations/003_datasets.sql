@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS datasets.release_dependencies (
     requirement TEXT,
     name        TEXT,
     specifier   TEXT,
-    extras      TEXT[] NOT NULL DEFAULT '{}',
+    extras      TEXT[],
     marker      TEXT,
     extra       TEXT,
     source      TEXT,

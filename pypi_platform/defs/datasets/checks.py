@@ -1,0 +1,54 @@
+"""Checks that read the published datasets back from the object store."""
+
+import io
+
+import dagster as dg
+import polars as pl
+
+from pypi_platform.defs.datasets.assets import reverse_dependencies
+from pypi_platform.defs.resources import ObjectStoreResource
+from pypi_platform.lib.datasets import build
+from pypi_platform.lib.datasets.publish import read_file, read_latest
+
+
+def _published(store, dataset: str) -> pl.DataFrame | None:
+    manifest = read_latest(store, dataset)
+    if manifest is None:
+        return None
+    return pl.read_parquet(io.BytesIO(read_file(store, manifest, f"{dataset}.parquet")))
+
+
+@dg.asset_check(asset=reverse_dependencies, blocking=True)
+def reverse_dependencies_match_dependency_list(object_store: ObjectStoreResource) -> dg.AssetCheckResult:
+    """Every edge of dependency_list appears reversed in reverse_dependencies, and nothing else does."""
+    store = object_store.get_store()
+    dependencies, reverse = _published(store, "dependency_list"), _published(store, "reverse_dependencies")
+    if dependencies is None or reverse is None:
+        return dg.AssetCheckResult(
+            passed=False, description="dependency_list or reverse_dependencies missing"
+        )
+    edges = build.dependency_edges(dependencies).select("project", "name")
+    reversed_edges = (
+        reverse.explode("dependents").drop_nulls("dependents").select(project="dependents", name="name")
+    )
+    missing = edges.join(reversed_edges, on=["project", "name"], how="anti")
+    extra = reversed_edges.join(edges, on=["project", "name"], how="anti")
+    duplicated = reversed_edges.height - reversed_edges.unique().height
+    passed = missing.is_empty() and extra.is_empty() and duplicated == 0
+    return dg.AssetCheckResult(
+        passed=passed,
+        metadata={
+            "edges": edges.height,
+            "missing_in_reverse": missing.height,
+            "only_in_reverse": extra.height,
+            "duplicated_in_reverse": duplicated,
+            "examples": dg.MetadataValue.json(
+                [list(r) for r in pl.concat([missing, extra]).head(10).iter_rows()]
+            ),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(asset_checks=[reverse_dependencies_match_dependency_list])

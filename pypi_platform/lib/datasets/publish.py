@@ -1,0 +1,135 @@
+"""Versioned publication of datasets in the object store: every file first, the ``latest`` manifest last.
+
+A dataset's version lives under ``datasets/<dataset>/<version>/``: its files and a ``manifest.json`` that lists
+each file's key, size, SHA-256, MD5 and row count. ``datasets/<dataset>/latest.json`` is a copy of that manifest,
+written only after everything it names is in the store, so a reader that starts from ``latest.json`` never
+meets a missing or half-written file. Old versions are left in place for readers still holding their manifest;
+``prune_versions`` removes the oldest beyond a count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pypi_platform.lib.storage import ObjectNotFound, ObjectStore
+
+PREFIX = "datasets"
+LATEST = "latest.json"
+MANIFEST = "manifest.json"
+CONTENT_TYPES = {
+    ".gz": "application/gzip",
+    ".parquet": "application/vnd.apache.parquet",
+    ".txt": "text/plain",
+}
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One file to publish: its name in the version directory, its bytes, and its rows when it has rows."""
+
+    name: str
+    data: bytes
+    rows: int | None = None
+
+
+class ManifestError(ValueError):
+    """A manifest in the store is missing a field or names a file that does not match it."""
+
+
+def new_version(now: datetime, run_id: str) -> str:
+    """A version name that sorts by time and cannot collide between two runs in the same second."""
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
+
+
+def dataset_prefix(dataset: str) -> str:
+    return f"{PREFIX}/{dataset}"
+
+
+def publish(
+    store: ObjectStore,
+    dataset: str,
+    version: str,
+    files: list[DatasetFile],
+    metadata: dict[str, Any] | None = None,
+    *,
+    point_latest: bool = True,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Write ``files`` as a new version of ``dataset``, then point ``latest.json`` at it; the manifest.
+
+    With ``point_latest=False`` the version is written but readers keep the previous one (a held-back version,
+    kept for inspection)."""
+    directory = f"{dataset_prefix(dataset)}/{version}"
+    entries = {}
+    for file in files:
+        key = f"{directory}/{file.name}"
+        store.put_bytes(key, file.data, content_type=_content_type(file.name))
+        entries[file.name] = {
+            "key": key,
+            "bytes": len(file.data),
+            "sha256": hashlib.sha256(file.data).hexdigest(),
+            "md5": hashlib.md5(file.data, usedforsecurity=False).hexdigest(),
+            "rows": file.rows,
+        }
+    manifest = {
+        "dataset": dataset,
+        "version": version,
+        "published_at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(),
+        "files": entries,
+        "metadata": metadata or {},
+    }
+    body = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    store.put_bytes(f"{directory}/{MANIFEST}", body, content_type="application/json")
+    if point_latest:
+        store.put_bytes(f"{dataset_prefix(dataset)}/{LATEST}", body, content_type="application/json")  # last
+    return manifest
+
+
+def read_latest(store: ObjectStore, dataset: str) -> dict[str, Any] | None:
+    """The manifest ``latest.json`` points at, or None when the dataset was never published."""
+    try:
+        raw = store.get_bytes(f"{dataset_prefix(dataset)}/{LATEST}")
+    except ObjectNotFound:
+        return None
+    manifest = json.loads(raw)
+    for field in ("dataset", "version", "files"):
+        if field not in manifest:
+            raise ManifestError(f"{dataset}/{LATEST} has no {field!r}")
+    return manifest
+
+
+def read_file(store: ObjectStore, manifest: dict[str, Any], name: str) -> bytes:
+    """A file of a published version, read back and checked against the manifest's SHA-256."""
+    entry = manifest["files"].get(name)
+    if entry is None:
+        raise ManifestError(f"{manifest['dataset']} {manifest['version']} has no file {name!r}")
+    data = store.get_bytes(entry["key"])
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise ManifestError(f"{entry['key']} does not match the SHA-256 in its manifest")
+    return data
+
+
+def prune_versions(store: ObjectStore, dataset: str, keep: int) -> list[str]:
+    """Delete all but the newest ``keep`` versions of ``dataset`` (never the one ``latest.json`` names)."""
+    latest = read_latest(store, dataset)
+    prefix = dataset_prefix(dataset) + "/"
+    versions: dict[str, list[str]] = {}
+    for key in store.list_keys(prefix):
+        version, _, rest = key[len(prefix) :].partition("/")
+        if rest:
+            versions.setdefault(version, []).append(key)
+    doomed = sorted(versions)[:-keep] if keep > 0 else []
+    doomed = [v for v in doomed if latest is None or v != latest["version"]]
+    store.delete([key for version in doomed for key in versions[version]])
+    return doomed
+
+
+def _content_type(name: str) -> str:
+    for suffix, content_type in CONTENT_TYPES.items():
+        if name.endswith(suffix):
+            return content_type
+    return "application/octet-stream"
