@@ -220,7 +220,11 @@ def test_reverse_dependencies_check_finds_an_edge_missing_and_one_invented(mirro
 def test_the_datasets_graph_hangs_off_the_mirror_and_the_downloads(monkeypatch, tmp_path):
     from pypi_platform.definitions import defs as load_definitions
 
-    for variable in ("PYPI_PLATFORM_MIRROR_PROJECTS", "PYPI_PLATFORM_DATABASE_URL", "PYPI_PLATFORM_STORAGE_URL"):
+    for variable in (
+        "PYPI_PLATFORM_MIRROR_PROJECTS",
+        "PYPI_PLATFORM_DATABASE_URL",
+        "PYPI_PLATFORM_STORAGE_URL",
+    ):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path))
     definitions = load_definitions()
@@ -236,7 +240,12 @@ def test_the_datasets_graph_hangs_off_the_mirror_and_the_downloads(monkeypatch, 
         "dependency_list": ["mirror"],
         "reverse_dependencies": ["dependency_list"],
         "download_stats_30d": ["recent_downloads"],
-        "dataset_checksums": ["dependency_list", "download_stats_30d", "package_list", "reverse_dependencies"],
+        "dataset_checksums": [
+            "dependency_list",
+            "download_stats_30d",
+            "package_list",
+            "reverse_dependencies",
+        ],
         "dataset_bundle": ["dataset_checksums"],
     }
     hourly = graph.get(dg.AssetKey("package_list")).freshness_policy
