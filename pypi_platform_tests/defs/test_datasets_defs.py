@@ -217,17 +217,7 @@ def test_reverse_dependencies_check_finds_an_edge_missing_and_one_invented(mirro
     assert evaluation.metadata["missing_in_reverse"].value > 0
 
 
-def test_the_datasets_graph_hangs_off_the_mirror_and_the_downloads(monkeypatch, tmp_path):
-    from pypi_platform.definitions import defs as load_definitions
-
-    for variable in (
-        "PYPI_PLATFORM_MIRROR_PROJECTS",
-        "PYPI_PLATFORM_DATABASE_URL",
-        "PYPI_PLATFORM_STORAGE_URL",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path))
-    definitions = load_definitions()
+def test_the_datasets_graph_hangs_off_the_mirror_and_the_downloads(definitions):
     dg.Definitions.validate_loadable(definitions)
     graph = definitions.resolve_asset_graph()
     snapshot = {

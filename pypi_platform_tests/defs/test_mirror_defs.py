@@ -11,18 +11,6 @@ from pypi_platform.defs.resources import MirrorResource, ObjectStoreResource, Po
 from pypi_platform.lib.config import ConfigError
 
 
-@pytest.fixture
-def definitions(monkeypatch, tmp_path):
-    for variable in (
-        "PYPI_PLATFORM_MIRROR_PROJECTS",
-        "PYPI_PLATFORM_DATABASE_URL",
-        "PYPI_PLATFORM_STORAGE_URL",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path))
-    return load_definitions()
-
-
 def test_definitions_load_and_the_mirror_graph_is_what_we_expect(definitions):
     dg.Definitions.validate_loadable(definitions)
     graph = definitions.resolve_asset_graph()
