@@ -174,15 +174,14 @@ def reverse_dependencies(
 ):
     """For every project, mirrored or depended upon, the projects whose latest release depends on it."""
     store = object_store.get_store()
-    rows = pl.read_parquet(
-        io.BytesIO(read_file(store, _latest(store, "dependency_list"), "dependency_list.parquet"))
-    )
+    dependencies = _latest(store, "dependency_list")
+    rows = pl.read_parquet(io.BytesIO(read_file(store, dependencies, "dependency_list.parquet")))
     with postgres.connect() as conn:
         projects = mirrored_projects(conn)["name"]
     reverse = build.reverse_dependencies(rows, projects)
     manifest = publish_pair(
         context, store, "reverse_dependencies", build.reverse_dependencies_json(reverse), reverse,
-        {"dependency_list_version": _latest(store, "dependency_list")["version"]},
+        {"dependency_list_version": dependencies["version"]},
     )  # fmt: skip
     yield dg.MaterializeResult(metadata=manifest_metadata(manifest))
     yield dg.AssetCheckResult(check_name="reverse_dependencies_not_empty", passed=reverse.height > 0)

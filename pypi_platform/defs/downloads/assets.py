@@ -52,9 +52,8 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
                     rows = replace_day(
                         conn, day, aggregate.frame, _load_info(aggregate, download_logs.semantics)
                     )
-                except (
-                    Exception
-                ) as exc:  # one day's failure leaves that day's previous data and the others alone
+                # One day's failure leaves that day's previous data, and the other days, alone.
+                except Exception as exc:
                     failures[day.isoformat()] = f"{type(exc).__name__}: {exc}"
                     context.log.error(f"{day}: {failures[day.isoformat()]}")
                     continue
