@@ -87,6 +87,11 @@ def test_datasets_publish_in_aura_format_and_read_back_through_latest(mirrored, 
     checks = {evaluation.check_name: evaluation.passed for evaluation in result.get_asset_check_evaluations()}
     assert checks and all(checks.values()), checks
 
+    dependency_metadata = result.asset_materializations_for_node("dependency_list")[0].metadata
+    assert dependency_metadata["mutual_dependency_pairs"].value == [
+        ["delta", "epsilon"]
+    ]  # the cycle, recorded
+
     index = json.loads(store.get_bytes(INDEX_KEY))
     manifests = index["datasets"]
     assert index["not_published"] == []

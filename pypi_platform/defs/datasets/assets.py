@@ -148,13 +148,18 @@ def dependency_list(
         rows,
         {"releases": report.releases, "problems": dict(kinds.iter_rows())},
     )
+    edges = build.dependency_edges(rows)
+    mutual = build.mutual_dependencies(edges)
     yield dg.MaterializeResult(
         metadata={
             **manifest_metadata(manifest),
             "releases": report.releases,
             "releases_read": report.read,
-            "edges": build.dependency_edges(rows).height,
+            "edges": edges.height,
             "problems": dg.MetadataValue.md(_problem_table(problems)),
+            # Cycles are kept as ordinary edges; the two-project ones are listed so they can be looked at.
+            "mutual_dependencies": mutual.height,
+            "mutual_dependency_pairs": dg.MetadataValue.json([list(pair) for pair in mutual.head(50).rows()]),
         }
     )
     yield dg.AssetCheckResult(check_name="dependency_list_not_empty", passed=rows.height > 0)

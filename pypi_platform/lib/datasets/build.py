@@ -60,6 +60,19 @@ def dependency_edges(dependencies: pl.DataFrame) -> pl.DataFrame:
     ).collect()
 
 
+def mutual_dependencies(edges: pl.DataFrame) -> pl.DataFrame:
+    """Pairs of projects that depend on each other (the shortest cycles), from ``dependency_edges``, each pair
+    once as (first, second) in name order, sorted."""
+    pairs = edges.lazy().select("project", "name").filter(pl.col("project") < pl.col("name"))
+    reversed_edges = edges.lazy().select(project="name", name="project")
+    return (
+        pairs.join(reversed_edges, on=["project", "name"], how="semi")
+        .select(first="project", second="name")
+        .sort("first", "second")
+        .collect()
+    )
+
+
 def reverse_dependencies(dependencies: pl.DataFrame, projects: pl.Series) -> pl.DataFrame:
     """REVERSE_DEPENDENCIES: a row for every mirrored project (``projects``) and every project depended upon,
     with the sorted, distinct projects depending on it (an empty list when none do), sorted by name.

@@ -19,6 +19,7 @@ from pypi_platform.lib.datasets.build import (
     dependency_list_jsonl,
     download_stats_jsonl,
     gzip_bytes,
+    mutual_dependencies,
     package_list,
     package_list_text,
     reverse_dependencies,
@@ -266,3 +267,11 @@ def test_reverse_dependencies_match_a_plain_python_build() -> None:
     assert json.loads(reverse_dependencies_json(reverse)) == expected
     edges = sorted((project, name) for name, projects in expected.items() for project in projects)
     assert sorted(dependency_edges(dependencies).iter_rows()) == edges
+
+
+def test_mutual_dependencies_lists_each_two_project_cycle_once():
+    edges = pl.DataFrame(
+        {"project": ["a", "b", "b", "c", "d"], "name": ["b", "a", "c", "d", "c"]},
+        schema={"project": pl.String, "name": pl.String},
+    )
+    assert mutual_dependencies(edges).rows() == [("a", "b"), ("c", "d")]
