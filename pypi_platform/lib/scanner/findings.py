@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-
 # Rule id -> (severity, score). Ids are stable: consumers key on them across ruleset versions.
 RULES: dict[str, tuple[str, int]] = {
     "archive.absolute-path": ("high", 50),
