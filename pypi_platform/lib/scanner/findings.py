@@ -1,35 +1,77 @@
-"""Findings of the scanner: a stable rule id, its severity and score, a path relative to the release file."""
+"""Findings of the scanner: a stable rule id, its severity and score, a path relative to the release file.
+
+Every rule has a kind, which is what scoring correlates on (``scoring.py``):
+- ``threat``: rarely legitimate on its own (decode-and-exec, a hard-coded secret, reading SSH keys).
+- ``capability``: what ordinary code does too (network, processes, writing files); it matters next to a threat
+  or at install time.
+- ``anomaly``: something wrong with the file itself (archive tricks, parse failures, binaries in an sdist).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-# Rule id -> (severity, score). Ids are stable: consumers key on them across ruleset versions.
-RULES: dict[str, tuple[str, int]] = {
-    "archive.absolute-path": ("high", 50),
-    "archive.parent-path": ("high", 50),
-    "archive.link": ("medium", 30),
-    "archive.special-file": ("high", 50),
-    "archive.setuid": ("medium", 30),
-    "archive.oversize-member": ("medium", 20),
-    "archive.total-size": ("medium", 20),
-    "archive.too-many-members": ("medium", 20),
-    "archive.bomb": ("high", 60),
-    "archive.overlapping-entries": ("high", 60),
-    "archive.nested-too-deep": ("low", 10),
-    "archive.corrupt": ("low", 10),
-    "archive.unknown-format": ("low", 10),
-    "secret.aws-access-key": ("critical", 100),
-    "secret.github-token": ("critical", 100),
-    "secret.package-index-token": ("critical", 100),
-    "secret.slack-token": ("high", 80),
-    "secret.private-key": ("critical", 100),
-    "credentials.sensitive-path": ("high", 50),
-    "network.raw-ip-url": ("medium", 30),
-    "network.paste-or-webhook-url": ("high", 50),
-    "text.bidi-or-invisible": ("high", 50),
-    "obfuscation.long-encoded-literal": ("medium", 30),
+
+class Rule(NamedTuple):
+    severity: str
+    score: int
+    kind: str  # threat | capability | anomaly
+
+
+# Rule id -> definition. Ids are stable: consumers key on them across ruleset versions. Bump RULESET_VERSION
+# whenever a rule's logic or score changes, so that cached per-file results are not reused.
+RULESET_VERSION = "2026.11.1"
+
+RULES: dict[str, Rule] = {
+    # archive.py: the release file itself
+    "archive.absolute-path": Rule("high", 50, "anomaly"),
+    "archive.parent-path": Rule("high", 50, "anomaly"),
+    "archive.link": Rule("medium", 30, "anomaly"),
+    "archive.special-file": Rule("high", 50, "anomaly"),
+    "archive.setuid": Rule("medium", 30, "anomaly"),
+    "archive.oversize-member": Rule("medium", 20, "anomaly"),
+    "archive.total-size": Rule("medium", 20, "anomaly"),
+    "archive.too-many-members": Rule("medium", 20, "anomaly"),
+    "archive.bomb": Rule("high", 60, "anomaly"),
+    "archive.overlapping-entries": Rule("high", 60, "anomaly"),
+    "archive.nested-too-deep": Rule("low", 10, "anomaly"),
+    "archive.corrupt": Rule("low", 10, "anomaly"),
+    "archive.unknown-format": Rule("low", 10, "anomaly"),
+    # text_rules.py: raw text, whether or not it parses
+    "secret.aws-access-key": Rule("critical", 100, "threat"),
+    "secret.github-token": Rule("critical", 100, "threat"),
+    "secret.package-index-token": Rule("critical", 100, "threat"),
+    "secret.slack-token": Rule("high", 80, "threat"),
+    "secret.private-key": Rule("critical", 100, "threat"),
+    "credentials.sensitive-path": Rule("high", 50, "threat"),
+    "network.raw-ip-url": Rule("medium", 30, "threat"),
+    "network.paste-or-webhook-url": Rule("high", 50, "threat"),
+    "text.bidi-or-invisible": Rule("high", 50, "threat"),
+    "obfuscation.long-encoded-literal": Rule("medium", 30, "threat"),
+    # python_rules.py: the syntax tree of Python source
+    "exec.dynamic-code": Rule("high", 60, "threat"),  # eval/exec/compile of a computed value
+    "exec.dynamic-import": Rule("medium", 30, "capability"),  # __import__/import_module of a computed name
+    "exec.native-library": Rule("medium", 20, "capability"),  # ctypes loading a library
+    "obfuscation.decode-and-exec": Rule("critical", 100, "threat"),  # exec(b64decode(...)), exec(zlib...)
+    "obfuscation.high-entropy-literal": Rule("medium", 30, "threat"),
+    "obfuscation.marshal-load": Rule("high", 60, "threat"),  # marshal.loads: code objects from bytes
+    "install.cmdclass-override": Rule("high", 50, "threat"),  # setup(cmdclass=...) replacing install steps
+    "install.pth-executes-code": Rule("high", 60, "threat"),  # a .pth line that starts with "import"
+    "network.connection": Rule("low", 10, "capability"),
+    "process.spawn": Rule("medium", 20, "capability"),
+    "process.shell-download": Rule("critical", 100, "threat"),  # a shell command that fetches and runs
+    "file.write": Rule("low", 5, "capability"),
+    "credentials.environment-dump": Rule("high", 50, "threat"),  # the whole os.environ serialised or sent
+    "parse.failed": Rule("medium", 30, "anomaly"),  # Python source the parser could not read
+    "parse.node-limit": Rule("low", 10, "anomaly"),  # a tree too large to walk in full
+    # binaries.py and typosquat.py: the release as a whole
+    "binary.executable-in-sdist": Rule("high", 50, "anomaly"),
+    "metadata.typosquat": Rule("high", 50, "threat"),
 }
+
+KINDS = ("threat", "capability", "anomaly")
+assert all(rule.kind in KINDS for rule in RULES.values())
 
 
 @dataclass(frozen=True)
@@ -43,5 +85,9 @@ class Finding:
 
     @classmethod
     def of(cls, rule: str, path: str, *, line: int | None = None, evidence: str = "") -> Finding:
-        severity, score = RULES[rule]
-        return cls(rule, severity, score, path, line, evidence)
+        definition = RULES[rule]
+        return cls(rule, definition.severity, definition.score, path, line, evidence)
+
+    @property
+    def kind(self) -> str:
+        return RULES[self.rule].kind
