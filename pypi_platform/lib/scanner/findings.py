@@ -56,7 +56,7 @@ RULES: dict[str, Rule] = {
     "obfuscation.decode-and-exec": Rule("critical", 100, "threat"),  # exec(b64decode(...)), exec(zlib...)
     "obfuscation.high-entropy-literal": Rule("medium", 30, "threat"),
     "obfuscation.marshal-load": Rule("high", 60, "threat"),  # marshal.loads: code objects from bytes
-    "install.cmdclass-override": Rule("high", 50, "threat"),  # setup(cmdclass=...) replacing install steps
+    "install.cmdclass-override": Rule("medium", 30, "capability"),  # setup(cmdclass=...) replacing install/develop/egg_info
     "install.pth-executes-code": Rule("high", 60, "threat"),  # a .pth line that starts with "import"
     "network.connection": Rule("low", 10, "capability"),
     "process.spawn": Rule("medium", 20, "capability"),
