@@ -65,6 +65,11 @@ def test_sizes_booleans_and_lists_parse():
         ("PYPI_PLATFORM_DOWNLOADS_RETENTION_DAYS", "-5"),
         ("PYPI_PLATFORM_BIGQUERY_TABLE", "drop table; --"),
         ("PYPI_PLATFORM_BIGQUERY_MAX_BYTES", "a lot"),
+        ("PYPI_PLATFORM_SCAN_WORKERS", "0"),
+        ("PYPI_PLATFORM_SCAN_TIMEOUT", "0"),
+        ("PYPI_PLATFORM_SCAN_MEMORY", "lots"),
+        ("PYPI_PLATFORM_SCAN_MAX_FAILED_SHARE", "1.5"),
+        ("PYPI_PLATFORM_SCAN_START", "monday"),
     ],
 )
 def test_invalid_value_fails_naming_the_variable(variable, value):
@@ -98,3 +103,19 @@ def test_download_settings_parse_with_decimal_bigquery_sizes():
     assert downloads.bigquery_max_bytes == 50 * 10**9
     assert load_settings({"PYPI_PLATFORM_BIGQUERY_MAX_BYTES": "1GiB"}).downloads.bigquery_max_bytes == 2**30
     assert load_settings({}).downloads.bigquery_max_bytes == 200 * 10**9
+
+
+def test_scan_settings_parse():
+    scans = load_settings(
+        {
+            "PYPI_PLATFORM_SCAN_WORKERS": "8",
+            "PYPI_PLATFORM_SCAN_TIMEOUT": "90",
+            "PYPI_PLATFORM_SCAN_MEMORY": "1G",
+            "PYPI_PLATFORM_SCAN_CACHE_SIZE": "200G",
+            "PYPI_PLATFORM_SCAN_MAX_FAILED_SHARE": "0.05",
+            "PYPI_PLATFORM_SCAN_START": "2026-06-01",
+        }
+    ).scans
+    assert (scans.workers, scans.timeout_seconds, scans.memory_bytes) == (8, 90.0, 2**30)
+    assert (scans.cache_max_bytes, scans.max_failed_share) == (200 * 2**30, 0.05)
+    assert scans.start_date.isoformat() == "2026-06-01"

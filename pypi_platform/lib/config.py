@@ -72,6 +72,18 @@ class DownloadSettings:
 
 
 @dataclass(frozen=True)
+class ScanSettings:
+    """How the global scan runs: worker processes, and each package's wall-clock and memory limits."""
+
+    start_date: date = date(2026, 1, 5)  # a Monday: weekly partitions start on Mondays
+    workers: int = 2
+    timeout_seconds: float = 300.0
+    memory_bytes: int = 2 * 2**30
+    cache_max_bytes: int = 50 * 2**30  # local copies of release files kept between runs
+    max_failed_share: float = 0.02  # the scan_dataset check fails above this share of failed packages
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     storage_url: str
@@ -83,6 +95,7 @@ class Settings:
     mirror_delete_grace_hours: float = 24.0
     mirror_check_budget: int = 0
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
+    scans: ScanSettings = field(default_factory=ScanSettings)
 
     @property
     def embedded_postgres_dir(self) -> Path:
@@ -111,6 +124,29 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         mirror_delete_grace_hours=_float(env, "PYPI_PLATFORM_MIRROR_DELETE_GRACE_HOURS", 24.0),
         mirror_check_budget=_int(env, "PYPI_PLATFORM_MIRROR_CHECK_BUDGET", 0, minimum=0),
         downloads=_downloads(env),
+        scans=_scans(env),
+    )
+
+
+def _scans(env: Mapping[str, str]) -> ScanSettings:
+    memory = env.get("PYPI_PLATFORM_SCAN_MEMORY")
+    cache = env.get("PYPI_PLATFORM_SCAN_CACHE_SIZE")
+    defaults = ScanSettings()
+    timeout = _float(env, "PYPI_PLATFORM_SCAN_TIMEOUT", defaults.timeout_seconds)
+    if timeout == 0:
+        raise ConfigError("PYPI_PLATFORM_SCAN_TIMEOUT must be a positive number of seconds, got 0")
+    failed_share = _float(env, "PYPI_PLATFORM_SCAN_MAX_FAILED_SHARE", defaults.max_failed_share)
+    if failed_share > 1:
+        raise ConfigError(
+            f"PYPI_PLATFORM_SCAN_MAX_FAILED_SHARE must be a share between 0 and 1, got {failed_share}"
+        )
+    return ScanSettings(
+        start_date=_date(env, "PYPI_PLATFORM_SCAN_START", defaults.start_date),
+        workers=_int(env, "PYPI_PLATFORM_SCAN_WORKERS", defaults.workers, minimum=1, maximum=64),
+        timeout_seconds=timeout,
+        memory_bytes=_size("PYPI_PLATFORM_SCAN_MEMORY", memory) if memory else defaults.memory_bytes,
+        cache_max_bytes=_size("PYPI_PLATFORM_SCAN_CACHE_SIZE", cache) if cache else defaults.cache_max_bytes,
+        max_failed_share=failed_share,
     )
 
 

@@ -45,8 +45,8 @@ def new_version(now: datetime, run_id: str) -> str:
     return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{run_id[:8]}"
 
 
-def dataset_prefix(dataset: str) -> str:
-    return f"{PREFIX}/{dataset}"
+def dataset_prefix(dataset: str, root: str = PREFIX) -> str:
+    return f"{root}/{dataset}"
 
 
 def publish(
@@ -58,12 +58,13 @@ def publish(
     *,
     point_latest: bool = True,
     now: datetime | None = None,
+    root: str = PREFIX,
 ) -> dict[str, Any]:
     """Write ``files`` as a new version of ``dataset``, then point ``latest.json`` at it; the manifest.
 
     With ``point_latest=False`` the version is written but readers keep the previous one (a held-back version,
-    kept for inspection)."""
-    directory = f"{dataset_prefix(dataset)}/{version}"
+    kept for inspection). ``root`` is the top-level prefix: ``datasets``, or ``scans`` for the scan bundles."""
+    directory = f"{dataset_prefix(dataset, root)}/{version}"
     entries = {}
     for file in files:
         key = f"{directory}/{file.name}"
@@ -85,14 +86,16 @@ def publish(
     body = json.dumps(manifest, indent=2, sort_keys=True).encode()
     store.put_bytes(f"{directory}/{MANIFEST}", body, content_type="application/json")
     if point_latest:
-        store.put_bytes(f"{dataset_prefix(dataset)}/{LATEST}", body, content_type="application/json")  # last
+        store.put_bytes(
+            f"{dataset_prefix(dataset, root)}/{LATEST}", body, content_type="application/json"
+        )  # last
     return manifest
 
 
-def read_latest(store: ObjectStore, dataset: str) -> dict[str, Any] | None:
+def read_latest(store: ObjectStore, dataset: str, root: str = PREFIX) -> dict[str, Any] | None:
     """The manifest ``latest.json`` points at, or None when the dataset was never published."""
     try:
-        raw = store.get_bytes(f"{dataset_prefix(dataset)}/{LATEST}")
+        raw = store.get_bytes(f"{dataset_prefix(dataset, root)}/{LATEST}")
     except ObjectNotFound:
         return None
     manifest = json.loads(raw)
