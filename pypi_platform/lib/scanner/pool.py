@@ -29,7 +29,8 @@ crash    the worker died any other way (SIGSEGV, abort, ``os._exit``); ``error``
 ======== ====================================================================================================
 
 A worker is replaced after ``max_jobs_per_worker`` jobs, after an oom, timeout or crash, and after a job that
-left processes running in its group (those are killed with the worker).
+left a thread or a process running (processes in its group are killed with the worker). A job can still
+leave other state behind for the next one in the same worker (imports, patched globals): targets should not.
 
 Costs measured on a 2-core machine: starting a worker (spawn, interpreter start, imports, limits) ~50 ms;
 a trivial job's round trip ~0.7 ms, ~0.5 ms of it the /proc scan for processes the job left running; a real
@@ -42,8 +43,9 @@ plus a 64 MiB glibc malloc arena of address space, and ``RLIMIT_AS`` counts rese
 
 Workers are started with ``spawn`` (never ``fork``: the caller may be a threaded Dagster process), so a job's
 ``target`` and ``args`` must be importable and picklable, and the parent's ``__main__`` is re-imported in
-each worker as usual for spawn. Use a pool from one thread; closing it (or leaving its ``with`` block) kills
-and reaps every worker.
+each worker as usual for spawn. Use a pool from one thread, within that thread's life: Linux delivers the
+parent-death signal when the *thread* that started a worker ends. Closing the pool (or leaving its ``with``
+block) kills and reaps every worker.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ import resource
 import signal
 import stat
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -208,7 +211,7 @@ def _resolve(target: str) -> Any:
 
 def _reply(conn: Connection, status: str, payload: Any) -> None:
     _reap_finished_children()
-    left_running = _group_has_other_processes()
+    left_running = threading.active_count() > 1 or _group_has_other_processes()
     try:
         data = pickle.dumps((status, payload, left_running), protocol=pickle.HIGHEST_PROTOCOL)
     except MemoryError:
@@ -264,6 +267,7 @@ class _Worker:
     job: Job | None = None
     job_started: float = 0.0  # epoch, reported
     job_clock: float = 0.0  # monotonic, for duration and deadline
+    process_exitcode: int | None = None  # kept once retired, when the process object is closed
 
 
 @dataclass
@@ -415,9 +419,7 @@ class WorkerPool:
             except (EOFError, OSError):
                 return self._on_death(worker)
             return self._on_message(worker, data)
-        if not worker.process.is_alive():
-            return self._on_death(worker)
-        return []
+        return self._on_death(worker)  # not the pipe, so the sentinel: the process is exiting
 
     def _on_message(self, worker: _Worker, data: bytes) -> list[Outcome]:
         if not worker.ready:
@@ -440,9 +442,11 @@ class WorkerPool:
         return [outcome]
 
     def _on_death(self, worker: _Worker) -> list[Outcome]:
-        worker.process.join(_EXIT_GRACE)
-        exitcode = worker.process.exitcode  # still None if it only closed its pipe
+        # Wait on the sentinel, not join(): an exited but unreaped worker keeps its pid, and so its group id,
+        # from being reused until _retire has killed whatever the job left in the group.
+        exited = bool(wait([worker.process.sentinel], _EXIT_GRACE))
         self._retire(worker)
+        exitcode = worker.process_exitcode if exited else None  # None: it only closed its pipe
         if not worker.ready:
             raise WorkerStartError(f"a worker died while starting ({_death_reason(exitcode)})")
         if worker.job is None:
@@ -480,22 +484,20 @@ class WorkerPool:
         return [w for w in self._workers if w.ready and w.job is None]
 
     def _retire(self, worker: _Worker) -> None:
-        """SIGKILL the worker's whole process group, reap it and forget it."""
-        _kill_group(worker.process.pid)
-        if worker.process.is_alive():  # killed before it had its own group
-            worker.process.kill()
+        """SIGKILL the worker's whole process group, then reap the worker and forget it.
+
+        Killing comes before reaping: until then the worker's pid, which is its group's id, cannot be reused.
+        """
+        with contextlib.suppress(
+            ProcessLookupError, PermissionError
+        ):  # no such group (not yet, or not any more)
+            os.killpg(worker.process.pid, signal.SIGKILL)
+        worker.process.kill()  # in case it had not made its own group yet; a no-op once reaped
         worker.process.join()
+        worker.process_exitcode = worker.process.exitcode
         worker.conn.close()
         worker.process.close()
         self._workers.remove(worker)
-
-
-def _kill_group(pid: int | None) -> None:
-    # Safe after the leader is gone too: Linux does not reuse a pid while a group of that id has members.
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):  # no such group (yet, or any more)
-        os.killpg(pid, signal.SIGKILL)
 
 
 def _death_reason(exitcode: int | None) -> str:

@@ -66,6 +66,18 @@ def leave_child_running(seconds):
     return {"worker": os.getpid(), "child": subprocess.Popen(["sleep", str(seconds)]).pid}
 
 
+def leave_thread_running(seconds):
+    """Return while a thread of the job still runs: it would go on competing with the next jobs."""
+    threading.Thread(target=time.sleep, args=(seconds,), daemon=True).start()
+    return os.getpid()
+
+
+def announce_and_hang(seconds):
+    """Say which worker runs the job (stdout is a pipe here, so it is kept), then hang."""
+    print(os.getpid(), flush=True)
+    time.sleep(seconds)
+
+
 def run_child_to_completion():
     """A child that finished is no reason to replace the worker."""
     subprocess.run(["true"], check=True)

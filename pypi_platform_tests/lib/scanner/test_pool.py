@@ -7,6 +7,9 @@ the worker, nothing left running afterwards. Timing is only ever checked for san
 import collections
 import os
 import resource
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -230,6 +233,13 @@ def test_a_child_left_running_is_killed_with_its_worker():
     assert outcomes["next"].result != started["worker"]
 
 
+def test_a_thread_left_running_costs_the_worker():
+    with WorkerPool(1, timeout=GENEROUS_TIMEOUT, memory_bytes=MEMORY) as one:
+        pids = [o.result for o in one.map([job("a", "leave_thread_running", 60), job("b", "worker_pid")])]
+
+    assert pids[0] != pids[1]
+
+
 def test_a_child_that_finished_does_not_cost_a_worker():
     with WorkerPool(1, timeout=GENEROUS_TIMEOUT, memory_bytes=MEMORY) as one:
         pids = [o.result for o in one.map([job("a", "run_child_to_completion"), job("b", "worker_pid")])]
@@ -284,6 +294,39 @@ def test_the_pool_leaves_no_worker_processes():
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # not even a zombie: the pool reaped it
+
+
+def test_a_hanging_job_dies_with_the_pool_process():
+    # A pool process killed outright never gets to close its pool; its busy worker must not hang on alone.
+    script = (
+        "from pypi_platform.lib.scanner.pool import Job, WorkerPool\n"
+        f"with WorkerPool(1, memory_bytes={MEMORY}) as pool:\n"
+        f"    list(pool.map([Job('hang', {TARGETS + 'announce_and_hang'!r}, (60,))]))\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
+
+    assert wait_until_gone(worker)
+
+
+def test_a_pool_runs_in_a_thread_other_than_the_main_one():
+    # As in a Dagster process, where a pool lives inside one op's thread.
+    results = []
+
+    def scan():
+        with WorkerPool(1, timeout=GENEROUS_TIMEOUT, memory_bytes=MEMORY) as one:
+            results.extend(o.result for o in one.map([job("a", "echo", 1), job("b", "echo", 2)]))
+
+    thread = threading.Thread(target=scan)
+    thread.start()
+    thread.join()
+
+    assert sorted(results) == [1, 2]
 
 
 def test_a_target_in_the_package_runs_whatever_the_working_directory(monkeypatch, tmp_path):
