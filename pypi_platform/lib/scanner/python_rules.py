@@ -130,6 +130,9 @@ _SERIALISERS = (
 # Calls that hand their argument over unchanged, so dict(os.environ) is still the whole environment.
 _PASS_THROUGH = {"dict", "list", "tuple", "sorted", "set"}
 _ENVIRONMENT_VIEWS = {"copy", "items", "values"}
+_ENVIRONMENT_STEPS = (
+    16  # wrappers looked through: dict(os.environ.copy()) takes three; hostile nesting is cut
+)
 # Methods on objects we cannot name (a socket, a session): sending the environment through them still counts.
 _SENDING_METHODS = {"send", "sendall", "sendto", "post", "put", "patch", "request", "urlopen"}
 _PATH_WRITERS = {"write_text", "write_bytes"}
@@ -268,20 +271,18 @@ def _push_children(node: ast.AST, push, extend) -> None:
             push(value)
 
 
-# What the walk does at a node, by class.
-_CALL, _CONSTANT, _ASSIGN, _IMPORT, _IMPORT_FROM, _SCOPE = range(6)
-_NODE_ACTIONS: dict[type, int] = {
-    ast.Call: _CALL,
-    ast.Constant: _CONSTANT,
-    ast.Assign: _ASSIGN,
-    ast.AnnAssign: _ASSIGN,
-    ast.NamedExpr: _ASSIGN,
-    ast.Import: _IMPORT,
-    ast.ImportFrom: _IMPORT_FROM,
-    ast.FunctionDef: _SCOPE,
-    ast.AsyncFunctionDef: _SCOPE,
-    ast.ClassDef: _SCOPE,
+# The node classes the walk records something at, and the _FileScan method that does it; every other class is
+# only passed through. Function and class bodies are scopes of their own (for name tracking).
+_NODE_HANDLERS: dict[type, str] = {
+    ast.Call: "_record_call",
+    ast.Constant: "_record_constant",
+    ast.Assign: "_record_assignment",
+    ast.AnnAssign: "_record_assignment",
+    ast.NamedExpr: "_record_assignment",
+    ast.Import: "_record_import",
+    ast.ImportFrom: "_record_import_from",
 }
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 class _ScopeEnd:
@@ -297,10 +298,8 @@ def python_findings(path: str, source: bytes, *, max_nodes: int = 1_000_000) -> 
     """Findings of the syntax-tree rules in one Python member, given as the raw bytes of the file."""
     try:
         tree = _parse(source)
-    except (
-        RecursionError,
-        MemoryError,
-    ) as error:  # too deep or too big for the parser: a finding, not a crash
+    # Too deep or too big for the parser: a finding, not a crash (named, as neither is a parse error proper).
+    except (RecursionError, MemoryError) as error:
         return [_parse_failure(path, error)]
     except Exception as error:  # SyntaxError, ValueError (null bytes), UnicodeDecodeError, OverflowError, ...
         return [_parse_failure(path, error)]
@@ -366,9 +365,8 @@ class _FileScan:
         self.values: dict[tuple[int, str], list[ast.expr]] = {}  # (scope, name) -> expressions assigned to it
         self.item_keys: dict[tuple[int, str], set[str]] = {}  # (scope, name) -> keys set by name["key"] = ...
         self.calls: list[tuple[ast.Call, int]] = []
-        self.raw: list[
-            tuple[str, int, int, str | None]
-        ] = []  # rule, line, column, evidence or None for the line
+        # rule, line, column, and the evidence, or None for an excerpt of the line
+        self.raw: list[tuple[str, int, int, str | None]] = []
         self.subtree_budget = 0
         self._lines: _SourceLines | None = None
 
@@ -390,10 +388,11 @@ class _FileScan:
     # -- the walk -------------------------------------------------------------------------------------------------
     def _walk(self, tree: ast.AST, max_nodes: int) -> bool:
         """Visit the tree in source order with an explicit stack; True if the node cap stopped the walk."""
+        # Hot loop: locals for everything it touches, one dict lookup per node to dispatch on its class.
         stack: list = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
-        actions, children = _NODE_ACTIONS, _CHILDREN
-        calls = self.calls
+        handlers = {cls: getattr(self, name) for cls, name in _NODE_HANDLERS.items()}
+        children = _CHILDREN
         scope, enclosing, next_scope = _MODULE_SCOPE, [], _MODULE_SCOPE + 1
         visited = 0
         while stack:
@@ -407,28 +406,15 @@ class _FileScan:
             if visited == max_nodes:
                 return True
             visited += 1
-            action = actions.get(cls)
-            if action is not None:
-                if action == _CALL:
-                    calls.append((node, scope))
-                elif action == _CONSTANT:
-                    value = node.value
-                    if (value.__class__ is str or value.__class__ is bytes) and len(
-                        value
-                    ) >= HIGH_ENTROPY_MIN_CHARS:
-                        self._check_entropy(node, value)
-                elif action == _ASSIGN:
-                    self._record_assignment(node, scope)
-                elif action == _IMPORT:
-                    self._record_import(node)
-                elif action == _IMPORT_FROM:
-                    self._record_import_from(node)
-                else:  # a function or class body is a scope of its own
-                    if scope == _MODULE_SCOPE and node.name in _BUILTINS:
-                        self.shadowed.add(node.name)
-                    push(_SCOPE_END)
-                    enclosing.append(scope)
-                    scope, next_scope = next_scope, next_scope + 1
+            handler = handlers.get(cls)
+            if handler is not None:
+                handler(node, scope)
+            elif cls in _SCOPES:
+                if scope == _MODULE_SCOPE and node.name in _BUILTINS:
+                    self.shadowed.add(node.name)  # def open(...) at module level hides the builtin
+                push(_SCOPE_END)  # popped after everything inside the body
+                enclosing.append(scope)
+                scope, next_scope = next_scope, next_scope + 1
             fields = children.get(cls)
             if fields is None:
                 _push_children(node, push, extend)
@@ -442,7 +428,15 @@ class _FileScan:
                     push(value)
         return False
 
-    def _record_import(self, node: ast.Import) -> None:
+    def _record_call(self, node: ast.Call, scope: int) -> None:
+        self.calls.append((node, scope))  # judged after the walk, once every import is known
+
+    def _record_constant(self, node: ast.Constant, scope: int) -> None:
+        value = node.value
+        if (value.__class__ is str or value.__class__ is bytes) and len(value) >= HIGH_ENTROPY_MIN_CHARS:
+            self._check_entropy(node, value)
+
+    def _record_import(self, node: ast.Import, scope: int) -> None:
         for alias in node.names:
             if alias.asname:
                 self.aliases[alias.asname] = alias.name
@@ -450,7 +444,7 @@ class _FileScan:
                 top = alias.name.partition(".")[0]
                 self.aliases[top] = top
 
-    def _record_import_from(self, node: ast.ImportFrom) -> None:
+    def _record_import_from(self, node: ast.ImportFrom, scope: int) -> None:
         # A relative import gets a leading dot: it names the package's own module, never the standard one.
         module = "." * (node.level or 0) + (node.module or "")
         for alias in node.names:
@@ -619,7 +613,7 @@ class _FileScan:
         if method in _PATH_WRITERS:
             self._add("file.write", call)
         elif method in _SENDING_METHODS:
-            self._check_environment_sent(call, everything=True)
+            self._check_environment_sent(call, scope, everything=True)
 
     def _check_evaluation(self, call: ast.Call, scope: int, target: str) -> None:
         code = self._code_argument(call)
@@ -627,8 +621,27 @@ class _FileScan:
             return  # exec("print(1)") is as static as the code around it
         if self._contains_decoder(code, scope):
             self._add("obfuscation.decode-and-exec", call)
-        elif target in _CODE_EVALUATORS:
+        elif target in _CODE_EVALUATORS and not self._only_parses(call, scope, target):
             self._add("exec.dynamic-code", call)
+
+    def _only_parses(self, call: ast.Call, scope: int, target: str) -> bool:
+        """compile(source, name, mode, ast.PyCF_ONLY_AST) returns a syntax tree, as ast.parse does: nothing runs."""
+        flags = _argument(call, 3, "flags") if target == "compile" else None
+        if flags is None:
+            return False
+        for node in self._subtree([flags], scope, follow_names=True):
+            name = (
+                node.attr
+                if node.__class__ is ast.Attribute
+                else node.id
+                if node.__class__ is ast.Name
+                else None
+            )
+            if name == "PyCF_ONLY_AST" or (
+                node.__class__ is ast.Constant and node.value == ast.PyCF_ONLY_AST
+            ):
+                return True
+        return False
 
     @staticmethod
     def _code_argument(call: ast.Call) -> ast.expr | None:
@@ -638,21 +651,23 @@ class _FileScan:
 
     def _contains_decoder(self, expr: ast.expr, scope: int) -> bool:
         """Whether a decoder feeds the expression: base64/zlib/marshal..., "".join(chr(...)), or "...".decode("hex")."""
-        joins = chrs = False
         for node in self._subtree([expr], scope, follow_names=True):
             if node.__class__ is not ast.Call:
                 continue
-            target = self._resolve(node.func)
-            if target in _DECODERS:
+            if self._resolve(node.func) in _DECODERS:
                 return True
-            chrs = chrs or target == "chr"
-            if node.func.__class__ is ast.Attribute:
-                joins = joins or node.func.attr == "join"
-                if node.func.attr == "decode" and self._decodes_with_codec(node):
-                    return True
-            if joins and chrs:
+            method = node.func.attr if node.func.__class__ is ast.Attribute else None
+            if method == "decode" and self._decodes_with_codec(node):
+                return True
+            if method == "join" and self._joins_characters(node, scope):
                 return True
         return False
+
+    def _joins_characters(self, join: ast.Call, scope: int) -> bool:
+        """ "".join(chr(c) for c in codes) or "".join(map(chr, codes)): text spelled out as numbers."""
+        return any(
+            self._resolve(node) == "chr" for node in self._subtree(join.args, scope, follow_names=False)
+        )
 
     @staticmethod
     def _decodes_with_codec(call: ast.Call) -> bool:
@@ -672,7 +687,7 @@ class _FileScan:
 
     def _check_network(self, call: ast.Call, scope: int, target: str) -> None:
         self._add("network.connection", call)
-        self._check_environment_sent(call, everything=True)
+        self._check_environment_sent(call, scope, everything=True)
 
     def _check_process(self, call: ast.Call, scope: int, target: str) -> None:
         self._add("process.spawn", call)
@@ -750,40 +765,45 @@ class _FileScan:
         return entries
 
     def _check_serialiser(self, call: ast.Call, scope: int, target: str) -> None:
-        self._check_environment_sent(call, everything=False)
+        self._check_environment_sent(call, scope, everything=False)
 
-    def _check_environment_sent(self, call: ast.Call, *, everything: bool) -> None:
+    def _check_environment_sent(self, call: ast.Call, scope: int, *, everything: bool) -> None:
         """The whole environment as an argument (or, for senders, a keyword such as data= or json=)."""
         arguments = (
             [*call.args, *(keyword.value for keyword in call.keywords)] if everything else call.args[:1]
         )
-        if any(self._is_whole_environment(argument) for argument in arguments):
+        if any(self._is_whole_environment(argument, scope) for argument in arguments):
             self._add("credentials.environment-dump", call)
 
-    def _is_whole_environment(self, expr: ast.expr) -> bool:
-        """os.environ, os.environ.copy(), dict(os.environ), os.environ.items(), {**os.environ}, os.environ.__dict__;
-        never os.environ["HOME"] or os.environ.get(...), which every program uses."""
-        pending = [expr]
-        for _ in range(8):  # a handful of wrappers deep is plenty; hostile nesting is not followed
+    def _is_whole_environment(self, expr: ast.expr, scope: int) -> bool:
+        """os.environ, os.environ.copy(), dict(os.environ), os.environ.items(), {**os.environ}, os.environ.__dict__,
+        or a name assigned one of those; never os.environ["HOME"] or os.environ.get(...), which every program uses."""
+        pending = [(expr, True)]  # (expression, whether a name in it may still be followed to its value)
+        for _ in range(_ENVIRONMENT_STEPS):
             if not pending:
                 return False
-            node = pending.pop()
+            node, follow = pending.pop()
             cls = node.__class__
             if cls is ast.Call:
                 func = node.func
                 if func.__class__ is ast.Attribute and func.attr in _ENVIRONMENT_VIEWS and not node.args:
-                    pending.append(func.value)
+                    pending.append((func.value, follow))
                 elif self._resolve(func) in _PASS_THROUGH:
-                    pending.extend(node.args[:1])
-                    pending.extend(keyword.value for keyword in node.keywords if keyword.arg is None)
+                    unwrapped = [
+                        *node.args[:1],
+                        *(keyword.value for keyword in node.keywords if keyword.arg is None),
+                    ]
+                    pending.extend((argument, follow) for argument in unwrapped)
             elif cls is ast.Dict:
                 pending.extend(
-                    value for key, value in zip(node.keys, node.values, strict=True) if key is None
+                    (value, follow) for key, value in zip(node.keys, node.values, strict=True) if key is None
                 )
             elif cls is ast.Attribute and node.attr == "__dict__":
-                pending.append(node.value)
+                pending.append((node.value, follow))
             elif self._resolve(node) in _ENVIRONMENT:
                 return True
+            elif cls is ast.Name and follow:
+                pending.extend((value, False) for value in self._assigned(scope, node.id))
         return False
 
     _ROLE_CHECKS = {

@@ -27,6 +27,10 @@ def test_exec_of_a_string_literal_is_quiet():
     assert _found("exec('x = 1')\ncompile('1 + 1', '<s>', 'eval')\n") == []
 
 
+def test_compile_to_a_syntax_tree_only_is_quiet():
+    assert _found("import ast\ntree = compile(text, name, 'exec', ast.PyCF_ONLY_AST)\n") == []
+
+
 def test_builtins_eval_and_an_assigned_alias_of_exec_are_dynamic_code():
     source = """
     import builtins
@@ -55,8 +59,13 @@ def test_decode_and_exec_through_aliases_chains_and_slices():
     eval(codecs.decode('{PAYLOAD[::-1]}'[::-1], 'rot13'))
     exec(''.join(chr(c) for c in [112, 114, 105, 110, 116]))
     exec(bytes.fromhex('7072696e74283129'))
+    exec(''.join(map(chr, [112, 114, 105, 110, 116])))
     """
-    assert _found(source) == [("obfuscation.decode-and-exec", line) for line in (4, 5, 6, 7)]
+    assert _found(source) == [("obfuscation.decode-and-exec", line) for line in (4, 5, 6, 7, 8)]
+
+
+def test_exec_of_joined_text_beside_an_unrelated_chr_is_only_dynamic_code():
+    assert _found("exec('\\n'.join(lines) + chr(10))\n") == [("exec.dynamic-code", 1)]
 
 
 def test_decode_and_exec_through_an_intermediate_variable():
@@ -267,9 +276,13 @@ def test_the_whole_environment_sent_or_serialised_is_an_environment_dump():
     requests.post(url, json=dict(os.environ))
     payload = json.dumps({**environ})
     sock.sendall(str(os.environ.items()).encode())
+
+    def report(url):
+        snapshot = dict(os.environ)
+        requests.put(url, data=snapshot)
     """
     found = _found(source)
-    assert [line for rule, line in found if rule == "credentials.environment-dump"] == [4, 5, 6]
+    assert [line for rule, line in found if rule == "credentials.environment-dump"] == [4, 5, 6, 10]
 
 
 def test_passing_the_environment_to_a_subprocess_or_reading_one_variable_is_quiet():
