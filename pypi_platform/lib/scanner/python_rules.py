@@ -312,15 +312,11 @@ def pth_findings(path: str, text: str) -> list[Finding]:
     for number, line in enumerate(_PTH_LINES.split(text), start=1):
         if not line.startswith(("import ", "import\t")):
             continue  # any other line is a path entry or a comment
-        findings.append(
-            Finding.of(
-                "install.pth-executes-code",
-                path,
-                line=number,
-                evidence=_shortened(line[:_EVIDENCE_WINDOW_BYTES].strip()),
-            )
-        )
-        for finding in python_findings(path, line.encode("utf-8", errors="replace")):
+        # Encoded with replacement: a lone surrogate from a lenient decode must not reach evidence or the parser.
+        code = line.encode("utf-8", errors="replace")
+        evidence = _shortened(code[:_EVIDENCE_WINDOW_BYTES].decode("utf-8", errors="replace").strip())
+        findings.append(Finding.of("install.pth-executes-code", path, line=number, evidence=evidence))
+        for finding in python_findings(path, code):
             findings.append(Finding.of(finding.rule, path, line=number, evidence=finding.evidence))
     return findings
 
@@ -629,19 +625,11 @@ class _FileScan:
         flags = _argument(call, 3, "flags") if target == "compile" else None
         if flags is None:
             return False
-        for node in self._subtree([flags], scope, follow_names=True):
-            name = (
-                node.attr
-                if node.__class__ is ast.Attribute
-                else node.id
-                if node.__class__ is ast.Name
-                else None
-            )
-            if name == "PyCF_ONLY_AST" or (
-                node.__class__ is ast.Constant and node.value == ast.PyCF_ONLY_AST
-            ):
-                return True
-        return False
+        return any(
+            _identifier(node) == "PyCF_ONLY_AST"
+            or (node.__class__ is ast.Constant and node.value == ast.PyCF_ONLY_AST)
+            for node in self._subtree([flags], scope, follow_names=True)
+        )
 
     @staticmethod
     def _code_argument(call: ast.Call) -> ast.expr | None:
@@ -716,19 +704,10 @@ class _FileScan:
 
     def _check_os_open(self, call: ast.Call, scope: int, target: str) -> None:
         flags = _argument(call, 1, "flags")
-        if flags is None:
-            return
-        for node in self._subtree([flags], scope, follow_names=False):
-            name = (
-                node.attr
-                if node.__class__ is ast.Attribute
-                else node.id
-                if node.__class__ is ast.Name
-                else None
-            )
-            if name in _WRITE_FLAGS:
-                self._add("file.write", call)
-                return
+        if flags is not None and any(
+            _identifier(node) in _WRITE_FLAGS for node in self._subtree([flags], scope, follow_names=False)
+        ):
+            self._add("file.write", call)
 
     def _check_setup(self, call: ast.Call, scope: int, target: str) -> None:
         commands = self._overridden_install_commands(call, scope)
@@ -882,6 +861,15 @@ def _argument(call: ast.Call, position: int, keyword: str) -> ast.expr | None:
     if len(call.args) > position:
         return call.args[position]
     return next((given.value for given in call.keywords if given.arg == keyword), None)
+
+
+def _identifier(node: ast.AST) -> str | None:
+    """The last name in `os.O_WRONLY` or `O_WRONLY`: enough for flags, whichever way they were imported."""
+    if node.__class__ is ast.Attribute:
+        return node.attr
+    if node.__class__ is ast.Name:
+        return node.id
+    return None
 
 
 def _string(expr: ast.AST | None) -> str | None:

@@ -4,7 +4,7 @@ survives hostile files (deep expressions, null bytes, bad encodings) with a find
 import base64
 import textwrap
 
-from pypi_platform.lib.scanner.python_rules import pth_findings, python_findings
+from pypi_platform.lib.scanner.python_rules import MAX_FINDINGS_PER_RULE, pth_findings, python_findings
 
 PAYLOAD = base64.b64encode(b"print('hello')").decode()
 
@@ -314,6 +314,17 @@ def test_an_encoding_cookie_is_honoured():
     source = "# -*- coding: latin-1 -*-\nimport os\nos.system('café')\n".encode("latin-1")
     (finding,) = python_findings("pkg/x.py", source)
     assert (finding.rule, finding.line, finding.evidence) == ("process.spawn", 3, "os.system('café')")
+
+
+def test_windows_line_endings_and_a_byte_order_mark_keep_lines_and_evidence_right():
+    source = "\ufeffimport os\r\nx = 1\ros.system('é')\r\n".encode()
+    (finding,) = python_findings("pkg/x.py", source)
+    assert (finding.line, finding.evidence) == (3, "os.system('é')")
+
+
+def test_findings_of_one_rule_are_capped_per_file():
+    source = "import os\n" + "".join(f"os.system('step {index}')\n" for index in range(250))
+    assert len(_found(source)) == MAX_FINDINGS_PER_RULE
 
 
 # --- hostile input -------------------------------------------------------------------------------------------
