@@ -112,6 +112,17 @@ class DownloadLogsResource(dg.ConfigurableResource):
             yield SampleLogs(Path(self.sample_dir), sample_projects(), self.semantics)
 
 
+class ScannerResource(dg.ConfigurableResource):
+    """How global_scan scans: worker processes, per-package limits, and the local cache of release files."""
+
+    cache_dir: str
+    workers: int = 2
+    timeout_seconds: float = 300.0
+    memory_bytes: int = 2 * 2**30
+    cache_max_bytes: int = 50 * 2**30
+    max_failed_share: float = 0.02
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     store = ObjectStoreResource(url=settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     database = PostgresResource(
@@ -143,11 +154,21 @@ def build_resources(settings: Settings) -> dict[str, object]:
         bigquery_max_bytes=downloads.bigquery_max_bytes,
         retention_days=downloads.retention_days,
     )
+    scans = settings.scans
+    scanner = ScannerResource(
+        cache_dir=str(settings.home / "cache" / "release-files"),
+        workers=scans.workers,
+        timeout_seconds=scans.timeout_seconds,
+        memory_bytes=scans.memory_bytes,
+        cache_max_bytes=scans.cache_max_bytes,
+        max_failed_share=scans.max_failed_share,
+    )
     return {
         "object_store": store,
         "postgres": database,
         "mirror_upstream": mirror,
         "download_logs": download_logs,
+        "scanner": scanner,
     }
 
 

@@ -31,7 +31,7 @@ def test_a_hash_mismatch_is_an_error_and_leaves_nothing_in_the_cache(s3_store, t
 
 
 def test_a_missing_object_is_an_error_naming_its_key(s3_store, tmp_path):
-    with pytest.raises(FetchError, match="pkg-1.0.tar.gz"):
+    with pytest.raises(FetchError, match=r"pkg-1\.0\.tar\.gz"):
         ReleaseFileCache(tmp_path / "cache", s3_store).path_for(KEY, SHA256, len(DATA))
 
 

