@@ -210,7 +210,10 @@ def _wheel(
 ) -> EvalFile:
     """A wheel of arbitrary bytes (dists.build_wheel takes text), with METADATA, WHEEL and RECORD."""
     dist_info = f"{_stem(name, version)}.dist-info"
-    wheel = f"Wheel-Version: 1.0\nGenerator: scanner-evalset\nRoot-Is-Purelib: true\nTag: {tag}\n\n".encode()
+    purelib = "true" if tag.endswith("-any") else "false"
+    wheel = (
+        f"Wheel-Version: 1.0\nGenerator: scanner-evalset\nRoot-Is-Purelib: {purelib}\nTag: {tag}\n\n".encode()
+    )
     members = {**files, f"{dist_info}/METADATA": core_metadata(name, version), f"{dist_info}/WHEEL": wheel}
     record = "".join(f"{path},sha256={_record_digest(data)},{len(data)}\n" for path, data in members.items())
     members[f"{dist_info}/RECORD"] = f"{record}{dist_info}/RECORD,,\n".encode()
