@@ -670,8 +670,11 @@ class _FileScan:
         return next((keyword.value for keyword in call.keywords if keyword.arg in ("source", "code")), None)
 
     def _contains_decoder(self, expr: ast.expr, scope: int) -> bool:
-        """Whether a decoder feeds the expression: base64/zlib/marshal..., "".join(chr(...)), or "...".decode("hex")."""
+        """Whether a decoder feeds the expression: base64/zlib/marshal..., "".join(chr(...)), "...".decode("hex"),
+        or text reversed with a [::-1] slice."""
         for node in self._subtree([expr], scope, follow_names=True):
+            if node.__class__ is ast.Subscript and _reverses(node):
+                return True
             if node.__class__ is not ast.Call:
                 continue
             if self._resolve(node.func) in _DECODERS:
@@ -909,6 +912,21 @@ def _string(expr: ast.AST | None) -> str | None:
     if expr is not None and expr.__class__ is ast.Constant and expr.value.__class__ is str:
         return expr.value
     return None
+
+
+def _reverses(subscript: ast.Subscript) -> bool:
+    """code[::-1]: a payload stored backwards so that no pattern matches it at rest."""
+    index = subscript.slice
+    if index.__class__ is not ast.Slice or index.lower is not None or index.upper is not None:
+        return False
+    step = index.step
+    return (
+        step is not None
+        and step.__class__ is ast.UnaryOp
+        and step.op.__class__ is ast.USub
+        and step.operand.__class__ is ast.Constant
+        and step.operand.value == 1
+    )
 
 
 def _is_literal_text(expr: ast.expr) -> bool:

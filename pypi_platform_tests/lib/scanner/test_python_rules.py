@@ -409,3 +409,10 @@ exec(response.read())
 """
     dynamic = [f.line for f in python_findings("pkg-1.0/setup.py", source) if f.rule == "exec.dynamic-code"]
     assert dynamic == [9]
+
+
+def test_code_stored_backwards_and_executed_is_decode_and_exec():
+    source = b"payload = ')1(tnirp'\nexec(payload[::-1])\nnames = items[::-1]\n"
+    assert [(f.rule, f.line) for f in python_findings("pkg/x.py", source)] == [
+        ("obfuscation.decode-and-exec", 2)
+    ]
