@@ -21,7 +21,7 @@ class Rule(NamedTuple):
 
 # Rule id -> definition. Ids are stable: consumers key on them across ruleset versions. Bump RULESET_VERSION
 # whenever a rule's logic or score changes, so that cached per-file results are not reused.
-RULESET_VERSION = "2026.11.1"
+RULESET_VERSION = "2026.11.2"
 
 RULES: dict[str, Rule] = {
     # archive.py: the release file itself
@@ -44,7 +44,9 @@ RULES: dict[str, Rule] = {
     "secret.package-index-token": Rule("critical", 100, "threat"),
     "secret.slack-token": Rule("high", 80, "threat"),
     "secret.private-key": Rule("critical", 100, "threat"),
-    "credentials.sensitive-path": Rule("high", 50, "threat"),
+    # Where credentials live: HTTP clients read ~/.netrc honestly, so it is a capability, and a threat only
+    # beside a way out (scoring.py: a network call or a process in the same file).
+    "credentials.sensitive-path": Rule("high", 50, "capability"),
     "network.raw-ip-url": Rule("medium", 30, "threat"),
     "network.paste-or-webhook-url": Rule("high", 50, "threat"),
     "text.bidi-or-invisible": Rule("high", 50, "threat"),
@@ -56,7 +58,9 @@ RULES: dict[str, Rule] = {
     "obfuscation.decode-and-exec": Rule("critical", 100, "threat"),  # exec(b64decode(...)), exec(zlib...)
     "obfuscation.high-entropy-literal": Rule("medium", 30, "threat"),
     "obfuscation.marshal-load": Rule("high", 60, "threat"),  # marshal.loads: code objects from bytes
-    "install.cmdclass-override": Rule("medium", 30, "capability"),  # setup(cmdclass=...) replacing install/develop/egg_info
+    "install.cmdclass-override": Rule(
+        "medium", 30, "capability"
+    ),  # setup(cmdclass=...) replacing install/develop/egg_info
     "install.pth-executes-code": Rule("high", 60, "threat"),  # a .pth line that starts with "import"
     "network.connection": Rule("low", 10, "capability"),
     "process.spawn": Rule("medium", 20, "capability"),

@@ -2,7 +2,8 @@
 
 Aura summed every detection, so the biggest benign packages ranked highest (REFERENCE.md §5.8). Here:
 - In a file, a threat counts in full and the capabilities beside it add to it (a webhook URL next to a network
-  call is worse than either). Capabilities alone are ordinary code and count nothing, except at install time.
+  call is worse than either). Capabilities alone are ordinary code and count nothing, except at install time,
+  and except reading where credentials live next to a way out (network or a process): that is exfiltration.
 - Install-time code (setup.py, build hooks, ``.pth`` files) weighs 1.5 times: it runs before anyone reads it;
   there, capabilities count on their own (a setup.py that opens sockets is the classic payload).
 - Tests, docs and examples weigh half: they are scanned (GuardDog v2 skipped them, and payloads hid there) but
@@ -26,10 +27,12 @@ TEST_WEIGHT = 0.5
 _INSTALL_FILES = {"setup.py", "hatch_build.py", "pdm_build.py", "build_backend.py"}
 _TEST_DIRS = {"test", "tests", "testing", "docs", "doc", "examples", "example"}
 _RUNNERS_UP = (0.25, 0.1)
+_CREDENTIAL_SOURCES = {"credentials.sensitive-path"}
+_WAYS_OUT = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url", "process.spawn"}
 
 
 def context(path: str) -> str:
-    """"install", "test" or "code": how likely a member is to run when the package is installed."""
+    """ "install", "test" or "code": how likely a member is to run when the package is installed."""
     member = path.rsplit("!", 1)[-1]  # the innermost archive's member path
     name = posixpath.basename(member)
     depth = member.count("/")
@@ -41,7 +44,7 @@ def context(path: str) -> str:
     return "code"
 
 
-def file_score(findings: Iterable[Finding], where: str) -> float:
+def file_score(findings: list[Finding], where: str) -> float:
     """The score of one member's findings in context `where`."""
     threats, capabilities, anomalies = 0, {}, 0
     for finding in findings:
@@ -52,6 +55,9 @@ def file_score(findings: Iterable[Finding], where: str) -> float:
         else:
             anomalies = max(anomalies, finding.score)
     capability_sum = sum(capabilities.values())
+    rules = capabilities.keys() | {finding.rule for finding in findings if finding.kind == "threat"}
+    if rules & _CREDENTIAL_SOURCES and rules & _WAYS_OUT:
+        threats = max(threats, *(capabilities[rule] for rule in rules & _CREDENTIAL_SOURCES))
     if where == "install":
         score = (threats + capability_sum + (anomalies if threats else 0)) * INSTALL_WEIGHT
     elif threats:

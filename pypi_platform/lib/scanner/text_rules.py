@@ -26,7 +26,11 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
         r"""(?:\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws/credentials|\.pypirc|\.netrc|\.docker/config\.json"""
         r"""|\.kube/config|Login Data|Local State|Cookies\b|wallet\.dat|/etc/shadow|\.git-credentials)"""
     ),
-    "network.raw-ip-url": re.compile(r"\b(?:https?|ftp)://(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?"),
+    # Loopback, private and unspecified addresses are how docs and tests name a local server, so they are
+    # left out; the cloud metadata address (169.254.169.254) is not: it hands out credentials.
+    "network.raw-ip-url": re.compile(
+        r"\b(?:https?|ftp)://(?!(?:127|10|0)\.|192\.168\.|172\.(?:1[6-9]|2\d|3[01])\.)(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?"
+    ),
     "network.paste-or-webhook-url": re.compile(
         r"\bhttps?://(?:[\w-]+\.)*(?:pastebin\.com|transfer\.sh|ngrok\.io|ngrok-free\.app|webhook\.site|"
         r"discord(?:app)?\.com/api/webhooks|api\.telegram\.org|requestbin\.net|pipedream\.net)\S*"

@@ -65,3 +65,9 @@ def test_anomalies_count_once_per_rule_and_fully_beside_a_threat():
 def test_scores_are_capped_at_100():
     rules = ("obfuscation.decode-and-exec", "network.connection", "process.spawn", "file.write")
     assert package_score(_at("pkg-1.0/setup.py", *rules) + _at("pkg-1.0/pkg/x.py", *rules)) == 100
+
+
+def test_reading_credentials_scores_only_beside_a_way_out():
+    netrc_support = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path"))
+    stealer = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection"))
+    assert netrc_support == 0 < 50 <= stealer

@@ -47,3 +47,15 @@ def test_secrets_are_masked_in_the_evidence():
 def test_benign_code_and_a_leading_byte_order_mark_give_nothing():
     text = "\ufeffimport os\n\ndef main():\n    return os.environ.get('HOME', '/tmp')\n# see https://example.org/docs\n"
     assert _found(text) == []
+
+
+def test_local_and_private_addresses_are_not_raw_ip_findings_but_the_metadata_service_is():
+    text = "\n".join(
+        [
+            "Run the docs at http://127.0.0.1:8000/ or http://0.0.0.0:5000",
+            "Intranet: http://10.1.2.3/ http://192.168.1.1/ http://172.20.0.5/",
+            "creds = get('http://169.254.169.254/latest/meta-data/iam/')",
+            "beacon = 'http://172.32.0.1/x'",
+        ]
+    )
+    assert _found(text) == [("network.raw-ip-url", 3), ("network.raw-ip-url", 4)]

