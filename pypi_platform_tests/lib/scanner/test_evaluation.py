@@ -29,10 +29,8 @@ CASES = {case.name: case for case in build_evalset(MARKER)}
 RECORDED_STATUSES = {"ok", "error", "timeout", "oom", "crash"}
 # Gaps of the scanner this set found, reported to the rules' owners; strict, so a fix shows up as XPASS.
 KNOWN_GAPS = {
-    "decode-exec-reversed": "python_rules: exec(s[::-1]) is exec.dynamic-code, not obfuscation.decode-and-exec",
-    "tinyhttp": "text_rules: '.netrc' in an HTTP client's netrc support is credentials.sensitive-path (threat)",
-    "docsite": "text_rules: http://127.0.0.1:8000/ in a README is network.raw-ip-url (threat)",
-    "million-lines": "a million statements in 4 MB (under AST_MAX_BYTES) exhaust memory: parse.failed, AST rules lost",
+    "tinyhttp": "scoring: '.netrc' beside the client's own network calls scores 100 (netrc support as in requests)",
+    "pieces-evasion": "release: a long string cut between pieces hides the payload after it from the AST rules",
 }
 
 
