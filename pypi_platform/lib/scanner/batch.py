@@ -104,7 +104,9 @@ def scan_packages(
             package, known = waiting.pop(outcome.key)
             if outcome.status == "ok":
                 if cache:
-                    cache.put_many({_sha256_of(package, name): value for name, value in outcome.result.items()})
+                    cache.put_many(
+                        {_sha256_of(package, name): value for name, value in outcome.result.items()}
+                    )
                 record = build_record(package, {**known, **outcome.result}, popular, cached=len(known))
             else:
                 record = failure_record(package, outcome.status, outcome.error)
@@ -158,7 +160,13 @@ def build_record(
 def failure_record(package: PackageInput, status: str, error: str) -> dict:
     """The record of a package the scan could not finish: its files, no detections, no score."""
     files = [
-        {"filename": f.filename, "sha256": f.sha256, "size": f.size, "packagetype": f.packagetype, "score": None}
+        {
+            "filename": f.filename,
+            "sha256": f.sha256,
+            "size": f.size,
+            "packagetype": f.packagetype,
+            "score": None,
+        }
         for f in package.files
     ]
     return {

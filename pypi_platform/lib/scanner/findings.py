@@ -21,7 +21,7 @@ class Rule(NamedTuple):
 
 # Rule id -> definition. Ids are stable: consumers key on them across ruleset versions. Bump RULESET_VERSION
 # whenever a rule's logic or score changes, so that cached per-file results are not reused.
-RULESET_VERSION = "2026.11.2"
+RULESET_VERSION = "2026.11.4"
 
 RULES: dict[str, Rule] = {
     # archive.py: the release file itself
@@ -44,15 +44,20 @@ RULES: dict[str, Rule] = {
     "secret.package-index-token": Rule("critical", 100, "threat"),
     "secret.slack-token": Rule("high", 80, "threat"),
     "secret.private-key": Rule("critical", 100, "threat"),
-    # Where credentials live: HTTP clients read ~/.netrc honestly, so it is a capability, and a threat only
-    # beside a way out (scoring.py: a network call or a process in the same file).
+    # Where secrets live (SSH keys, cloud credentials, browser stores, wallets): SSH and cloud clients read them
+    # honestly, so a capability, and a threat beside a way out (scoring.py: network or a process in the file).
     "credentials.sensitive-path": Rule("high", 50, "capability"),
+    # Client configuration with credentials (.netrc, .pypirc, docker and git credentials): every HTTP, upload
+    # or registry client reads these next to its own network calls, so only install-time reads count.
+    "credentials.client-config": Rule("medium", 20, "capability"),
     "network.raw-ip-url": Rule("medium", 30, "threat"),
     "network.paste-or-webhook-url": Rule("high", 50, "threat"),
     "text.bidi-or-invisible": Rule("high", 50, "threat"),
     "obfuscation.long-encoded-literal": Rule("medium", 30, "threat"),
     # python_rules.py: the syntax tree of Python source
-    "exec.dynamic-code": Rule("high", 60, "threat"),  # eval/exec/compile of a computed value
+    # eval/exec/compile of a computed value: how attrs, decorator and typing-extensions generate code, so a
+    # capability; beside a network call it is remote code execution (scoring.py).
+    "exec.dynamic-code": Rule("high", 40, "capability"),
     "exec.dynamic-import": Rule("medium", 30, "capability"),  # __import__/import_module of a computed name
     "exec.native-library": Rule("medium", 20, "capability"),  # ctypes loading a library
     "obfuscation.decode-and-exec": Rule("critical", 100, "threat"),  # exec(b64decode(...)), exec(zlib...)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pypi_platform.lib.scanner.archive import Limits, Member, is_archive, read_archive
 from pypi_platform.lib.scanner.binaries import binary_findings
 from pypi_platform.lib.scanner.findings import Finding
+from pypi_platform.lib.scanner.large_sources import python_findings_in_pieces
 from pypi_platform.lib.scanner.python_rules import pth_findings, python_findings
 from pypi_platform.lib.scanner.text_rules import text_findings
 
@@ -21,24 +22,6 @@ PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
 # A syntax tree costs a few hundred times its source in memory, so larger sources are parsed in pieces.
 AST_MAX_BYTES = 2 * 2**20
 AST_MAX_LINES = 50_000
-PIECE_LINES = 10_000
-_IMPORT_STARTS = (b"import ", b"from ")
-_PLAIN_ENDS = tuple(bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*")
-_MAX_PREAMBLE_LINES = 200
-_NOT_A_STATEMENT_START = (
-    b" ",
-    b"\t",
-    b"\r",
-    b"\n",
-    b"#",
-    b")",
-    b"]",
-    b"}",
-    b"else",
-    b"elif",
-    b"except",
-    b"finally",
-)
 PER_RULE_AND_MEMBER = 25  # a minified file can match one pattern thousands of times; the first ones suffice
 _SNIFF = 8192
 DEFAULT_LIMITS = Limits()
@@ -102,7 +85,7 @@ def _member_findings(member: Member, packagetype: str, coverage: Counter) -> lis
         coverage["python_files"] += 1
         if len(data) > AST_MAX_BYTES or data.count(b"\n") > AST_MAX_LINES:
             coverage["python_files_in_pieces"] += 1
-            findings.extend(_python_findings_in_pieces(path, data))
+            findings.extend(python_findings_in_pieces(path, data))
         else:
             findings.extend(python_findings(path, data))
     elif lower.endswith(".pth"):
@@ -111,48 +94,6 @@ def _member_findings(member: Member, packagetype: str, coverage: Counter) -> lis
     else:
         coverage["text_files"] += 1
     return findings
-
-
-def _python_findings_in_pieces(path: str, data: bytes) -> list[Finding]:
-    """A huge source parsed a piece at a time, cut where a top-level statement starts, so memory stays bounded
-    and a payload on line 2 of a million-line file is still seen. Each piece is preceded by the file's one-line
-    top-level imports, so names resolve as in the whole file. A piece cut inside a multi-line string does not
-    parse: that is reported, and the text rules cover it."""
-    lines = data.splitlines(keepends=True)
-    imports = [
-        line for line in lines if line.startswith(_IMPORT_STARTS) and line.rstrip().endswith(_PLAIN_ENDS)
-    ]
-    preamble = b"".join(imports[:_MAX_PREAMBLE_LINES])
-    preamble_lines = min(len(imports), _MAX_PREAMBLE_LINES)
-    findings, pieces, failed, start = [], 0, 0, 0
-    while start < len(lines):
-        end = _piece_end(lines, start + PIECE_LINES)
-        prefix, offset = (b"", start) if start == 0 else (preamble, start - preamble_lines)
-        pieces += 1
-        for finding in python_findings(path, prefix + b"".join(lines[start:end])):
-            if finding.rule == "parse.failed":
-                failed += 1
-            elif finding.line is None:
-                findings.append(finding)
-            elif finding.line + offset > start:  # not from the preamble
-                findings.append(replace(finding, line=finding.line + offset))
-        start = end
-    summary = f"{len(lines):,} lines, {len(data):,} bytes: parsed in {pieces} pieces at top-level statements"
-    findings.append(Finding.of("parse.node-limit", path, evidence=summary))
-    if failed:
-        findings.append(
-            Finding.of("parse.failed", path, evidence=f"{failed} of {pieces} pieces did not parse")
-        )
-    return findings
-
-
-def _piece_end(lines: list[bytes], wanted: int) -> int:
-    """The first line at or after `wanted` that starts a top-level statement (or a hard stop further on)."""
-    limit = min(len(lines), wanted + PIECE_LINES)
-    end = wanted
-    while end < limit and lines[end].startswith(_NOT_A_STATEMENT_START):
-        end += 1
-    return min(end, len(lines))
 
 
 def _capped(findings: list[Finding]) -> list[Finding]:

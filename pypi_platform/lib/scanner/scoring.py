@@ -3,13 +3,15 @@
 Aura summed every detection, so the biggest benign packages ranked highest (REFERENCE.md §5.8). Here:
 - In a file, a threat counts in full and the capabilities beside it add to it (a webhook URL next to a network
   call is worse than either). Capabilities alone are ordinary code and count nothing, except at install time,
-  and except reading where credentials live next to a way out (network or a process): that is exfiltration.
+  and except two pairs in one file that make a threat: reading where credentials live next to a way out
+  (network or a process) is exfiltration, and running computed code next to a network call is remote code.
 - Install-time code (setup.py, build hooks, ``.pth`` files) weighs 1.5 times: it runs before anyone reads it;
   there, capabilities count on their own (a setup.py that opens sockets is the classic payload).
 - Tests, docs and examples weigh half: they are scanned (GuardDog v2 skipped them, and payloads hid there) but
   rarely run by an installer.
-- Anomalies (archive tricks, parse failures, binaries) count once per rule for the whole package, and in full
-  inside a file that also holds a threat (a parse failure is how a payload hides from an AST).
+- Anomalies (archive tricks, parse failures, binaries) count once per rule for the whole package (half under
+  tests: test fixtures hold odd files on purpose), and in full inside a file that also holds a threat (a parse
+  failure is how a payload hides from an AST).
 - The package takes its worst file, plus a quarter of the second and a tenth of the third, capped at 100.
 """
 
@@ -27,8 +29,12 @@ TEST_WEIGHT = 0.5
 _INSTALL_FILES = {"setup.py", "hatch_build.py", "pdm_build.py", "build_backend.py"}
 _TEST_DIRS = {"test", "tests", "testing", "docs", "doc", "examples", "example"}
 _RUNNERS_UP = (0.25, 0.1)
-_CREDENTIAL_SOURCES = {"credentials.sensitive-path"}
-_WAYS_OUT = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url", "process.spawn"}
+_NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
+# (capabilities, what makes them a threat when it sits in the same file)
+_THREATENING_PAIRS = (
+    ({"credentials.sensitive-path"}, _NETWORK | {"process.spawn"}),
+    ({"exec.dynamic-code"}, _NETWORK),
+)
 
 
 def context(path: str) -> str:
@@ -56,8 +62,9 @@ def file_score(findings: list[Finding], where: str) -> float:
             anomalies = max(anomalies, finding.score)
     capability_sum = sum(capabilities.values())
     rules = capabilities.keys() | {finding.rule for finding in findings if finding.kind == "threat"}
-    if rules & _CREDENTIAL_SOURCES and rules & _WAYS_OUT:
-        threats = max(threats, *(capabilities[rule] for rule in rules & _CREDENTIAL_SOURCES))
+    for sources, partners in _THREATENING_PAIRS:
+        if rules & sources and rules & partners:
+            threats = max(threats, *(capabilities[rule] for rule in rules & sources))
     if where == "install":
         score = (threats + capability_sum + (anomalies if threats else 0)) * INSTALL_WEIGHT
     elif threats:
@@ -72,11 +79,12 @@ def file_score(findings: list[Finding], where: str) -> float:
 def package_score(findings: Iterable[tuple[str, Finding]]) -> float:
     """The score of a package from its (release file name, finding) pairs."""
     by_member: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    anomaly_by_rule: dict[str, int] = {}
+    anomaly_by_rule: dict[str, float] = {}
     for filename, finding in findings:
         by_member[filename, finding.path].append(finding)
         if finding.kind == "anomaly":
-            anomaly_by_rule[finding.rule] = finding.score
+            weighted = finding.score * (TEST_WEIGHT if context(finding.path) == "test" else 1.0)
+            anomaly_by_rule[finding.rule] = max(weighted, anomaly_by_rule.get(finding.rule, 0.0))
     scores = [file_score(members, context(path)) for (_, path), members in by_member.items()]
     scores += anomaly_by_rule.values()
     return combine(scores)

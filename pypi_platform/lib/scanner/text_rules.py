@@ -23,9 +23,10 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
     "secret.slack-token": re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),
     "secret.private-key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----"),
     "credentials.sensitive-path": re.compile(
-        r"""(?:\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws/credentials|\.pypirc|\.netrc|\.docker/config\.json"""
-        r"""|\.kube/config|Login Data|Local State|Cookies\b|wallet\.dat|/etc/shadow|\.git-credentials)"""
+        r"""(?:\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws/credentials|\.kube/config|Login Data"""
+        r"""|Local State|Cookies\b|wallet\.dat|/etc/shadow|\.config/gcloud|\.azure/)"""
     ),
+    "credentials.client-config": re.compile(r"\.pypirc|\.netrc|\.docker/config\.json|\.git-credentials"),
     # Loopback, private and unspecified addresses are how docs and tests name a local server, so they are
     # left out; the cloud metadata address (169.254.169.254) is not: it hands out credentials.
     "network.raw-ip-url": re.compile(
@@ -39,6 +40,7 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
 # Bidirectional overrides and invisible characters that make code read differently from how it runs (CVE-2021-42574).
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
 _LONG_TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{2000,}")
+_ENCODED_ALPHABET = 16  # distinct characters a real encoded payload shows in its first 4 KiB
 
 for _rule in [*TEXT_PATTERNS, "text.bidi-or-invisible", "obfuscation.long-encoded-literal"]:
     assert _rule in RULES, _rule  # every rule here has a severity and a score
@@ -62,6 +64,8 @@ def text_findings(path: str, text: str) -> Iterator[Finding]:
             evidence=f"U+{ord(match.group()):04X}",
         )
     for match in _LONG_TOKEN.finditer(text):
+        if len(set(match.group()[:4096])) < _ENCODED_ALPHABET:
+            continue  # "1+1+1..." or "-----": long, but not an encoding of anything
         yield Finding.of(
             "obfuscation.long-encoded-literal",
             path,

