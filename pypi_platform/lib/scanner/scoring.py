@@ -12,6 +12,8 @@ Aura summed every detection, so the biggest benign packages ranked highest (REFE
 - Anomalies (archive tricks, parse failures, binaries) count once per rule for the whole package (half under
   tests: test fixtures hold odd files on purpose), and in full inside a file that also holds a threat (a parse
   failure is how a payload hides from an AST).
+- A package that reads two or more kinds of credential store (SSH keys, cloud credentials, browser data,
+  wallets) has a stealer's profile wherever it sends them: an honest client reads its own kind only.
 - The package takes its worst file, plus a quarter of the second and a tenth of the third, capped at 100.
 """
 
@@ -31,6 +33,14 @@ _TEST_DIRS = {"test", "tests", "testing", "docs", "doc", "examples", "example"}
 _RUNNERS_UP = (0.25, 0.1)
 _NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
 # (capabilities, what makes them a threat when it sits in the same file)
+STEALER_SCORE = 80.0
+_CREDENTIAL_STORES = {
+    "ssh": (".ssh/",),
+    "cloud": (".aws/", ".kube/", "gcloud", ".azure/"),
+    "browser": ("Login Data", "Local State", "Cookies"),
+    "wallet": ("wallet.dat",),
+    "system": ("/etc/shadow",),
+}
 _THREATENING_PAIRS = (
     ({"credentials.sensitive-path"}, _NETWORK | {"process.spawn"}),
     ({"exec.dynamic-code"}, _NETWORK),
@@ -86,8 +96,22 @@ def package_score(findings: Iterable[tuple[str, Finding]]) -> float:
             weighted = finding.score * (TEST_WEIGHT if context(finding.path) == "test" else 1.0)
             anomaly_by_rule[finding.rule] = max(weighted, anomaly_by_rule.get(finding.rule, 0.0))
     scores = [file_score(members, context(path)) for (_, path), members in by_member.items()]
+    if len(_credential_stores(f for members in by_member.values() for f in members)) >= 2:
+        scores.append(STEALER_SCORE)
     scores += anomaly_by_rule.values()
     return combine(scores)
+
+
+def _credential_stores(findings: Iterable[Finding]) -> set[str]:
+    stores = set()
+    for finding in findings:
+        if finding.rule == "credentials.sensitive-path" and context(finding.path) != "test":
+            stores.update(
+                store
+                for store, marks in _CREDENTIAL_STORES.items()
+                if any(m in finding.evidence for m in marks)
+            )
+    return stores
 
 
 def combine(scores: Iterable[float]) -> float:

@@ -71,3 +71,15 @@ def test_reading_credentials_scores_only_beside_a_way_out():
     netrc_support = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path"))
     stealer = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection"))
     assert netrc_support == 0 < 50 <= stealer
+
+
+def test_reading_two_kinds_of_credential_store_is_a_stealer_wherever_they_are_sent():
+    def read(path, evidence):
+        return [("pkg-1.0.tar.gz", Finding.of("credentials.sensitive-path", path, evidence=evidence))]
+
+    ssh_client = package_score(read("pkg-1.0/pkg/keys.py", "~/.ssh/id_rsa"))
+    stealer = package_score(read("pkg-1.0/pkg/a.py", ".ssh/id_rsa") + read("pkg-1.0/pkg/b.py", "Login Data"))
+    fixtures = package_score(
+        read("pkg-1.0/tests/a.py", ".ssh/id_rsa") + read("pkg-1.0/tests/b.py", ".aws/credentials")
+    )
+    assert ssh_client == fixtures == 0 < 80 <= stealer
