@@ -29,6 +29,7 @@ class PeerResult:
     summary: str  # GuardDog: its risk score and issue count; bandit: its issue count; or the error
     flagged: bool | None = None  # did it report anything on the package (None when it failed)
     locations: tuple[tuple[str, str], ...] = ()  # (its rule or test id, member path inside the sdist)
+    risk: float = 0.0  # GuardDog's risk score (0-10)
 
 
 def ensure_peer(venv: Path, peer: str) -> tuple[Path, str]:
@@ -70,7 +71,9 @@ def run_guarddog(exe: Path, archive: Path) -> PeerResult:
     report = _json_object(proc.stdout)
     if proc.returncode != 0 or report is None:
         return PeerResult(seconds, False, f"exit {proc.returncode}: {_tail(proc.stderr or proc.stdout)}")
-    return PeerResult(seconds, True, *guarddog_summary(report), guarddog_locations(report))
+    risk = report.get("risk_score")
+    score = float(risk.get("score") or 0) if isinstance(risk, dict) else 0.0
+    return PeerResult(seconds, True, *guarddog_summary(report), guarddog_locations(report), score)
 
 
 def guarddog_locations(report: dict) -> tuple[tuple[str, str], ...]:
