@@ -33,6 +33,9 @@ _TEST_DIRS = {"test", "tests", "testing", "docs", "doc", "examples", "example"}
 _RUNNERS_UP = (0.25, 0.1)
 _NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
 # (capabilities, what makes them a threat when it sits in the same file)
+# At install time a capability counts on its own, at this score where it differs from the rule's: setup.py
+# files eval a version string far more often than they run fetched code.
+_INSTALL_SCORES = {"exec.dynamic-code": 20}
 STEALER_SCORE = 80.0
 _CREDENTIAL_STORES = {
     "ssh": (".ssh/",),
@@ -70,6 +73,8 @@ def file_score(findings: list[Finding], where: str) -> float:
             capabilities[finding.rule] = finding.score
         else:
             anomalies = max(anomalies, finding.score)
+    if where == "install":
+        capabilities = {rule: _INSTALL_SCORES.get(rule, score) for rule, score in capabilities.items()}
     capability_sum = sum(capabilities.values())
     rules = capabilities.keys() | {finding.rule for finding in findings if finding.kind == "threat"}
     for sources, partners in _THREATENING_PAIRS:

@@ -24,7 +24,7 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
     "secret.private-key": re.compile(r"-----BEGIN (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----"),
     "credentials.sensitive-path": re.compile(
         r"""(?:\.ssh/(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws/credentials|\.kube/config|Login Data"""
-        r"""|Local State|[/\\'"]Cookies\b|wallet\.dat|/etc/shadow|\.config/gcloud|\.azure/)"""
+        r"""|Local State|[/\\]Cookies\b|cookies\.sqlite|wallet\.dat|/etc/shadow|\.config/gcloud|\.azure/)"""
     ),
     "credentials.client-config": re.compile(r"\.pypirc|\.netrc|\.docker/config\.json|\.git-credentials"),
     # Loopback, private and unspecified addresses are how docs and tests name a local server, so they are
@@ -51,7 +51,7 @@ _ANCHORS: dict[str, tuple[str, ...]] = {
     "secret.private-key": ("PRIVATE KEY-----",),
     "credentials.sensitive-path": (
         ".ssh/", ".aws/", ".kube/", "Login Data", "Local State", "Cookies", "wallet.dat", "/etc/shadow",
-        "gcloud", ".azure/",
+        "gcloud", ".azure/", "cookies.sqlite",
     ),
     "credentials.client-config": (".pypirc", ".netrc", ".docker/", ".git-credentials"),
     "network.raw-ip-url": ("://",),
@@ -61,7 +61,9 @@ _ANCHORS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 _SCHEMES = ("http", "https", "ftp")
 # Bidirectional overrides and invisible characters that make code read differently from how it runs (CVE-2021-42574).
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]")
+# Only in code, where they change what runs; in data and docs they are just text. A BOM is not one of them.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060]")
+_CODE_SUFFIXES = (".py", ".pyw", ".pyi", ".pth", ".pyx", ".sh")
 # The lookbehind anchors a match at the start of a run, which keeps the scan linear in the text's length.
 _LONG_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{2000,}")
 _ENCODED_ALPHABET = 16  # distinct characters a real encoded payload shows in its first 4 KiB
@@ -88,10 +90,9 @@ def text_findings(path: str, text: str) -> Iterator[Finding]:
             # A published dataset must not republish the secrets it found: enough to recognise, not to use.
             evidence = _masked(value) if rule.startswith("secret.") else _excerpt(value)
             yield Finding.of(rule, path, line=lines.line_of(match.start()), evidence=evidence)
-    if not text.isascii():  # O(1) for str: the common case skips the scan for invisible characters
+    # isascii() is O(1) for str: the common case skips the scan for invisible characters.
+    if not text.isascii() and path.lower().endswith(_CODE_SUFFIXES):
         for match in _BIDI.finditer(text):
-            if match.start() == 0 and match.group() == "\ufeff":
-                continue  # a byte-order mark at the very start is harmless
             yield Finding.of(
                 "text.bidi-or-invisible",
                 path,

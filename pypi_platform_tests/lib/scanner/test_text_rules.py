@@ -78,7 +78,7 @@ def test_a_service_base_url_is_not_a_webhook_but_a_concrete_endpoint_is():
             "URL = f'https://discord.com/api/webhooks/{hook_id}/{token}'",
             "EXFIL = 'https://api.telegram.org/bot123456789:AAbbCCddEEffGGhh/sendMessage'",
             "docs: see the Cookies section",
-            "path = os.path.join(profile, 'Cookies')",
+            "path = profile + '/Network/Cookies'",
         ]
     )
     assert _found(text) == [("credentials.sensitive-path", 5), ("network.paste-or-webhook-url", 3)]
