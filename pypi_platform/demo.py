@@ -152,7 +152,9 @@ def _report_scan(settings: Settings, top: int = 5) -> None:
     ranked = sorted((r for r in records if r["status"] == "ok"), key=lambda r: (-r["score"], r["name"]))
     for record in ranked[:top]:
         print(f"  {record['score']:5.1f}  {record['name']} {record['version']}")
-        strongest = sorted(record["detections"], key=lambda d: (-d["score"], d["rule"]))[:3]
+        # Threats first: they drive the score; capabilities alone are what ordinary code does.
+        rank = {"threat": 0, "anomaly": 1, "capability": 2}
+        strongest = sorted(record["detections"], key=lambda d: (rank[d["kind"]], -d["score"], d["rule"]))[:3]
         for detection in strongest:
             where = f"{detection['path']}:{detection['line']}" if detection["line"] else detection["path"]
             print(f"         {detection['rule']:34} {where}  {detection['evidence'][:60]}")
