@@ -92,19 +92,14 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         failed = {o.name: f"{o.status}: {o.error}"[:200] for o in outcomes if o.status in FAILED_STATUSES}
         for name, reason in failed.items():
             context.log.warning(f"{name}: {reason}")
-        ranked = sorted((o for o in outcomes if o.status == "ok"), key=lambda o: -o.record["score"])
-        statuses: dict[str, int] = {}
-        for outcome in outcomes:
-            statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+        summary = _summary(outcomes, [r.name for r in releases], top=10)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": len(outcomes),
                 "packages": len(outcomes),
-                "statuses": dg.MetadataValue.json(statuses),
+                "statuses": dg.MetadataValue.json(summary["statuses"]),
                 "failed": dg.MetadataValue.json(failed),
-                "top_scores": dg.MetadataValue.json(
-                    [{"name": o.name, "version": o.version, "score": o.record["score"]} for o in ranked[:10]]
-                ),
+                "top_scores": dg.MetadataValue.json(summary["top_scores"]),
                 "files_fetched": files.stats.fetched,
                 "files_from_local_cache": files.stats.hits,
                 "bytes_fetched": files.stats.fetched_bytes,
@@ -175,17 +170,15 @@ def build_scan_dataset(dates: dg.WeeklyPartitionsDefinition) -> dg.AssetsDefinit
     return scan_dataset
 
 
-def _summary(outcomes, inputs: list[str]) -> dict:
-    statuses: dict[str, int] = {}
-    for outcome in outcomes:
-        statuses[outcome.status] = statuses.get(outcome.status, 0) + 1
+def _summary(outcomes, inputs: list[str], top: int = 20) -> dict:
+    """Counts by status and the highest scores, of a bucket's outcomes or of a whole scan's stored records."""
     ranked = sorted((o for o in outcomes if o.status == "ok"), key=lambda o: -o.record["score"])
     return {
         "input_packages": len(inputs),
-        "statuses": statuses,
+        "statuses": dict(Counter(o.status for o in outcomes)),
         "ruleset_version": RULESET_VERSION,
         "top_scores": [
-            {"name": o.name, "version": o.version, "score": o.record["score"]} for o in ranked[:20]
+            {"name": o.name, "version": o.version, "score": o.record["score"]} for o in ranked[:top]
         ],
     }
 
