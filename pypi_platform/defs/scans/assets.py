@@ -19,7 +19,7 @@ import zstandard
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.lib.config import load_settings
 from pypi_platform.lib.datasets.publish import new_version, publish, read_file, read_latest
-from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, ScanSettings, scan_bucket
+from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
 from pypi_platform.lib.scanner.dataset import scan_files
 from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
 from pypi_platform.lib.scanner.findings import RULESET_VERSION
@@ -81,11 +81,11 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         if not popular:
             context.log.warning("download_stats_30d is not published: typosquatting is not checked")
         files = ReleaseFileCache(Path(scanner.cache_dir), store)
-        settings = ScanSettings(scanner.workers, scanner.timeout_seconds, scanner.memory_bytes)
+        limits = WorkerLimits(scanner.workers, scanner.timeout_seconds, scanner.memory_bytes)
         with postgres.connect() as conn:
             releases = latest_releases(conn, bucket)
             outcomes = scan_bucket(
-                releases, files, settings, cache=PostgresResultCache(conn), top_names=popular
+                releases, files, limits, cache=PostgresResultCache(conn), top_names=popular
             )
             save_bucket(conn, scan_date, bucket, [r.name for r in releases], outcomes)
         files.trim(scanner.cache_max_bytes)

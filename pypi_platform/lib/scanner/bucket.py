@@ -28,7 +28,7 @@ FAILED_STATUSES = ("error", "timeout", "oom", "crash", "fetch-error")
 
 
 @dataclass(frozen=True)
-class ScanSettings:
+class WorkerLimits:
     workers: int = 2
     timeout: float = 300.0
     memory_bytes: int = 2 * 2**30
@@ -38,7 +38,7 @@ class ScanSettings:
 def scan_bucket(
     releases: Iterable[LatestRelease],
     files: ReleaseFileCache,
-    settings: ScanSettings,
+    settings: WorkerLimits,
     *,
     cache: ResultCache | None = None,
     top_names: Iterable[str] = (),
