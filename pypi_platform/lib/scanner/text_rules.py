@@ -11,6 +11,8 @@ import bisect
 import re
 from collections.abc import Iterator
 
+import ahocorasick_rs
+
 from pypi_platform.lib.scanner.findings import RULES, Finding
 
 EVIDENCE_CHARS = 120
@@ -41,8 +43,9 @@ TEXT_PATTERNS: dict[str, re.Pattern[str]] = {
         r"|api\.telegram\.org/bot\d{6,}:[\w-]{10,}|[\w-]+\.requestbin\.net|[\w-]+\.m\.pipedream\.net)\S*"
     ),
 }
-# Literals one of which must be in a text for its pattern to be worth running: `in` is far cheaper than a
-# regex scan, and most files hold none of them.
+# Literals one of which must be in a text for its pattern to be worth running. One Aho-Corasick pass finds
+# all of them at once, far cheaper than a regex scan per pattern (or even a substring search per literal), and
+# most files hold none of them.
 _ANCHORS: dict[str, tuple[str, ...]] = {
     "secret.aws-access-key": ("AKIA", "ASIA"),
     "secret.github-token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_"),
@@ -65,10 +68,13 @@ _SCHEMES = ("http", "https", "ftp")
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060]")
 _CODE_SUFFIXES = (".py", ".pyw", ".pyi", ".pth", ".pyx", ".sh")
 # The lookbehind anchors a match at the start of a run, which keeps the scan linear in the text's length.
-_LONG_TOKEN = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{2000,}")
+_LONG_TOKEN_CHARS = 2000
+_LONG_TOKEN = re.compile(rf"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{{{_LONG_TOKEN_CHARS},}}")
 _ENCODED_ALPHABET = 16  # distinct characters a real encoded payload shows in its first 4 KiB
 
 assert _ANCHORS.keys() == TEXT_PATTERNS.keys()
+_ANCHOR_RULES = [rule for rule, anchors in _ANCHORS.items() for _ in anchors]
+_ANCHOR_SEARCH = ahocorasick_rs.AhoCorasick([anchor for anchors in _ANCHORS.values() for anchor in anchors])
 for _rule in [*TEXT_PATTERNS, "text.bidi-or-invisible", "obfuscation.long-encoded-literal"]:
     assert _rule in RULES, _rule  # every rule here has a severity and a score
 
@@ -76,8 +82,11 @@ for _rule in [*TEXT_PATTERNS, "text.bidi-or-invisible", "obfuscation.long-encode
 def text_findings(path: str, text: str) -> Iterator[Finding]:
     """Findings of the text rules in one member, with line numbers and short evidence."""
     lines = _LineIndex(text)
+    anchored = {
+        _ANCHOR_RULES[index] for index, _, _ in _ANCHOR_SEARCH.find_matches_as_indexes(text, overlapping=True)
+    }
     for rule, pattern in TEXT_PATTERNS.items():
-        if not any(anchor in text for anchor in _ANCHORS[rule]):
+        if rule not in anchored:
             continue
         for match in pattern.finditer(text):
             if rule == "network.raw-ip-url":
@@ -99,7 +108,9 @@ def text_findings(path: str, text: str) -> Iterator[Finding]:
                 line=lines.line_of(match.start()),
                 evidence=f"U+{ord(match.group()):04X}",
             )
-    if len(text) < 2000:
+    # A token of the encoded alphabet holds no line break, so only a text with a line that long can hold one;
+    # splitting is a C loop, far cheaper than the token scan over every text.
+    if len(text) < _LONG_TOKEN_CHARS or max(map(len, text.splitlines())) < _LONG_TOKEN_CHARS:
         return
     for match in _LONG_TOKEN.finditer(text):
         if len(set(match.group()[:4096])) < _ENCODED_ALPHABET:
