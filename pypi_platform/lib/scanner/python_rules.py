@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import io
 import math
+import operator
 import re
 import tokenize
 import warnings
@@ -385,44 +386,44 @@ class _FileScan:
     # -- the walk -------------------------------------------------------------------------------------------------
     def _walk(self, tree: ast.AST, max_nodes: int) -> bool:
         """Visit the tree in source order with an explicit stack; True if the node cap stopped the walk."""
-        # Hot loop: locals for everything it touches, one dict lookup per node to dispatch on its class.
+        # Hot loop: locals for everything it touches, one dict lookup per node to dispatch on its class, and the
+        # children fetched by a C getter. Lists are pushed whole and spread when popped; leaves cost one lookup.
         stack: list = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
-        handlers = {cls: getattr(self, name) for cls, name in _NODE_HANDLERS.items()}
-        children = _CHILDREN
+        steps = _STEPS
         scope, enclosing, next_scope = _MODULE_SCOPE, [], _MODULE_SCOPE + 1
         visited = 0
         while stack:
             node = pop()
-            if node is None:  # an absent optional child, or None among Dict keys
+            step = steps.get(node.__class__, _UNLISTED)
+            if step is None:  # a leaf with nothing to record, or an absent optional child
                 continue
-            cls = node.__class__
-            if cls is _ScopeEnd:
+            if step is _SPREAD:  # a list field: its items, first on top
+                extend(node[::-1])
+                continue
+            if step is _LEAVE_SCOPE:
                 scope = enclosing.pop()
                 continue
             if visited == max_nodes:
                 return True
             visited += 1
-            handler = handlers.get(cls)
+            if step is _UNLISTED:
+                _push_children(node, push, extend)
+                continue
+            handler, children, several, opens_scope = step
             if handler is not None:
-                handler(node, scope)
-            elif cls in _SCOPES:
+                handler(self, node, scope)
+            if opens_scope:
                 if scope == _MODULE_SCOPE and node.name in _BUILTINS:
                     self.shadowed.add(node.name)  # def open(...) at module level hides the builtin
                 push(_SCOPE_END)  # popped after everything inside the body
                 enclosing.append(scope)
                 scope, next_scope = next_scope, next_scope + 1
-            fields = children.get(cls)
-            if fields is None:
-                _push_children(node, push, extend)
-                continue
-            for name, holds_list in fields:
-                value = getattr(node, name)
-                if holds_list:
-                    if value:
-                        extend(reversed(value))
+            if children is not None:
+                if several:
+                    extend(children(node))
                 else:
-                    push(value)
+                    push(children(node))
         return False
 
     def _record_call(self, node: ast.Call, scope: int) -> None:
@@ -868,6 +869,27 @@ class _FileScan:
         if self._lines is None:
             self._lines = _SourceLines(self.source)
         return self._lines
+
+
+# How the walk steps over each node class: (the _FileScan method that records something there, a getter of the
+# child fields, last first so that a stack pops them in source order, whether it returns several, whether the
+# node opens a scope). None for a class with neither handler nor children; the markers below for the rest.
+_SPREAD, _LEAVE_SCOPE, _UNLISTED = object(), object(), object()
+
+
+def _step(cls: type, fields: tuple[tuple[str, bool], ...]):
+    handler_name = _NODE_HANDLERS.get(cls)
+    handler = getattr(_FileScan, handler_name) if handler_name else None
+    names = [name for name, _ in fields]
+    children = operator.attrgetter(*names) if names else None
+    if handler is None and children is None and cls not in _SCOPES:
+        return None
+    return (handler, children, len(names) > 1, cls in _SCOPES)
+
+
+_STEPS: dict[type, object] = {cls: _step(cls, fields) for cls, fields in _CHILDREN.items()}
+_STEPS.update({type(None): None, list: _SPREAD, _ScopeEnd: _LEAVE_SCOPE})
+assert all(cls in _STEPS for cls in _NODE_HANDLERS) and all(cls in _STEPS for cls in _SCOPES)
 
 
 def _canonical(name: str) -> str:
