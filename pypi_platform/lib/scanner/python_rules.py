@@ -507,6 +507,13 @@ class _FileScan:
         Follows attributes, literal subscripts (sys.modules["os"], __builtins__["exec"]), getattr with a literal
         attribute and __import__/import_module with a literal module, without recursion.
         """
+        cls = expr.__class__
+        if cls is ast.Name or (cls is ast.Attribute and expr.value.__class__ is ast.Name):
+            # Most calls are f(...) or obj.method(...): answered without building a chain.
+            base = self._resolve_name(expr.id if cls is ast.Name else expr.value.id)
+            if base is None:
+                return None
+            return _canonical(base if cls is ast.Name else f"{base}.{expr.attr}")
         parts: list[str] = []
         for _ in range(_NAME_CHAIN):
             cls = expr.__class__

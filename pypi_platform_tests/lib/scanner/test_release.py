@@ -1,5 +1,8 @@
 """One release file: members through the rules that fit them, duplicates once, huge sources in pieces."""
 
+import ast
+import gc
+
 from pypi_platform.lib.scanner.release import AST_MAX_LINES, scan_release_file
 from pypi_platform_tests.dists import build_sdist
 
@@ -35,3 +38,42 @@ def test_identical_members_are_analysed_once_and_binary_members_are_skipped():
 def test_a_file_that_is_not_an_archive_is_scanned_as_itself():
     result = scan_release_file("tool.py", ("import os\n" + SHELL).encode(), "sdist")
     assert ("process.shell-download", "tool.py", 2) in _rules_at(result)
+
+
+def test_the_cycle_collector_pauses_during_a_scan_and_is_left_as_it_was_found():
+    filename, data = build_sdist("gc", "1.0", modules={"gc_probe/m.py": "import os\n" + SHELL})
+    try:
+        gc.enable()
+        scan_release_file(filename, data, "sdist")
+        assert gc.isenabled()
+        gc.disable()
+        scan_release_file(filename, data, "sdist")
+        assert not gc.isenabled()  # a caller that paused it itself keeps it paused
+        gc.enable()
+        scan_release_file("broken.tar.gz", b"not an archive", "sdist")  # a corrupt archive, too
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_no_cycle_collection_runs_while_a_large_source_is_parsed_and_walked():
+    source = "".join(f"value_{i} = [{i}, '{i}', ({i},)]\n" for i in range(5_000))
+    filename, data = build_sdist("alloc", "1.0", modules={"alloc/table.py": source})
+    collections = []
+
+    def count(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.enable()
+    gc.callbacks.append(count)
+    try:
+        ast.parse(source)  # the same allocations outside a scan do wake the collector
+        woken_outside = len(collections)
+        gc.collect()  # empties the youngest generation, so that the scan starts from a count of zero
+        collections.clear()
+        scan_release_file(filename, data, "sdist")
+    finally:
+        gc.callbacks.remove(count)
+    assert woken_outside > 10
+    assert len(collections) <= 1  # the one owed as the collector resumes, once the scan has returned
