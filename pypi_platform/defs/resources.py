@@ -123,6 +123,16 @@ class ScannerResource(dg.ConfigurableResource):
     max_failed_share: float = 0.02
 
 
+class CorpusResource(dg.ConfigurableResource):
+    """Where the corpus shards live and how they grow: capacity, files per run, parse workers."""
+
+    shards_dir: str
+    cache_dir: str
+    shard_capacity: int = 40_000
+    batch_files: int = 2_000
+    workers: int = 2
+
+
 def build_resources(settings: Settings) -> dict[str, object]:
     store = ObjectStoreResource(url=settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     database = PostgresResource(
@@ -163,12 +173,20 @@ def build_resources(settings: Settings) -> dict[str, object]:
         cache_max_bytes=scans.cache_max_bytes,
         max_failed_share=scans.max_failed_share,
     )
+    corpus = CorpusResource(
+        shards_dir=str(settings.home / "corpus"),
+        cache_dir=str(settings.home / "cache" / "release-files"),
+        shard_capacity=settings.corpus.shard_capacity,
+        batch_files=settings.corpus.batch_files,
+        workers=settings.corpus.workers,
+    )
     return {
         "object_store": store,
         "postgres": database,
         "mirror_upstream": mirror,
         "download_logs": download_logs,
         "scanner": scanner,
+        "corpus": corpus,
     }
 
 

@@ -84,6 +84,15 @@ class ScanSettings:
 
 
 @dataclass(frozen=True)
+class CorpusSettings:
+    """How the corpus grows: distribution files per shard, files appended per run, parse workers."""
+
+    shard_capacity: int = 40_000  # py-code.org's first 228 shards held 40,000 distribution files each
+    batch_files: int = 2_000  # per corpus_shard run: a run stays short and a crash redoes little
+    workers: int = 2
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     storage_url: str
@@ -96,6 +105,7 @@ class Settings:
     mirror_check_budget: int = 0
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
     scans: ScanSettings = field(default_factory=ScanSettings)
+    corpus: CorpusSettings = field(default_factory=CorpusSettings)
 
     @property
     def embedded_postgres_dir(self) -> Path:
@@ -125,6 +135,16 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         mirror_check_budget=_int(env, "PYPI_PLATFORM_MIRROR_CHECK_BUDGET", 0, minimum=0),
         downloads=_downloads(env),
         scans=_scans(env),
+        corpus=_corpus(env),
+    )
+
+
+def _corpus(env: Mapping[str, str]) -> CorpusSettings:
+    defaults = CorpusSettings()
+    return CorpusSettings(
+        shard_capacity=_int(env, "PYPI_PLATFORM_CORPUS_SHARD_CAPACITY", defaults.shard_capacity, minimum=1),
+        batch_files=_int(env, "PYPI_PLATFORM_CORPUS_BATCH", defaults.batch_files, minimum=1),
+        workers=_int(env, "PYPI_PLATFORM_CORPUS_WORKERS", defaults.workers, minimum=1, maximum=64),
     )
 
 
