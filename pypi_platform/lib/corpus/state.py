@@ -126,7 +126,10 @@ def pending_files(conn: psycopg.Connection, limit: int) -> list[PendingFile]:
     reach the mirror late; they are appended where the open shard is.
     """
     rows = conn.execute(
-        _PENDING + " ORDER BY f.upload_time NULLS FIRST, f.project, f.filename LIMIT %s", (limit,)
+        # The C collation: the same order on every server, whatever its locale, so rebuilds give the same commits.
+        _PENDING
+        + ' ORDER BY f.upload_time NULLS FIRST, f.project COLLATE "C", f.filename COLLATE "C" LIMIT %s',
+        (limit,),
     ).fetchall()
     return [PendingFile(*row) for row in rows]
 
