@@ -5,6 +5,7 @@ import subprocess
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from pypi_platform.lib.corpus import shard_pack
@@ -264,7 +265,8 @@ def test_deltas_rebuild_their_target():
         base[:-5],
         b"",
     ):
-        assert _apply(base, shard_pack._delta(base, target)) == target
+        assert _apply(base, shard_pack.delta(base, target)) == target
+        assert shard_pack.apply_delta(base, shard_pack.delta(base, target)) == target
 
 
 def _apply(base: bytes, delta: bytes) -> bytes:
@@ -293,3 +295,45 @@ def _apply(base: bytes, delta: bytes) -> bytes:
             out += delta[position : position + command]
             position += command
     return bytes(out)
+
+
+def test_directories_sort_as_git_sorts_them_across_prefixes_and_punctuation(tmp_path):
+    path = tmp_path / "s.git"
+    names = ["foo", "foo-bar", "foo.bar", "foo0", "foo_bar", "Foo", "fo", "foobar", "z", "a"]
+    writer = ShardWriter(path)
+    for number, name in enumerate(names):
+        for filename in (f"{name}-1.zip", f"{name}.zip", f"{name}-1.tar.gz"):
+            files = [ShardFile("m", name.encode())]
+            writer.append(DistributionCommit(name, "1", filename, START + timedelta(minutes=number), files))
+    writer.flush()
+    fsck = _git(path, "fsck", "--full", "--strict")
+    assert fsck.returncode == 0 and not fsck.stdout and not fsck.stderr, fsck
+    listed = _git(path, "ls-tree", "--name-only", "HEAD:packages").stdout.decode().split()
+    assert sorted(listed) == sorted(names)
+    # git's own tree writer, fed the same entries in its listing order, gives the same id.
+    listing = _git(path, "ls-tree", "HEAD:packages").stdout
+    rebuilt = subprocess.run(
+        ["git", "-C", str(path), "mktree"], input=listing, capture_output=True, check=True
+    ).stdout.decode()
+    assert rebuilt.strip() == _git(path, "rev-parse", "HEAD:packages").stdout.decode().strip()
+
+
+def test_earlier_trees_still_in_memory_read_back_through_their_deltas(tmp_path):
+    path = tmp_path / "s.git"
+    writer = ShardWriter(path)
+    dists = [
+        DistributionCommit(
+            "p", str(n), f"p-{n}.whl", START + timedelta(minutes=n), [ShardFile("f", b"%d" % n)]
+        )
+        for n in range(8)
+    ]
+    ids = [writer.append(dist) for dist in dists]
+    for number, commit in enumerate(ids):  # before flush: superseded project trees are held as deltas
+        project = writer._repo[commit].peel(pygit2.Tree)["packages"]["p"]
+        assert sorted(entry.name for entry in writer._repo[project.id]) == [
+            f"p-{n}.whl" for n in range(number + 1)
+        ]
+    writer.flush()
+    assert _git(path, "ls-tree", "--name-only", f"{ids[3]}:packages/p").stdout.decode().split() == [
+        f"p-{n}.whl" for n in range(4)
+    ]
