@@ -70,9 +70,8 @@ class Limits:
 
     member_read_bytes: int = 64 * rules.MIB  # above the largest committed member (5 MiB) with room for oids
     unpacked_bytes: int = 4 * 1024 * rules.MIB  # the largest real wheels expand to a few GiB
-    ratio: int = (
-        500  # uncompressed per compressed byte, beyond ratio_floor; deflate peaks near 1,000 on zeros
-    )
+    # Uncompressed per compressed byte, beyond ratio_floor; deflate peaks near 1,000:1 (zeros), text is ~5-20:1.
+    ratio: int = 500
     ratio_floor: int = 128 * rules.MIB  # below this, any ratio is cheap enough to read
     members: int = 100_000  # entries of every kind, directories included
 
@@ -82,20 +81,20 @@ DEFAULT_LIMITS = Limits()
 
 @dataclass(frozen=True, slots=True)
 class MemberRow:
-    archive_path: str
-    path: str
-    size: int
-    oid: bytes
-    skip_reason: str
-    lines: int
-    data: bytes | None
+    archive_path: str  # the stored name, UTF-8 with surrogateescape for bytes that are not
+    path: str  # sanitised, under the distribution's directory in the shard; "" when the name cannot be one
+    size: int  # uncompressed bytes; from the header when the content was not read
+    oid: bytes  # 20-byte git blob id of the content, skipped or not; b"" when the content was not read
+    skip_reason: str  # "" = committed to git; otherwise a skip_rules reason
+    lines: int  # newlines; 0 for binary content or none read
+    data: bytes | None  # the content when committed; None otherwise, so skipped content is never held
 
 
 @dataclass(frozen=True)
 class Distribution:
-    rows: list[MemberRow]
-    failure: str
-    detail: str
+    rows: list[MemberRow]  # archive order, directories left out; [] whenever failure is set
+    failure: str  # "" when the archive read; else corrupt-archive, archive-bomb, too-many-members, ...
+    detail: str  # what went wrong, for people, at most 200 characters
 
 
 @dataclass(frozen=True, slots=True)
