@@ -126,13 +126,18 @@ def _base_row(pending: PendingFile, shard_number: int) -> dict:
 def _member_row(pending: PendingFile, row: MemberRow, shard_number: int) -> dict:
     return {
         **_base_row(pending, shard_number),
-        "path": index_.tree_path(pending.display_name, pending.filename, row.path),
-        "archive_path": row.archive_path,
+        "path": _printable(index_.tree_path(pending.display_name, pending.filename, row.path)),
+        "archive_path": _printable(row.archive_path),
         "size": row.size,
         "hash": row.oid,
         "skip_reason": row.skip_reason,
         "lines": row.lines,
     }
+
+
+def _printable(name: str) -> str:
+    """A name that was not valid UTF-8 keeps its bytes as escapes: Parquet strings must be valid UTF-8."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _failure_row(pending: PendingFile, reason: str, size: int, shard_number: int) -> dict:

@@ -1,0 +1,189 @@
+"""The source-code corpus: shards of release contents in git, their Parquet indexes, and language statistics.
+
+``corpus_shard`` is partitioned by shard (``pypi-mirror-N``, dynamic): a run appends the next batch of mirrored
+files to the open shard, one commit per distribution file. ``corpus_index`` merges the shard's per-run index
+fragments into ``corpus/shards/pypi-mirror-N/index.parquet``. ``corpus_stats`` parses every unique Python blob
+once and publishes feature adoption by month under ``corpus/stats/``.
+"""
+
+import subprocess
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from pypi_platform.defs.resources import CorpusResource, ObjectStoreResource, PostgresResource
+from pypi_platform.lib.corpus import index as index_
+from pypi_platform.lib.corpus import stats as stats_
+from pypi_platform.lib.corpus.build import append_batch
+from pypi_platform.lib.corpus.features import PARSER
+from pypi_platform.lib.corpus.members import RULES_VERSION
+from pypi_platform.lib.corpus.state import (
+    get_shard,
+    open_shard,
+    pending_count,
+    shard_name,
+    shard_number,
+    shards,
+)
+from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
+
+SHARDS = dg.DynamicPartitionsDefinition(name="corpus_shards")
+STATS_ROOT = f"{index_.CORPUS_ROOT}/stats"
+COMMON = {"group_name": "corpus", "owners": ["team:corpus"]}
+
+
+@dg.asset(
+    **COMMON,
+    partitions_def=SHARDS,
+    deps=["mirror"],
+    kinds={"git", "postgres"},
+    pool="corpus_writer",
+)
+def corpus_shard(
+    context: dg.AssetExecutionContext,
+    object_store: ObjectStoreResource,
+    postgres: PostgresResource,
+    corpus: CorpusResource,
+) -> dg.MaterializeResult:
+    """Append the oldest mirrored files not yet in the corpus to this shard, one commit per distribution file."""
+    number = shard_number(context.partition_key)
+    store = object_store.get_store()
+    files = ReleaseFileCache(Path(corpus.cache_dir), store)
+    shards_dir = Path(corpus.shards_dir)
+    with postgres.connect() as conn:
+        try:
+            shard = open_shard(conn, number, corpus.shard_capacity)
+        except ValueError as error:
+            raise dg.Failure(str(error)) from error
+        report = append_batch(conn, store, files, shards_dir, shard, corpus.batch_files, log=context.log.info)
+        pending = pending_count(conn)
+    for filename, reason in report.failed.items():
+        context.log.warning(f"{filename}: {reason}")
+    shard = report.shard
+    repository = shards_dir / f"{shard.name}.git"
+    return dg.MaterializeResult(
+        metadata={
+            "files_committed": report.committed,
+            "files_skipped": dg.MetadataValue.json(report.skipped),
+            "files_failed": dg.MetadataValue.json(report.failed),
+            "members": report.members,
+            "members_committed": report.members_committed,
+            "bytes_committed": report.bytes_committed,
+            "member_skip_reasons": dg.MetadataValue.json(dict(report.skip_reasons.most_common())),
+            "shard_files": shard.files,
+            "shard_capacity": shard.capacity,
+            "shard_closed": shard.closed,
+            "head": shard.head or "",
+            "pending_files": pending,
+            "repository": dg.MetadataValue.path(str(repository)),
+            "repository_bytes": _disk_usage(repository),
+            "rules_version": RULES_VERSION,
+        }
+    )
+
+
+@dg.asset(
+    **COMMON,
+    partitions_def=SHARDS,
+    deps=[corpus_shard],
+    kinds={"parquet", "s3"},
+    check_specs=[dg.AssetCheckSpec("corpus_index_covers_shard", asset="corpus_index", blocking=True)],
+)
+def corpus_index(
+    context: dg.AssetExecutionContext, object_store: ObjectStoreResource, postgres: PostgresResource
+):
+    """Merge the shard's index fragments into one Parquet file: a row per archive member, skipped ones included."""
+    name = context.partition_key
+    store = object_store.get_store()
+    merged = index_.merge_fragments(store, name)
+    key = index_.index_key(name)
+    store.put_bytes(key, index_.write_parquet(merged))
+    with postgres.connect() as conn:
+        shard = get_shard(conn, shard_number(name))
+    releases = merged["project_release"].n_unique()
+    reasons = Counter(merged.filter(pl.col("skip_reason") != "")["skip_reason"].to_list())
+    yield dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": merged.height,
+            "key": key,
+            "release_files": releases,
+            "members_committed": merged.filter(pl.col("skip_reason") == "").height,
+            "unique_blobs": merged.filter(pl.col("skip_reason") == "")["hash"].n_unique(),
+            "bytes": int(merged["size"].sum() or 0),
+            "skip_reasons": dg.MetadataValue.json(dict(reasons.most_common())),
+            "preview": dg.MetadataValue.md(_markdown(merged.head(10).drop("hash"))),
+        }
+    )
+    recorded = shard.files if shard else 0
+    yield dg.AssetCheckResult(
+        check_name="corpus_index_covers_shard",
+        passed=releases == recorded,
+        metadata={"release_files_in_index": releases, "release_files_recorded": recorded},
+    )
+
+
+@dg.asset(
+    **COMMON,
+    deps=[corpus_index],
+    kinds={"python", "parquet"},
+    automation_condition=dg.AutomationCondition.on_cron("0 5 * * 1"),
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8)),
+)
+def corpus_stats(
+    context: dg.AssetExecutionContext,
+    object_store: ObjectStoreResource,
+    postgres: PostgresResource,
+    corpus: CorpusResource,
+) -> dg.MaterializeResult:
+    """Parse each unique Python blob once, then publish feature adoption and build files by upload month."""
+    store = object_store.get_store()
+    shards_dir = Path(corpus.shards_dir)
+    with postgres.connect() as conn:
+        names = [shard.name for shard in shards(conn)]
+        index = index_.read_indexes(store, names)
+        blobs = stats_.unique_python_blobs(index)
+        parsed = stats_.parse_new_blobs(
+            conn, blobs, lambda number: shards_dir / f"{shard_name(number)}.git", corpus.workers
+        )
+        features = stats_.blob_features(conn, blobs["hash"].to_list())
+    outputs = {
+        "features_monthly": stats_.features_monthly(index, features),
+        "build_files_monthly": stats_.build_files_monthly(index),
+        "parse_statuses": stats_.parse_statuses(features),
+    }
+    for name, frame in outputs.items():
+        store.put_bytes(f"{STATS_ROOT}/{name}.parquet", index_.write_parquet(frame))
+    feature_blobs = Counter(feature for row in features["features"].to_list() for feature in row)
+    context.log.info(f"parsed {parsed} new blobs of {blobs.height} unique Python blobs")
+    return dg.MaterializeResult(
+        metadata={
+            "shards": len(names),
+            "unique_python_blobs": blobs.height,
+            "blobs_parsed_now": parsed,
+            "parser": PARSER,
+            "statuses": dg.MetadataValue.json(dict(Counter(features["status"].to_list()))),
+            "blobs_by_feature": dg.MetadataValue.json(dict(feature_blobs.most_common())),
+            "build_files": dg.MetadataValue.md(_markdown(outputs["build_files_monthly"].tail(12))),
+            "keys": dg.MetadataValue.json([f"{STATS_ROOT}/{name}.parquet" for name in outputs]),
+        }
+    )
+
+
+def _markdown(frame: pl.DataFrame) -> str:
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    return header + "".join("| " + " | ".join(str(value) for value in row) + " |\n" for row in frame.rows())
+
+
+def _disk_usage(path: Path) -> int:
+    if not path.exists():
+        return 0
+    done = subprocess.run(["du", "-sb", str(path)], capture_output=True, text=True, check=False)
+    return int(done.stdout.split()[0]) if done.returncode == 0 and done.stdout else 0
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[corpus_shard, corpus_index, corpus_stats])
