@@ -1,5 +1,5 @@
-"""``make demo``: mirror a small allowlist, load a week of download statistics, publish the datasets and scan
-the mirror, on the embedded defaults."""
+"""``make demo``: mirror a small allowlist, load a week of download statistics, publish the datasets, scan
+the mirror and pack it into a corpus shard, on the embedded defaults."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import psycopg
 import zstandard
 
 from pypi_platform.definitions import defs as load_definitions
+from pypi_platform.defs.corpus.assets import SHARDS
 from pypi_platform.defs.datasets.publication import INDEX_KEY
 from pypi_platform.defs.scans.assets import SCANS_INDEX
 from pypi_platform.lib import postgres
 from pypi_platform.lib.config import Settings, load_settings
+from pypi_platform.lib.corpus import state as corpus_state
 from pypi_platform.lib.datasets.publish import read_file
 from pypi_platform.lib.index.pages import WEB
 from pypi_platform.lib.scanner.state import BUCKETS
@@ -50,10 +52,32 @@ def main() -> int:
                 return 1
         if not _scan(definitions, instance):
             return 1
+        corpus = _corpus(definitions, instance)
+        if corpus is None:
+            return 1
     _report_downloads(settings, first, yesterday)
     _report_datasets(settings)
     _report_scan(settings)
+    _report_corpus(settings, *corpus)
     return 0
+
+
+def _corpus(definitions: dg.Definitions, instance: dg.DagsterInstance):
+    """Every mirrored file into the open shard (as the sensor would run it), then the language statistics."""
+    print("\nPacking the mirror into the corpus...")
+    with psycopg.connect(_dsn(load_settings())) as conn:
+        known = corpus_state.shards(conn)
+    last = known[-1] if known else None
+    number = 1 if last is None else last.number + 1 if last.closed else last.number
+    name = corpus_state.shard_name(number)
+    instance.add_dynamic_partitions(SHARDS.name, [name])
+    shard = _run(definitions, instance, "corpus_shard_job", partition_key=name)
+    if shard is None:
+        return None
+    stats = _run(definitions, instance, "corpus_stats_job")
+    if stats is None:
+        return None
+    return name, _materialized(shard, "corpus_shard"), _materialized(stats, "corpus_stats")
 
 
 def _scan(definitions: dg.Definitions, instance: dg.DagsterInstance) -> bool:
@@ -84,6 +108,30 @@ def _run(
     return result
 
 
+def _materialized(result: dg.ExecuteInProcessResult, asset: str) -> dict:
+    for event in result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            materialization = event.step_materialization_data.materialization
+            return {key: value.value for key, value in materialization.metadata.items()}
+    return {}
+
+
+def _report_corpus(settings: Settings, name: str, shard: dict, stats: dict) -> None:
+    print()
+    print(
+        f"Corpus shard {name}: {shard['shard_files']} distribution files ({shard['files_committed']} new), "
+        f"{shard['members_committed']} files committed, {shard['repository_bytes'] / 1e6:.1f} MB on disk at "
+        f"{shard['repository']}"
+    )
+    print(f"  read it with: git --git-dir {shard['repository']} log --stat -3")
+    print(
+        f"Language features of {stats['unique_python_blobs']} unique Python files "
+        f"(parsed now: {stats['blobs_parsed_now']}; {stats['parser']}; statuses {stats['statuses']}):"
+    )
+    for feature, blobs in stats["blobs_by_feature"].items():
+        print(f"  {feature:16} {blobs}")
+
+
 def _report_mirror(settings: Settings, result: dg.ExecuteInProcessResult) -> None:
     metadata = {}
     for event in result.get_asset_materialization_events():
@@ -106,11 +154,14 @@ def _report_mirror(settings: Settings, result: dg.ExecuteInProcessResult) -> Non
         print(f"Serve {simple} over HTTP (any static server) and point pip's --index-url at it.")
 
 
-def _report_downloads(settings: Settings, first, last) -> None:
-    dsn = postgres.ensure_database(
+def _dsn(settings: Settings) -> str:
+    return postgres.ensure_database(
         settings.database_url, None if settings.database_url else str(settings.embedded_postgres_dir)
     )
-    with psycopg.connect(dsn) as conn:
+
+
+def _report_downloads(settings: Settings, first, last) -> None:
+    with psycopg.connect(_dsn(settings)) as conn:
         top = conn.execute(
             "SELECT package, downloads FROM downloads.overall WHERE date = %s AND category = 'without_mirrors'"
             " AND package <> '__all__' ORDER BY downloads DESC, package LIMIT 10",
