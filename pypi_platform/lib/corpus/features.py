@@ -1,0 +1,608 @@
+"""The Python language features each unique ``.py`` blob of a corpus shard uses, each blob parsed once.
+
+A shard is a bare git repository; a blob is named by its 20-byte git object id, and every archive member with the
+same bytes shares it, so results computed here fan out to members, releases and project-months by a join on that
+id (REFERENCE.md §6.3 "Derived", §6.6 item 7). Every result records its ``status`` and the parser that produced it
+(``PARSER``), so a dataset can say which files it could not read rather than silently dropping them.
+
+Features (``FEATURES``, stable column names; all are read from the syntax tree, never from names at run time):
+
+- ``fstring``: an f-string (``ast.JoinedStr``).
+- ``annotations``: an annotated function argument or return value, or an annotated assignment (``x: int = 0``).
+  Lambdas cannot carry annotations; string annotations count (they are still annotations).
+- ``union_annotation``: a ``X | Y`` union (PEP 604) inside one of those annotations (not inside a string one).
+- ``walrus``: an assignment expression ``(x := ...)`` (``ast.NamedExpr``, PEP 572).
+- ``match``: a ``match`` statement (PEP 634); ``match`` used as a name does not count.
+- ``async``: ``async def``, ``async for``, ``async with``, an async comprehension, or ``await``.
+- ``dataclass``: a class decorated with ``dataclass`` or ``<...>.dataclasses.dataclass`` (the name or an attribute
+  of a module called ``dataclasses``), called (``@dataclass(frozen=True)``) or not.
+- ``type_params``: PEP 695 syntax: ``def f[T]``, ``class C[T]``, a ``type X = ...`` statement (Python 3.12+).
+- ``positional_only``: a ``/`` in a parameter list (PEP 570), of a function or a lambda.
+- ``except_star``: an ``except*`` clause (PEP 654).
+- ``typing_import``: ``import typing`` or ``from typing import ...`` (also ``typing_extensions``, and their
+  submodules); a relative import of a local module named ``typing`` does not count.
+- ``future_annotations``: ``from __future__ import annotations`` (PEP 563).
+
+Statuses (``BlobFeatures.status``):
+
+- ``ok``: parsed; ``features`` are exact.
+- ``syntax-error``: the parser rejected the source (including NUL bytes). ``features`` are those a token-level
+  pass can tell without a syntax tree (``_token_features``): ``type_params``, ``fstring``, ``walrus``, ``async``
+  (``async def/for/with`` only), ``except_star``, ``dataclass``, ``typing_import`` and ``future_annotations``.
+- ``too-deep``: the parser gave up on nesting (``RecursionError`` or ``MemoryError``); features as for a syntax
+  error.
+- ``undecodable``: the bytes do not decode in the source's encoding (UTF-8, or its PEP 263 cookie), or the cookie
+  names an unknown encoding; no features.
+
+**PEP 695 on Python 3.11.** Our runtime's parser predates PEP 695 and rejects ``def f[T]``, ``class C[T]`` and
+``type X = ...``, so a file using them has status ``syntax-error``. The tokenizer reads that syntax fine, though,
+and a file is mostly valid modern Python exactly when it uses it, so after a rejection the token pass looks for
+``def NAME [``, ``class NAME [`` and a logical line starting ``type NAME =`` or ``type NAME [``, and reports
+``type_params`` beside status ``syntax-error``. Counting "files using type parameters" therefore means counting
+the feature whatever the status. On Python 3.12 and later the tree carries it (``type_params``,
+``ast.TypeAlias``) and such files are ``ok``.
+
+``lines`` counts newline characters, plus one for a last line without one (0 for an empty blob).
+
+Speed. Parsing is the cost, so the work runs in a pool of worker processes that each open the repository once and
+read blobs by id (no blob content crosses a pipe), the largest blobs first so that no big one is left for the end.
+Inside a worker:
+
+- the cycle collector is paused while a chunk is parsed and walked: parsing allocates a node object per token or
+  so, every few hundred allocations woke the collector, which traversed the growing trees again (about a fifth of
+  the parse time), and a syntax tree holds no cycle, so refcounting frees it;
+- a sound text pre-check on the raw bytes rules features out before the walk (no ``:=`` in the bytes, no walrus),
+  and the walk stops as soon as every feature still possible has been found;
+- once every feature that needs a look inside expressions is found or ruled out, the walk visits statements only
+  (every other feature is a statement, a decorator list or an annotation, read from the statement itself);
+- the walk is an explicit stack with one table entry per node class: the handler, if any, and a C getter of the
+  fields that can hold nodes (taken from each class's grammar line), never ``ast.walk``'s generators.
+
+The pre-check reads bytes, so it is used only when the source's ASCII characters are its ASCII bytes: no
+encoding cookie, or a cookie naming UTF-8, Latin-1, an ISO 8859 or Windows code page or a common CJK encoding.
+A source in any other declared encoding is walked in full.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import gc
+import io
+import operator
+import re
+import sys
+import tokenize
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+PARSER = f"cpython-{sys.version_info.major}.{sys.version_info.minor}"
+
+FEATURES: tuple[str, ...] = (
+    "fstring",
+    "annotations",
+    "union_annotation",
+    "walrus",
+    "match",
+    "async",
+    "dataclass",
+    "type_params",
+    "positional_only",
+    "except_star",
+    "typing_import",
+    "future_annotations",
+)
+STATUSES = ("ok", "syntax-error", "too-deep", "undecodable")
+
+_BIT = {name: 1 << i for i, name in enumerate(FEATURES)}
+FSTRING, ANNOTATIONS, UNION, WALRUS, MATCH, ASYNC = (_BIT[n] for n in FEATURES[:6])
+DATACLASS, TYPE_PARAMS, POSONLY, EXCEPT_STAR, TYPING, FUTURE = (_BIT[n] for n in FEATURES[6:])
+ALL = (1 << len(FEATURES)) - 1
+# Features that may sit inside an expression; every other one is found from statements alone.
+_IN_EXPRESSIONS = FSTRING | WALRUS | ASYNC | POSONLY
+_TREE_HAS_TYPE_PARAMS = sys.version_info >= (3, 12)
+
+
+@dataclass(frozen=True)
+class BlobFeatures:
+    oid: bytes  # 20-byte git blob id
+    status: str  # one of STATUSES
+    features: frozenset[str]
+    lines: int
+
+
+def source_features(source: bytes) -> tuple[str, frozenset[str]]:
+    """The status and the features of one Python source (bytes, decoded as Python would)."""
+    status, mask = _analyse(source, precheck=True)
+    return status, _names(mask)
+
+
+def features_of_blobs(
+    repository: Path, oids: Sequence[bytes], *, workers: int = 2, chunk: int = 64
+) -> Iterator[BlobFeatures]:
+    """The features of every blob in `oids` (20-byte ids, unique) of the git repository at `repository`.
+
+    Each id comes back exactly once, in no particular order, chunk by chunk as the workers finish them. `workers`
+    processes (spawned, so this is safe in a threaded caller) each open the repository themselves; a chunk holds at
+    most `chunk` blobs and, so that the cores stay evenly busy, at most a small share of all the bytes, and the
+    largest blobs go first. ``workers=0`` works in this process instead (for debugging). A missing id raises
+    ``KeyError`` before any work starts.
+    """
+    import pygit2  # the engine itself needs no git; only callers with a repository pay for the import
+
+    oids = list(oids)
+    if not oids:
+        return
+    repo = pygit2.Repository(str(repository))
+    sized = []
+    for oid in oids:
+        kind, size = repo.odb.read_header(pygit2.Oid(raw=oid))  # a pack entry's header, not the blob
+        if kind != pygit2.enums.ObjectType.BLOB:
+            raise ValueError(f"{oid.hex()} is not a blob")
+        sized.append((size, oid))
+    sized.sort(reverse=True)
+    chunks = _chunks(sized, max(1, chunk), max(1, workers))
+    if workers <= 0:
+        _open_repository(str(repository))
+        for part in chunks:
+            yield from _results(_run_chunk(part))
+        return
+    context = get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_open_repository, initargs=(str(repository),)
+    ) as pool:
+        # A bounded window of chunks in flight keeps memory flat on a shard of millions of blobs.
+        pending = iter(chunks)
+        running = {pool.submit(_run_chunk, part) for part in _take(pending, workers * 3)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            running |= {pool.submit(_run_chunk, part) for part in _take(pending, len(done))}
+            for future in done:
+                yield from _results(future.result())
+
+
+def _take(iterator: Iterator, count: int) -> list:
+    return [part for _, part in zip(range(count), iterator, strict=False)]
+
+
+def _chunks(sized: list[tuple[int, bytes]], chunk: int, workers: int) -> Iterator[list[bytes]]:
+    """Consecutive runs of `sized` (largest first) of at most `chunk` blobs and about 1/(16 x workers) of the
+    bytes: the first chunks are single large blobs, the last ones many small ones, so both cores finish together."""
+    budget = max(1, sum(size for size, _ in sized) // (16 * workers))
+    part: list[bytes] = []
+    held = 0
+    for size, oid in sized:
+        if part and (len(part) >= chunk or held + size > budget):
+            yield part
+            part, held = [], 0
+        part.append(oid)
+        held += size
+    if part:
+        yield part
+
+
+_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _names(mask: int) -> frozenset[str]:
+    names = _NAMES.get(mask)
+    if names is None:
+        names = _NAMES[mask] = frozenset(name for name in FEATURES if mask & _BIT[name])
+    return names
+
+
+def _results(rows: list[tuple[bytes, str, int, int]]) -> Iterator[BlobFeatures]:
+    for oid, status, mask, lines in rows:
+        yield BlobFeatures(oid, status, _names(mask), lines)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Worker side
+
+_repository = None
+
+
+def _open_repository(path: str) -> None:
+    global _repository
+    import pygit2
+
+    _repository = pygit2.Repository(path)
+
+
+def _run_chunk(oids: list[bytes]) -> list[tuple[bytes, str, int, int]]:
+    import pygit2
+
+    read = _repository.odb.read
+    rows = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for oid in oids:
+            data = read(pygit2.Oid(raw=oid))[1]
+            status, mask = _analyse(data, precheck=True)
+            rows.append((oid, status, mask, _line_count(data)))
+    finally:
+        if enabled:
+            gc.enable()
+    return rows
+
+
+def _line_count(data: bytes) -> int:
+    return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# One source
+
+
+def _analyse(source: bytes, *, precheck: bool) -> tuple[str, int]:
+    try:
+        tree = ast.parse(source)
+    except (RecursionError, MemoryError):
+        return "too-deep", _token_features(source)
+    except (SyntaxError, ValueError):  # ValueError: NUL bytes on 3.11
+        if not _decodable(source):
+            return "undecodable", 0
+        return "syntax-error", _token_features(source)
+    wanted = _possible(source) if precheck and _ascii_transparent(source) else _ALL_IN_TREE
+    if not wanted:
+        return "ok", 0
+    return "ok", _walk(tree, wanted)
+
+
+def _decodable(source: bytes) -> bool:
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+        source.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Text pre-check: a feature is ruled out only if the bytes make it impossible.
+
+_ALL_IN_TREE = ALL if _TREE_HAS_TYPE_PARAMS else ALL & ~TYPE_PARAMS
+# An f-string's prefix holds an f (with or without an r, in any case and order) right before its quote. (Also
+# excluding an identifier character before it, as in 'self', halves the regex's speed for little.)
+_FSTRING_TEXT = re.compile(rb"""[fF][rR]?['"]""")
+# A positional-only marker follows a parameter's ',' and precedes ',' or ')' (or ':' in a lambda), with only
+# blanks, comments and continuation lines around it.
+_GAP = rb"(?:[ \t\f\r\n\\]++|#[^\r\n]*+)*+"  # possessive: a run of '#' must not be split every way
+_POSONLY_TEXT = re.compile(rb"," + _GAP + rb"/" + _GAP + rb"[,):]")
+_EXCEPT_STAR_TEXT = re.compile(rb"except[ \t\f\r\n\\]*\*")
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
+# Encodings in which every ASCII character of the text is the same byte of the source, and no other character
+# is made of ASCII bytes alone.
+_TRANSPARENT = {
+    "utf-8",
+    "ascii",
+    "latin-1",
+    "koi8-r",
+    "koi8-u",
+    "gbk",
+    "gb2312",
+    "gb18030",
+    "big5",
+    "big5hkscs",
+}
+_TRANSPARENT.update(f"iso8859-{n}" for n in range(1, 17))
+_TRANSPARENT.update(f"cp{n}" for n in (*range(1250, 1259), 437, 850, 852, 866, 932, 936, 949, 950))
+_TRANSPARENT.update(("shift_jis", "euc_jp", "euc_kr", "mac-roman", "mac-latin2", "mac-cyrillic"))
+
+
+def _ascii_transparent(source: bytes) -> bool:
+    head = source[:2048].split(b"\n", 2)
+    match = _COOKIE.search(b"\n".join(head[:2]))
+    if match is None:
+        return True  # UTF-8, the default
+    try:
+        return codecs.lookup(match.group(1).decode("ascii")).name in _TRANSPARENT
+    except (LookupError, UnicodeDecodeError):
+        return False
+
+
+def _starts_a_line(source: bytes, word: bytes) -> bool:
+    """Whether `word` occurs after nothing but blanks on its line: a compound statement starts a logical line
+    (``;`` and ``:`` are followed by simple statements only), and a continuation line is a line too."""
+    at = source.find(word)
+    while at >= 0:
+        start = max(source.rfind(b"\n", 0, at), source.rfind(b"\r", 0, at)) + 1
+        if source[start:at].strip(b" \t\f") in (b"", b"\xef\xbb\xbf"):
+            return True
+        at = source.find(word, at + len(word))
+    return False
+
+
+def _possible(source: bytes) -> int:
+    mask = ANNOTATIONS  # nothing short of a parse tells an annotation's ':' from any other
+    if _FSTRING_TEXT.search(source):
+        mask |= FSTRING
+    if b"|" in source:
+        mask |= UNION
+    if b":=" in source:
+        mask |= WALRUS
+    if b"match" in source and _starts_a_line(source, b"match"):
+        mask |= MATCH
+    if b"async" in source or b"await" in source:
+        mask |= ASYNC
+    if b"dataclass" in source:
+        mask |= DATACLASS
+    if _TREE_HAS_TYPE_PARAMS and (b"[" in source or b"type" in source):
+        mask |= TYPE_PARAMS
+    if b"/" in source and _POSONLY_TEXT.search(source):
+        mask |= POSONLY
+    if b"except" in source and _EXCEPT_STAR_TEXT.search(source):
+        mask |= EXCEPT_STAR
+    if b"typing" in source:
+        mask |= TYPING
+    if b"__future__" in source:
+        mask |= FUTURE
+    return mask
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The walk
+
+
+def _walk(tree: ast.AST, wanted: int) -> int:
+    """The features of `wanted` present in `tree`, stopping once all are found."""
+    table = _FULL if wanted & _IN_EXPRESSIONS else _STATEMENTS
+    found = 0
+    stack = [tree]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    lookup = table.get
+    while stack:
+        node = pop()
+        entry = lookup(node.__class__)
+        if entry is None:  # a leaf, None, an identifier, or an expression while only statements matter
+            continue
+        handler, children, kind = entry
+        if handler is not None:
+            hit = handler(node, wanted) & wanted & ~found
+            if hit:
+                found |= hit
+                if found == wanted:
+                    break
+                if table is _FULL and not wanted & _IN_EXPRESSIONS & ~found:
+                    table = _STATEMENTS  # expressions can no longer add anything
+                    lookup = table.get
+                    entry = lookup(node.__class__)
+                    if entry is None:
+                        continue
+                    children, kind = entry[1], entry[2]
+        if kind == 1:
+            push(children(node))
+        elif kind == 2:
+            extend(children(node))
+        elif kind == 3:
+            for value in children(node):
+                if value.__class__ is list:
+                    extend(value)
+                else:
+                    push(value)
+    return found
+
+
+def _annotation_mask(annotation: ast.AST | None, wanted: int) -> int:
+    if annotation is None:
+        return 0
+    if wanted & UNION:
+        stack = [annotation]
+        while stack:
+            node = stack.pop()
+            if node.__class__ is ast.BinOp and node.op.__class__ is ast.BitOr:
+                return ANNOTATIONS | UNION
+            stack.extend(child for child in ast.iter_child_nodes(node))
+    return ANNOTATIONS
+
+
+def _arguments_mask(args: ast.arguments, wanted: int) -> int:
+    mask = POSONLY if args.posonlyargs else 0
+    for group in (args.posonlyargs, args.args, args.kwonlyargs):
+        for arg in group:
+            if arg.annotation is not None:
+                mask |= _annotation_mask(arg.annotation, wanted)
+    for arg in (args.vararg, args.kwarg):
+        if arg is not None and arg.annotation is not None:
+            mask |= _annotation_mask(arg.annotation, wanted)
+    return mask
+
+
+def _on_function(node: ast.FunctionDef, wanted: int) -> int:
+    mask = _arguments_mask(node.args, wanted) | _annotation_mask(node.returns, wanted)
+    if getattr(node, "type_params", None):
+        mask |= TYPE_PARAMS
+    return mask
+
+
+def _on_async_function(node: ast.AsyncFunctionDef, wanted: int) -> int:
+    return ASYNC | _on_function(node, wanted)
+
+
+def _is_dataclass_decorator(node: ast.expr) -> bool:
+    if node.__class__ is ast.Call:
+        node = node.func
+    if node.__class__ is ast.Name:
+        return node.id == "dataclass"
+    if node.__class__ is ast.Attribute and node.attr == "dataclass":
+        owner = node.value
+        return (owner.__class__ is ast.Name and owner.id == "dataclasses") or (
+            owner.__class__ is ast.Attribute and owner.attr == "dataclasses"
+        )
+    return False
+
+
+def _on_class(node: ast.ClassDef, wanted: int) -> int:
+    mask = TYPE_PARAMS if getattr(node, "type_params", None) else 0
+    if wanted & DATACLASS and any(_is_dataclass_decorator(d) for d in node.decorator_list):
+        mask |= DATACLASS
+    return mask
+
+
+_TYPING_MODULES = ("typing", "typing_extensions")
+
+
+def _is_typing(module: str | None) -> bool:
+    return module is not None and (module in _TYPING_MODULES or module.split(".", 1)[0] in _TYPING_MODULES)
+
+
+def _on_import(node: ast.Import, wanted: int) -> int:
+    return TYPING if any(_is_typing(alias.name) for alias in node.names) else 0
+
+
+def _on_import_from(node: ast.ImportFrom, wanted: int) -> int:
+    if node.level:
+        return 0
+    if node.module == "__future__":
+        return FUTURE if any(alias.name == "annotations" for alias in node.names) else 0
+    return TYPING if _is_typing(node.module) else 0
+
+
+def _constant(mask: int) -> Callable[[ast.AST, int], int]:
+    return lambda node, wanted: mask
+
+
+_HANDLERS: dict[str, Callable[[ast.AST, int], int]] = {
+    "JoinedStr": _constant(FSTRING),
+    "NamedExpr": _constant(WALRUS),
+    "Await": _constant(ASYNC),
+    "comprehension": lambda node, wanted: ASYNC if node.is_async else 0,
+    "Lambda": lambda node, wanted: POSONLY if node.args.posonlyargs else 0,
+    "FunctionDef": _on_function,
+    "AsyncFunctionDef": _on_async_function,
+    "ClassDef": _on_class,
+    "AnnAssign": lambda node, wanted: _annotation_mask(node.annotation, wanted),
+    "Match": _constant(MATCH),
+    "AsyncFor": _constant(ASYNC),
+    "AsyncWith": _constant(ASYNC),
+    "TryStar": _constant(EXCEPT_STAR),
+    "Import": _on_import,
+    "ImportFrom": _on_import_from,
+    "TypeAlias": _constant(TYPE_PARAMS),
+}
+# Grammar types that never hold a node the walk needs: primitives, and the operator and context singletons.
+_NOT_NODES = {
+    "identifier",
+    "string",
+    "int",
+    "constant",
+    "expr_context",
+    "operator",
+    "unaryop",
+    "cmpop",
+    "boolop",
+}
+_NOT_NODES.add("type_ignore")
+_STATEMENT_LISTS = {"stmt", "excepthandler", "match_case"}
+_SIGNATURE = re.compile(r"^\w+\((.*)\)$")
+
+
+def _node_fields(cls: type) -> list[tuple[str, str, bool]] | None:
+    """(field, grammar type, is a list) for each field of `cls`, from its grammar line ``Name(type field, ...)``;
+    None if that line is missing or unexpected, in which case every field is fetched and sorted out at run time."""
+    line = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    match = _SIGNATURE.match(line)
+    if match is None:
+        return None if cls._fields else []
+    fields = []
+    for part in filter(None, (p.strip() for p in match.group(1).split(","))):
+        kind, _, name = part.rpartition(" ")
+        fields.append((name, kind.rstrip("*?"), kind.endswith("*")))
+    if [name for name, _, _ in fields] != list(cls._fields):
+        return None
+    return fields
+
+
+def _entry(cls: type, handler: Callable | None, statements_only: bool) -> tuple | None:
+    fields = _node_fields(cls)
+    if fields is None:
+        chosen = [(name, "", True) for name in cls._fields]
+        generic = True
+    else:
+        keep = _STATEMENT_LISTS if statements_only else None
+        chosen = [f for f in fields if f[1] not in _NOT_NODES and (keep is None or (f[1] in keep and f[2]))]
+        generic = False
+    if not chosen:
+        return None if handler is None else (handler, None, 0)
+    names = [name for name, _, _ in chosen]
+    if generic or len(chosen) > 1:
+        return handler, operator.attrgetter(*names), 3  # a tuple of lists and nodes
+    return handler, operator.attrgetter(names[0]), 2 if chosen[0][2] else 1
+
+
+def _tables() -> tuple[dict, dict]:
+    full, statements = {}, {}
+    skipped = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+    statement_like = (ast.stmt, ast.mod, ast.excepthandler, ast.match_case)
+    for name in dir(ast):
+        cls = getattr(ast, name)
+        if not (isinstance(cls, type) and issubclass(cls, ast.AST)) or issubclass(cls, skipped):
+            continue
+        handler = _HANDLERS.get(name)
+        if (entry := _entry(cls, handler, statements_only=False)) is not None:
+            full[cls] = entry
+        if issubclass(cls, statement_like) and (entry := _entry(cls, handler, True)) is not None:
+            statements[cls] = entry
+    return full, statements
+
+
+_FULL, _STATEMENTS = _tables()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Tokens, for sources the parser rejected
+
+_FSTRING_STARTS = {tokenize.STRING}
+if hasattr(tokenize, "FSTRING_START"):  # 3.12+: an f-string is a run of tokens
+    _FSTRING_STARTS.add(tokenize.FSTRING_START)
+_LINE_BREAKS = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
+_SKIPPED = {tokenize.NL, tokenize.COMMENT}
+
+
+def _token_features(source: bytes) -> int:
+    """What the tokens alone show of the features: syntax that no older Python accepted, so a hit cannot be a
+    name used some other way. Reads up to the first token error and keeps what it found by then."""
+    found = 0
+    line: list[str] = []  # significant tokens of the current logical line
+    try:
+        for token in tokenize.tokenize(io.BytesIO(source).readline):
+            kind = token.type
+            if kind in _LINE_BREAKS:
+                line.clear()
+                continue
+            if kind in _SKIPPED:
+                continue
+            text = token.string
+            if kind in _FSTRING_STARTS:
+                prefix = text[: len(text) - len(text.lstrip("rRbBuUfF"))]
+                if "f" in prefix or "F" in prefix:
+                    found |= FSTRING
+            elif text == ":=":
+                found |= WALRUS
+            elif text == "[" and len(line) >= 2 and line[-2] in ("def", "class"):
+                found |= TYPE_PARAMS  # def NAME [ / class NAME [
+            elif text in ("=", "[") and len(line) == 2 and line[0] == "type" and line[1].isidentifier():
+                found |= TYPE_PARAMS  # type NAME = / type NAME [ at the start of a logical line
+            elif text == "*" and line == ["except"]:
+                found |= EXCEPT_STAR
+            elif kind == tokenize.NAME and line:
+                if line[-1] == "async" and text in ("def", "for", "with"):
+                    found |= ASYNC
+                elif text in _TYPING_MODULES and line in (["import"], ["from"]):
+                    found |= TYPING
+                elif text == "annotations" and line[:3] == ["from", "__future__", "import"]:
+                    found |= FUTURE
+                elif (
+                    text == "dataclass"
+                    and line[0] == "@"
+                    and (line == ["@"] or line[-2:] == ["dataclasses", "."])
+                ):
+                    found |= DATACLASS
+            line.append(text)
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, LookupError, ValueError):
+        pass
+    return found
