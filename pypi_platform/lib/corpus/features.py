@@ -73,6 +73,7 @@ import operator
 import re
 import sys
 import tokenize
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -247,10 +248,13 @@ def _analyse(source: bytes, *, precheck: bool) -> tuple[str, int]:
         if not _decodable(source):
             return "undecodable", 0
         return "syntax-error", _token_features(source)
-    wanted = _possible(source) if precheck and _ascii_transparent(source) else _ALL_IN_TREE
-    if not wanted:
-        return "ok", 0
-    return "ok", _walk(tree, wanted)
+    if not (precheck and _ascii_transparent(source)):
+        return "ok", _walk_all([tree], _ALL_IN_TREE)
+    wanted, offsets = _possible(source)
+    lines = _lines_of(source, offsets)
+    if lines is None:  # line ends the offsets cannot be mapped through
+        return "ok", _walk_all([tree], wanted)
+    return "ok", _walk_focused(tree, wanted, lines)
 
 
 def _decodable(source: bytes) -> bool:
@@ -273,6 +277,7 @@ _FSTRING_TEXT = re.compile(rb"""[fF][rR]?['"]""")
 # blanks, comments and continuation lines around it.
 _GAP = rb"(?:[ \t\f\r\n\\]++|#[^\r\n]*+)*+"  # possessive: a run of '#' must not be split every way
 _POSONLY_TEXT = re.compile(rb"," + _GAP + rb"/" + _GAP + rb"[,):]")
+_IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _EXCEPT_STAR_TEXT = re.compile(rb"except[ \t\f\r\n\\]*\*")
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 # Encodings in which every ASCII character of the text is the same byte of the source, and no other character
@@ -317,42 +322,81 @@ def _starts_a_line(source: bytes, word: bytes) -> bool:
     return False
 
 
-def _possible(source: bytes) -> int:
+def _possible(source: bytes) -> tuple[int, list[int]]:
+    """The features `source` may use, and the offsets of the text that may belong to an expression-level one."""
     mask = ANNOTATIONS  # nothing short of a parse tells an annotation's ':' from any other
-    if _FSTRING_TEXT.search(source):
+    offsets = [m.start() for m in _FSTRING_TEXT.finditer(source)]
+    if offsets:
         mask |= FSTRING
+    if _find_all(source, b":=", offsets):
+        mask |= WALRUS
+    if _find_all(source, b"async", offsets) | _find_all(source, b"await", offsets):
+        mask |= ASYNC
+    if b"/" in source:
+        more = [m.start() for m in _POSONLY_TEXT.finditer(source)]
+        if more:
+            mask |= POSONLY
+            offsets += more
     if b"|" in source:
         mask |= UNION
-    if b":=" in source:
-        mask |= WALRUS
     if b"match" in source and _starts_a_line(source, b"match"):
         mask |= MATCH
-    if b"async" in source or b"await" in source:
-        mask |= ASYNC
     if b"dataclass" in source:
         mask |= DATACLASS
     if _TREE_HAS_TYPE_PARAMS and (b"[" in source or b"type" in source):
         mask |= TYPE_PARAMS
-    if b"/" in source and _POSONLY_TEXT.search(source):
-        mask |= POSONLY
     if b"except" in source and _EXCEPT_STAR_TEXT.search(source):
         mask |= EXCEPT_STAR
     if b"typing" in source:
         mask |= TYPING
     if b"__future__" in source:
         mask |= FUTURE
-    return mask
+    return mask, offsets
+
+
+def _find_all(source: bytes, word: bytes, offsets: list[int]) -> bool:
+    """Append to `offsets` where `word` stands alone (a keyword: 'asyncio' holds no 'async'); whether it did. A
+    literal search per word is several times faster than one regex for all of them."""
+    found = False
+    letters = word[0] in _IDENTIFIER_BYTES
+    at = source.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if not letters or (
+            (at == 0 or source[at - 1] not in _IDENTIFIER_BYTES)
+            and (end == len(source) or source[end] not in _IDENTIFIER_BYTES)
+        ):
+            offsets.append(at)
+            found = True
+        at = source.find(word, end)
+    return found
+
+
+def _lines_of(source: bytes, offsets: list[int]) -> list[int] | None:
+    """The (1-based, sorted) line numbers of `offsets`, as the parser counts lines; None if the source ends a line
+    with a lone carriage return, which the parser counts and a newline count would not."""
+    if b"\r" in source and source.count(b"\r") != source.count(b"\r\n"):
+        return None
+    offsets.sort()
+    lines = []
+    line, previous = 1, 0
+    count = source.count
+    for at in offsets:
+        line += count(b"\n", previous, at)
+        previous = at
+        lines.append(line)
+    return lines
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # The walk
 
 
-def _walk(tree: ast.AST, wanted: int) -> int:
-    """The features of `wanted` present in `tree`, stopping once all are found."""
+def _walk_all(roots: list, wanted: int) -> int:
+    """The features of `wanted` present in the trees `roots`, stopping once all are found."""
     table = _FULL if wanted & _IN_EXPRESSIONS else _STATEMENTS
     found = 0
-    stack = [tree]
+    stack = roots
     pop, push, extend = stack.pop, stack.append, stack.extend
     lookup = table.get
     while stack:
@@ -362,7 +406,7 @@ def _walk(tree: ast.AST, wanted: int) -> int:
             continue
         handler, children, kind = entry
         if handler is not None:
-            hit = handler(node, wanted) & wanted & ~found
+            hit = handler(node, wanted & ~found) & wanted
             if hit:
                 found |= hit
                 if found == wanted:
@@ -384,6 +428,60 @@ def _walk(tree: ast.AST, wanted: int) -> int:
                     extend(value)
                 else:
                     push(value)
+    return found
+
+
+def _walk_focused(tree: ast.Module, wanted: int, lines: list[int]) -> int:
+    """The features of `wanted` in `tree`, visiting every statement but the expressions of only those whose
+    lines hold one of `lines` (where the text pre-check saw what may be an f-string, a walrus, an await or a
+    positional-only lambda). Every such expression sits in some statement's own fields (its "head": a simple
+    statement whole, a compound one's test, decorators, arguments, ...), and that statement's lines, from its
+    first decorator to its end, hold the text that gave the candidate line."""
+    found = 0
+    stack = [tree]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    lookup = _FOCUS.get
+    count = len(lines)
+    while stack:
+        node = pop()
+        handler, children, kind, head, head_kind = lookup(node.__class__, _NOTHING)
+        if handler is not None:
+            hit = handler(node, wanted & ~found) & wanted
+            if hit:
+                found |= hit
+                if found == wanted:
+                    break
+        if head_kind and wanted & _IN_EXPRESSIONS & ~found:
+            start = getattr(node, "lineno", None)
+            if start is None:  # a match case: no position of its own
+                inside = True
+            else:
+                decorators = getattr(node, "decorator_list", None)
+                if decorators:
+                    start = decorators[0].lineno
+                at = bisect_left(lines, start)
+                inside = at < count and lines[at] <= node.end_lineno
+            if inside:
+                roots = [head(node)] if head_kind == 1 else list(head(node)) if head_kind == 2 else []
+                if head_kind == 3:
+                    for value in head(node):
+                        if value.__class__ is list:
+                            roots.extend(value)
+                        else:
+                            roots.append(value)
+                found |= _walk_all(roots, wanted & _IN_EXPRESSIONS & ~found)
+                if found == wanted:
+                    break
+        if kind == 2:
+            extend(children(node))
+        elif kind == 3:
+            for value in children(node):
+                if value.__class__ is list:
+                    extend(value)
+                else:
+                    push(value)
+        elif kind == 1:
+            push(children(node))
     return found
 
 
@@ -517,14 +615,24 @@ def _node_fields(cls: type) -> list[tuple[str, str, bool]] | None:
     return fields
 
 
-def _entry(cls: type, handler: Callable | None, statements_only: bool) -> tuple | None:
+def _entry(cls: type, handler: Callable | None, part: str) -> tuple | None:
+    """(handler, getter, kind) for `cls`: the getter fetches the fields of `part` ("all" that can hold nodes, the
+    "statements" lists of a statement, or its "head", every other field); kind 1 a node, 2 a list, 3 a tuple of
+    both. None if there is neither handler nor field."""
     fields = _node_fields(cls)
     if fields is None:
-        chosen = [(name, "", True) for name in cls._fields]
+        chosen = [(name, "", True) for name in cls._fields]  # a superset is only slower
         generic = True
     else:
-        keep = _STATEMENT_LISTS if statements_only else None
-        chosen = [f for f in fields if f[1] not in _NOT_NODES and (keep is None or (f[1] in keep and f[2]))]
+        chosen = [f for f in fields if f[1] not in _NOT_NODES]
+        body = [f for f in chosen if f[1] in _STATEMENT_LISTS and f[2]]
+        chosen = (
+            body
+            if part == "statements"
+            else [f for f in chosen if f not in body]
+            if part == "head"
+            else chosen
+        )
         generic = False
     if not chosen:
         return None if handler is None else (handler, None, 0)
@@ -534,8 +642,8 @@ def _entry(cls: type, handler: Callable | None, statements_only: bool) -> tuple 
     return handler, operator.attrgetter(names[0]), 2 if chosen[0][2] else 1
 
 
-def _tables() -> tuple[dict, dict]:
-    full, statements = {}, {}
+def _tables() -> tuple[dict, dict, dict]:
+    full, statements, focus = {}, {}, {}
     skipped = (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
     statement_like = (ast.stmt, ast.mod, ast.excepthandler, ast.match_case)
     for name in dir(ast):
@@ -543,14 +651,19 @@ def _tables() -> tuple[dict, dict]:
         if not (isinstance(cls, type) and issubclass(cls, ast.AST)) or issubclass(cls, skipped):
             continue
         handler = _HANDLERS.get(name)
-        if (entry := _entry(cls, handler, statements_only=False)) is not None:
+        if (entry := _entry(cls, handler, "all")) is not None:
             full[cls] = entry
-        if issubclass(cls, statement_like) and (entry := _entry(cls, handler, True)) is not None:
-            statements[cls] = entry
-    return full, statements
+        if issubclass(cls, statement_like):
+            body = _entry(cls, handler, "statements") or (handler, None, 0)
+            if body[0] is not None or body[2]:
+                statements[cls] = body
+            head = _entry(cls, None, "head") or (None, None, 0)
+            focus[cls] = (*body, head[1], head[2])
+    return full, statements, focus
 
 
-_FULL, _STATEMENTS = _tables()
+_FULL, _STATEMENTS, _FOCUS = _tables()
+_NOTHING = (None, None, 0, None, 0)
 
 
 # ----------------------------------------------------------------------------------------------------------------
