@@ -444,7 +444,7 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: list[int]) -> int:
     count = len(lines)
     while stack:
         node = pop()
-        handler, children, kind, head, head_kind = lookup(node.__class__, _NOTHING)
+        handler, children, kind, head, head_kind, place = lookup(node.__class__, _NOTHING)
         if handler is not None:
             hit = handler(node, wanted & ~found) & wanted
             if hit:
@@ -452,13 +452,12 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: list[int]) -> int:
                 if found == wanted:
                     break
         if head_kind and wanted & _IN_EXPRESSIONS & ~found:
-            start = getattr(node, "lineno", None)
-            if start is None:  # a match case: no position of its own
+            if place == 0:  # a match case: no position of its own
                 inside = True
             else:
-                decorators = getattr(node, "decorator_list", None)
-                if decorators:
-                    start = decorators[0].lineno
+                start = node.lineno
+                if place == 2 and node.decorator_list:
+                    start = node.decorator_list[0].lineno
                 at = bisect_left(lines, start)
                 inside = at < count and lines[at] <= node.end_lineno
             if inside:
@@ -511,6 +510,8 @@ def _arguments_mask(args: ast.arguments, wanted: int) -> int:
 
 
 def _on_function(node: ast.FunctionDef, wanted: int) -> int:
+    if not wanted & (ANNOTATIONS | UNION | POSONLY | TYPE_PARAMS):
+        return 0  # the common case once a file's first annotated function is seen
     mask = _arguments_mask(node.args, wanted) | _annotation_mask(node.returns, wanted)
     if getattr(node, "type_params", None):
         mask |= TYPE_PARAMS
@@ -658,12 +659,13 @@ def _tables() -> tuple[dict, dict, dict]:
             if body[0] is not None or body[2]:
                 statements[cls] = body
             head = _entry(cls, None, "head") or (None, None, 0)
-            focus[cls] = (*body, head[1], head[2])
+            place = 2 if "decorator_list" in cls._fields else 1 if "lineno" in cls._attributes else 0
+            focus[cls] = (*body, head[1], head[2], place)
     return full, statements, focus
 
 
 _FULL, _STATEMENTS, _FOCUS = _tables()
-_NOTHING = (None, None, 0, None, 0)
+_NOTHING = (None, None, 0, None, 0, 0)
 
 
 # ----------------------------------------------------------------------------------------------------------------
