@@ -250,11 +250,11 @@ def _analyse(source: bytes, *, precheck: bool) -> tuple[str, int]:
         return "syntax-error", _token_features(source)
     if not (precheck and _ascii_transparent(source)):
         return "ok", _walk_all([tree], _ALL_IN_TREE)
-    wanted, offsets = _possible(source)
+    wanted, offsets, unlisted = _possible(source)
     lines = _lines_of(source, offsets)
     if lines is None:  # line ends the offsets cannot be mapped through
         return "ok", _walk_all([tree], wanted)
-    return "ok", _walk_focused(tree, wanted, lines)
+    return "ok", _walk_focused(tree, wanted, lines, unlisted | ANNOTATIONS)
 
 
 def _decodable(source: bytes) -> bool:
@@ -310,55 +310,81 @@ def _ascii_transparent(source: bytes) -> bool:
         return False
 
 
-def _starts_a_line(source: bytes, word: bytes) -> bool:
-    """Whether `word` occurs after nothing but blanks on its line: a compound statement starts a logical line
-    (``;`` and ``:`` are followed by simple statements only), and a continuation line is a line too."""
+def _line_starts(source: bytes, word: bytes, offsets: list[int], tag: int) -> bool:
+    """Add to `offsets` (tagged) where `word` follows nothing but blanks on its line (a compound statement starts
+    a logical line: ``;`` and ``:`` are followed by simple statements only); whether it did."""
+    found = False
     at = source.find(word)
     while at >= 0:
         start = max(source.rfind(b"\n", 0, at), source.rfind(b"\r", 0, at)) + 1
         if source[start:at].strip(b" \t\f") in (b"", b"\xef\xbb\xbf"):
-            return True
+            offsets.append(at << _TAG_BITS | tag)
+            found = True
         at = source.find(word, at + len(word))
-    return False
+    return found
 
 
-def _possible(source: bytes) -> tuple[int, list[int]]:
-    """The features `source` may use, and the offsets of the text that may belong to an expression-level one."""
+def _possible(source: bytes) -> tuple[int, list[int], int]:
+    """The features `source` may use; where the text that may belong to one of them is (offsets shifted left by
+    _TAG_BITS, the feature's index in the low bits; every feature but annotations); and the features among them
+    whose text was too frequent to list (so they block pruning).
+
+    Each check is one pass over the bytes, a literal search where it can be (a regex alternation of the same
+    words is several times slower)."""
     mask = ANNOTATIONS  # nothing short of a parse tells an annotation's ':' from any other
-    offsets = [m.start() for m in _FSTRING_TEXT.finditer(source)]
+    offsets = [m.start() << _TAG_BITS | _FSTRING_TAG for m in _FSTRING_TEXT.finditer(source)]
     if offsets:
         mask |= FSTRING
-    if _find_all(source, b":=", offsets):
+    if _find_all(source, b":=", offsets, _WALRUS_TAG):
         mask |= WALRUS
-    if _find_all(source, b"async", offsets) | _find_all(source, b"await", offsets):
+    if _find_all(source, b"async", offsets, _ASYNC_TAG) | _find_all(source, b"await", offsets, _ASYNC_TAG):
         mask |= ASYNC
-    if b"/" in source:
-        more = [m.start() for m in _POSONLY_TEXT.finditer(source)]
-        if more:
-            mask |= POSONLY
-            offsets += more
-    if b"|" in source:
-        mask |= UNION
-    if b"match" in source and _starts_a_line(source, b"match"):
+    more = [m.start() << _TAG_BITS | _POSONLY_TAG for m in _POSONLY_TEXT.finditer(source)]
+    if more:
+        mask |= POSONLY
+        offsets += more
+    more = [m.start() << _TAG_BITS | _EXCEPT_STAR_TAG for m in _EXCEPT_STAR_TEXT.finditer(source)]
+    if more:
+        mask |= EXCEPT_STAR
+        offsets += more
+    if _line_starts(source, b"match", offsets, _MATCH_TAG):
         mask |= MATCH
-    if b"dataclass" in source:
+    if _find_all(source, b"dataclass", offsets, _DATACLASS_TAG, whole=False):
         mask |= DATACLASS
+    if _find_all(source, b"typing", offsets, _TYPING_TAG, whole=False):
+        mask |= TYPING
+    if _find_all(source, b"__future__", offsets, _FUTURE_TAG):
+        mask |= FUTURE
+    unlisted = 0
+    bars = source.count(b"|")
+    if bars:
+        mask |= UNION
+        if bars <= _MAX_BARS:
+            _find_all(source, b"|", offsets, _UNION_TAG)
+        else:  # a file of tables or bit masks: not worth listing
+            unlisted |= UNION
     if _TREE_HAS_TYPE_PARAMS and (b"[" in source or b"type" in source):
         mask |= TYPE_PARAMS
-    if b"except" in source and _EXCEPT_STAR_TEXT.search(source):
-        mask |= EXCEPT_STAR
-    if b"typing" in source:
-        mask |= TYPING
-    if b"__future__" in source:
-        mask |= FUTURE
-    return mask, offsets
+        unlisted |= TYPE_PARAMS  # '[' is everywhere
+    return mask, offsets, unlisted
 
 
-def _find_all(source: bytes, word: bytes, offsets: list[int]) -> bool:
-    """Append to `offsets` where `word` stands alone (a keyword: 'asyncio' holds no 'async'); whether it did. A
-    literal search per word is several times faster than one regex for all of them."""
+_TAG_BITS = 4
+# A candidate's tag is its feature's index in FEATURES.
+_FSTRING_TAG, _UNION_TAG, _WALRUS_TAG, _MATCH_TAG, _ASYNC_TAG, _DATACLASS_TAG = (
+    FEATURES.index(n) for n in ("fstring", "union_annotation", "walrus", "match", "async", "dataclass")
+)
+_POSONLY_TAG, _EXCEPT_STAR_TAG, _TYPING_TAG, _FUTURE_TAG = (
+    FEATURES.index(n) for n in ("positional_only", "except_star", "typing_import", "future_annotations")
+)
+_MAX_BARS = 256
+
+
+def _find_all(source: bytes, word: bytes, offsets: list[int], tag: int, whole: bool = True) -> bool:
+    """Add to `offsets` (tagged) where `word` occurs (standing alone if `whole` and a word: 'asyncio' holds no
+    'async'); whether it did."""
     found = False
-    letters = word[0] in _IDENTIFIER_BYTES
+    letters = whole and word[0] in _IDENTIFIER_BYTES
     at = source.find(word)
     while at >= 0:
         end = at + len(word)
@@ -366,26 +392,40 @@ def _find_all(source: bytes, word: bytes, offsets: list[int]) -> bool:
             (at == 0 or source[at - 1] not in _IDENTIFIER_BYTES)
             and (end == len(source) or source[end] not in _IDENTIFIER_BYTES)
         ):
-            offsets.append(at)
+            offsets.append(at << _TAG_BITS | tag)
             found = True
         at = source.find(word, end)
     return found
 
 
-def _lines_of(source: bytes, offsets: list[int]) -> list[int] | None:
-    """The (1-based, sorted) line numbers of `offsets`, as the parser counts lines; None if the source ends a line
-    with a lone carriage return, which the parser counts and a newline count would not."""
+def _lines_of(source: bytes, offsets: list[int]) -> dict[int, list[int]] | None:
+    """The (1-based, sorted) line numbers of the tagged `offsets`, by feature bit, as the parser counts lines; None
+    if the source ends a line with a lone carriage return, which the parser counts and a newline count would not."""
     if b"\r" in source and source.count(b"\r") != source.count(b"\r\n"):
         return None
     offsets.sort()
-    lines = []
+    lines: dict[int, list[int]] = {}
     line, previous = 1, 0
     count = source.count
-    for at in offsets:
+    low = (1 << _TAG_BITS) - 1
+    for tagged in offsets:
+        at = tagged >> _TAG_BITS
         line += count(b"\n", previous, at)
         previous = at
-        lines.append(line)
+        bit = 1 << (tagged & low)
+        if bit in lines:
+            lines[bit].append(line)
+        else:
+            lines[bit] = [line]
     return lines
+
+
+def _merged(lines: dict[int, list[int]], missing: int) -> list[int]:
+    """The sorted candidate lines of the features in `missing`."""
+    parts = [part for bit, part in lines.items() if bit & missing]
+    if len(parts) == 1:
+        return parts[0]
+    return sorted(line for part in parts for line in part)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -431,35 +471,57 @@ def _walk_all(roots: list, wanted: int) -> int:
     return found
 
 
-def _walk_focused(tree: ast.Module, wanted: int, lines: list[int]) -> int:
-    """The features of `wanted` in `tree`, visiting every statement but the expressions of only those whose
-    lines hold one of `lines` (where the text pre-check saw what may be an f-string, a walrus, an await or a
-    positional-only lambda). Every such expression sits in some statement's own fields (its "head": a simple
-    statement whole, a compound one's test, decorators, arguments, ...), and that statement's lines, from its
-    first decorator to its end, hold the text that gave the candidate line."""
+def _walk_focused(tree: ast.Module, wanted: int, lines: dict[int, list[int]], unlisted: int) -> int:
+    """The features of `wanted` in `tree`, where `lines` has the sorted lines of every piece of text that may
+    belong to a feature, by feature bit, except for the features of `unlisted` (annotations at least). Only the
+    lines of the features still missing count: a file's first f-string leaves its others without interest.
+
+    Every feature sits in some statement's own fields (its "head": a simple statement whole, a compound one's test,
+    decorators, arguments, ...), and that statement's lines, from its first decorator to its end, hold the text
+    that gave the candidate line; so do the lines of every statement around it. Hence:
+
+    - a statement's expressions are walked only if its lines hold a candidate (while an expression-level feature
+      is still wanted);
+    - once no unlisted feature is still wanted (typically: the first annotation was seen), a statement whose lines
+      hold no candidate is skipped with everything in it.
+    """
     found = 0
     stack = [tree]
     pop, push, extend = stack.pop, stack.append, stack.extend
     lookup = _FOCUS.get
+    by_feature, lines = lines, _merged(lines, wanted)
     count = len(lines)
     while stack:
         node = pop()
         handler, children, kind, head, head_kind, place = lookup(node.__class__, _NOTHING)
+        missing = wanted & ~found
+        inside = None
+        if place and not missing & unlisted:
+            start = node.lineno
+            if place == 2 and node.decorator_list:
+                start = node.decorator_list[0].lineno
+            at = bisect_left(lines, start)
+            inside = at < count and lines[at] <= node.end_lineno
+            if not inside:
+                continue  # nothing wanted can be in here
         if handler is not None:
-            hit = handler(node, wanted & ~found) & wanted
+            hit = handler(node, missing) & wanted
             if hit:
                 found |= hit
                 if found == wanted:
                     break
+                lines = _merged(by_feature, wanted & ~found)
+                count = len(lines)
         if head_kind and wanted & _IN_EXPRESSIONS & ~found:
-            if place == 0:  # a match case: no position of its own
-                inside = True
-            else:
-                start = node.lineno
-                if place == 2 and node.decorator_list:
-                    start = node.decorator_list[0].lineno
-                at = bisect_left(lines, start)
-                inside = at < count and lines[at] <= node.end_lineno
+            if inside is None:
+                if place == 0:  # a match case: no position of its own
+                    inside = True
+                else:
+                    start = node.lineno
+                    if place == 2 and node.decorator_list:
+                        start = node.decorator_list[0].lineno
+                    at = bisect_left(lines, start)
+                    inside = at < count and lines[at] <= node.end_lineno
             if inside:
                 roots = [head(node)] if head_kind == 1 else list(head(node)) if head_kind == 2 else []
                 if head_kind == 3:
@@ -468,9 +530,13 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: list[int]) -> int:
                             roots.extend(value)
                         else:
                             roots.append(value)
-                found |= _walk_all(roots, wanted & _IN_EXPRESSIONS & ~found)
-                if found == wanted:
-                    break
+                hit = _walk_all(roots, wanted & _IN_EXPRESSIONS & ~found)
+                if hit:
+                    found |= hit
+                    if found == wanted:
+                        break
+                    lines = _merged(by_feature, wanted & ~found)
+                    count = len(lines)
         if kind == 2:
             extend(children(node))
         elif kind == 3:
