@@ -132,37 +132,49 @@ def features_of_blobs(
     largest blobs go first. ``workers=0`` works in this process instead (for debugging). A missing id raises
     ``KeyError`` before any work starts.
     """
-    import pygit2  # the engine itself needs no git; only callers with a repository pay for the import
-
     oids = list(oids)
     if not oids:
         return
-    repo = pygit2.Repository(str(repository))
-    sized = []
-    for oid in oids:
-        kind, size = repo.odb.read_header(pygit2.Oid(raw=oid))  # a pack entry's header, not the blob
-        if kind != pygit2.enums.ObjectType.BLOB:
-            raise ValueError(f"{oid.hex()} is not a blob")
-        sized.append((size, oid))
-    sized.sort(reverse=True)
-    chunks = _chunks(sized, max(1, chunk), max(1, workers))
     if workers <= 0:
         _open_repository(str(repository))
-        for part in chunks:
+        for part in _chunks(_sizes(repository, oids), max(1, chunk), 1):
             yield from _results(_run_chunk(part))
         return
     context = get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_open_repository, initargs=(str(repository),)
     ) as pool:
+        # Start every worker now: a spawned interpreter takes ~0.1 s to boot and import, time enough to read
+        # the sizes here.
+        for _ in range(workers):
+            pool.submit(_ready)
+        pending = _chunks(_sizes(repository, oids), max(1, chunk), workers)
         # A bounded window of chunks in flight keeps memory flat on a shard of millions of blobs.
-        pending = iter(chunks)
         running = {pool.submit(_run_chunk, part) for part in _take(pending, workers * 3)}
         while running:
             done, running = wait(running, return_when=FIRST_COMPLETED)
             running |= {pool.submit(_run_chunk, part) for part in _take(pending, len(done))}
             for future in done:
                 yield from _results(future.result())
+
+
+def _sizes(repository: Path, oids: list[bytes]) -> list[tuple[int, bytes]]:
+    """(size, id) of every blob, largest first; KeyError for a missing one."""
+    import pygit2  # the engine itself needs no git; only callers with a repository pay for the import
+
+    header = pygit2.Repository(str(repository)).odb.read_header
+    sized = []
+    for oid in oids:
+        kind, size = header(pygit2.Oid(raw=oid))  # a pack entry's header, not the blob
+        if kind != pygit2.enums.ObjectType.BLOB:
+            raise ValueError(f"{oid.hex()} is not a blob")
+        sized.append((size, oid))
+    sized.sort(reverse=True)
+    return sized
+
+
+def _ready() -> None:
+    """A job that only makes the pool start a worker."""
 
 
 def _take(iterator: Iterator, count: int) -> list:
