@@ -72,7 +72,7 @@ import io
 import operator
 import re
 import sys
-import tokenize
+import token
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -142,7 +142,10 @@ def features_of_blobs(
         return
     context = get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_open_repository, initargs=(str(repository),)
+        max_workers=workers,
+        mp_context=context,
+        initializer=_open_repository,
+        initargs=(str(repository), True),
     ) as pool:
         # Start every worker now: a spawned interpreter takes ~0.1 s to boot and import, time enough to read
         # the sizes here.
@@ -218,10 +221,14 @@ def _results(rows: list[tuple[bytes, str, int, int]]) -> Iterator[BlobFeatures]:
 _repository = None
 
 
-def _open_repository(path: str) -> None:
+def _open_repository(path: str, worker: bool = False) -> None:
     global _repository
     import pygit2
 
+    if worker:
+        # libgit2 hashes every object it reads to check its id (git itself does not, outside fsck): a fifth of a
+        # loose blob's read. A worker process only reads blobs by id, so the setting is its own to change.
+        pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 0)
     _repository = pygit2.Repository(path)
 
 
@@ -270,6 +277,8 @@ def _analyse(source: bytes, *, precheck: bool) -> tuple[str, int]:
 
 
 def _decodable(source: bytes) -> bool:
+    import tokenize  # only for rejected sources: a worker imports it only if it meets one
+
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
         source.decode(encoding)
@@ -368,13 +377,10 @@ def _possible(source: bytes) -> tuple[int, list[int], int]:
     if _find_all(source, b"__future__", offsets, _FUTURE_TAG):
         mask |= FUTURE
     unlisted = 0
-    bars = source.count(b"|")
-    if bars:
+    if b"|" in source:
         mask |= UNION
-        if bars <= _MAX_BARS:
-            _find_all(source, b"|", offsets, _UNION_TAG)
-        else:  # a file of tables or bit masks: not worth listing
-            unlisted |= UNION
+        if not _find_all(source, b"|", offsets, _UNION_TAG, limit=_MAX_BARS):
+            unlisted |= UNION  # a file of tables or bit masks: not worth listing
     if _TREE_HAS_TYPE_PARAMS and (b"[" in source or b"type" in source):
         mask |= TYPE_PARAMS
         unlisted |= TYPE_PARAMS  # '[' is everywhere
@@ -392,9 +398,11 @@ _POSONLY_TAG, _EXCEPT_STAR_TAG, _TYPING_TAG, _FUTURE_TAG = (
 _MAX_BARS = 256
 
 
-def _find_all(source: bytes, word: bytes, offsets: list[int], tag: int, whole: bool = True) -> bool:
+def _find_all(
+    source: bytes, word: bytes, offsets: list[int], tag: int, whole: bool = True, limit: int = -1
+) -> bool:
     """Add to `offsets` (tagged) where `word` occurs (standing alone if `whole` and a word: 'asyncio' holds no
-    'async'); whether it did."""
+    'async'); whether it did. With a `limit`, False once more than that many were found."""
     found = False
     letters = whole and word[0] in _IDENTIFIER_BYTES
     at = source.find(word)
@@ -406,6 +414,9 @@ def _find_all(source: bytes, word: bytes, offsets: list[int], tag: int, whole: b
         ):
             offsets.append(at << _TAG_BITS | tag)
             found = True
+            limit -= 1
+            if not limit:
+                return False
         at = source.find(word, end)
     return found
 
@@ -749,27 +760,29 @@ _NOTHING = (None, None, 0, None, 0, 0)
 # ----------------------------------------------------------------------------------------------------------------
 # Tokens, for sources the parser rejected
 
-_FSTRING_STARTS = {tokenize.STRING}
-if hasattr(tokenize, "FSTRING_START"):  # 3.12+: an f-string is a run of tokens
-    _FSTRING_STARTS.add(tokenize.FSTRING_START)
-_LINE_BREAKS = {tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
-_SKIPPED = {tokenize.NL, tokenize.COMMENT}
+_FSTRING_STARTS = {token.STRING}
+if hasattr(token, "FSTRING_START"):  # 3.12+: an f-string is a run of tokens
+    _FSTRING_STARTS.add(token.FSTRING_START)
+_LINE_BREAKS = {token.NEWLINE, token.INDENT, token.DEDENT, token.ENCODING}
+_SKIPPED = {token.NL, token.COMMENT}
 
 
 def _token_features(source: bytes) -> int:
     """What the tokens alone show of the features: syntax that no older Python accepted, so a hit cannot be a
     name used some other way. Reads up to the first token error and keeps what it found by then."""
+    import tokenize  # only for rejected sources: a worker imports it only if it meets one
+
     found = 0
     line: list[str] = []  # significant tokens of the current logical line
     try:
-        for token in tokenize.tokenize(io.BytesIO(source).readline):
-            kind = token.type
+        for item in tokenize.tokenize(io.BytesIO(source).readline):
+            kind = item.type
             if kind in _LINE_BREAKS:
                 line.clear()
                 continue
             if kind in _SKIPPED:
                 continue
-            text = token.string
+            text = item.string
             if kind in _FSTRING_STARTS:
                 prefix = text[: len(text) - len(text.lstrip("rRbBuUfF"))]
                 if "f" in prefix or "F" in prefix:
@@ -782,7 +795,7 @@ def _token_features(source: bytes) -> int:
                 found |= TYPE_PARAMS  # type NAME = / type NAME [ at the start of a logical line
             elif text == "*" and line == ["except"]:
                 found |= EXCEPT_STAR
-            elif kind == tokenize.NAME and line:
+            elif kind == token.NAME and line:
                 if line[-1] == "async" and text in ("def", "for", "with"):
                     found |= ASYNC
                 elif text in _TYPING_MODULES and line in (["import"], ["from"]):
