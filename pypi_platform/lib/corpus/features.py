@@ -512,14 +512,18 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: dict[int, list[int]], un
     stack = [tree]
     pop, push, extend = stack.pop, stack.append, stack.extend
     lookup = _FOCUS.get
-    by_feature, lines = lines, _merged(lines, wanted)
+    by_feature = lines
+    # Recomputed only when a feature is found (a dozen times at most), not per statement.
+    missing = wanted
+    lines = _merged(by_feature, missing)
     count = len(lines)
+    pruning = not missing & unlisted
+    in_expressions = missing & _IN_EXPRESSIONS
     while stack:
         node = pop()
         handler, children, kind, head, head_kind, place = lookup(node.__class__, _NOTHING)
-        missing = wanted & ~found
         inside = None
-        if place and not missing & unlisted:
+        if pruning and place:
             start = node.lineno
             if place == 2 and node.decorator_list:
                 start = node.decorator_list[0].lineno
@@ -527,15 +531,10 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: dict[int, list[int]], un
             inside = at < count and lines[at] <= node.end_lineno
             if not inside:
                 continue  # nothing wanted can be in here
+        hit = 0
         if handler is not None:
-            hit = handler(node, missing) & wanted
-            if hit:
-                found |= hit
-                if found == wanted:
-                    break
-                lines = _merged(by_feature, wanted & ~found)
-                count = len(lines)
-        if head_kind and wanted & _IN_EXPRESSIONS & ~found:
+            hit = handler(node, missing) & missing
+        if head_kind and in_expressions:
             if inside is None:
                 if place == 0:  # a match case: no position of its own
                     inside = True
@@ -545,7 +544,7 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: dict[int, list[int]], un
                         start = node.decorator_list[0].lineno
                     at = bisect_left(lines, start)
                     inside = at < count and lines[at] <= node.end_lineno
-            if inside:
+            if inside and in_expressions & ~hit:
                 roots = [head(node)] if head_kind == 1 else list(head(node)) if head_kind == 2 else []
                 if head_kind == 3:
                     for value in head(node):
@@ -553,13 +552,16 @@ def _walk_focused(tree: ast.Module, wanted: int, lines: dict[int, list[int]], un
                             roots.extend(value)
                         else:
                             roots.append(value)
-                hit = _walk_all(roots, wanted & _IN_EXPRESSIONS & ~found)
-                if hit:
-                    found |= hit
-                    if found == wanted:
-                        break
-                    lines = _merged(by_feature, wanted & ~found)
-                    count = len(lines)
+                hit |= _walk_all(roots, in_expressions & ~hit)
+        if hit:
+            found |= hit
+            if found == wanted:
+                break
+            missing = wanted & ~found
+            lines = _merged(by_feature, missing)
+            count = len(lines)
+            pruning = not missing & unlisted
+            in_expressions = missing & _IN_EXPRESSIONS
         if kind == 2:
             extend(children(node))
         elif kind == 3:
