@@ -122,22 +122,32 @@ def source_features(source: bytes) -> tuple[str, frozenset[str]]:
 
 
 def features_of_blobs(
-    repository: Path, oids: Sequence[bytes], *, workers: int = 2, chunk: int = 64
+    repository: Path,
+    oids: Sequence[bytes],
+    *,
+    workers: int = 2,
+    chunk: int = 64,
+    sizes: Sequence[int] | None = None,
 ) -> Iterator[BlobFeatures]:
     """The features of every blob in `oids` (20-byte ids, unique) of the git repository at `repository`.
 
     Each id comes back exactly once, in no particular order, chunk by chunk as the workers finish them. `workers`
     processes (spawned, so this is safe in a threaded caller) each open the repository themselves; a chunk holds at
     most `chunk` blobs and, so that the cores stay evenly busy, at most a small share of all the bytes, and the
-    largest blobs go first. ``workers=0`` works in this process instead (for debugging). A missing id raises
-    ``KeyError`` before any work starts.
+    largest blobs go first. ``workers=0`` works in this process instead (for debugging).
+
+    `sizes` (bytes of each blob, in the order of `oids`; a shard's index has them) saves reading every blob's
+    header here first. Without them a missing id raises ``KeyError`` before any work starts; with them, when a
+    worker meets it.
     """
     oids = list(oids)
     if not oids:
         return
+    if sizes is not None and len(sizes) != len(oids):
+        raise ValueError(f"{len(sizes)} sizes for {len(oids)} blobs")
     if workers <= 0:
         _open_repository(str(repository))
-        for part in _chunks(_sizes(repository, oids), max(1, chunk), 1):
+        for part in _chunks(_sizes(repository, oids, sizes), max(1, chunk), 1):
             yield from _results(_run_chunk(part))
         return
     context = get_context("spawn")
@@ -151,7 +161,7 @@ def features_of_blobs(
         # the sizes here.
         for _ in range(workers):
             pool.submit(_ready)
-        pending = _chunks(_sizes(repository, oids), max(1, chunk), workers)
+        pending = _chunks(_sizes(repository, oids, sizes), max(1, chunk), workers)
         # A bounded window of chunks in flight keeps memory flat on a shard of millions of blobs.
         running = {pool.submit(_run_chunk, part) for part in _take(pending, workers * 3)}
         while running:
@@ -161,8 +171,10 @@ def features_of_blobs(
                 yield from _results(future.result())
 
 
-def _sizes(repository: Path, oids: list[bytes]) -> list[tuple[int, bytes]]:
-    """(size, id) of every blob, largest first; KeyError for a missing one."""
+def _sizes(repository: Path, oids: list[bytes], sizes: Sequence[int] | None) -> list[tuple[int, bytes]]:
+    """(size, id) of every blob, largest first; KeyError for a missing one if the sizes are read here."""
+    if sizes is not None:
+        return sorted(zip(sizes, oids, strict=True), reverse=True)
     import pygit2  # the engine itself needs no git; only callers with a repository pay for the import
 
     header = pygit2.Repository(str(repository)).odb.read_header

@@ -310,3 +310,14 @@ def test_a_missing_blob_is_refused_before_any_work(tmp_path):
     repo, oids = _shard(tmp_path, [b"x = 1\n"])
     with pytest.raises(KeyError):
         list(features_of_blobs(repo, [*oids, b"\x01" * 20], workers=2))
+
+
+def test_features_of_blobs_with_given_sizes_needs_no_header_reads(tmp_path):
+    sources = [b"x: int = 1\n", b"y = 2\n" * 100, b'z = f"{y}"\n']
+    repo, oids = _shard(tmp_path, sources)
+    sizes = [len(source) for source in sources]
+    results = {r.oid: r for r in features_of_blobs(repo, oids, workers=2, sizes=sizes)}
+    assert sorted(results) == sorted(oids)
+    assert results[oids[2]].features == {"fstring"}
+    with pytest.raises(ValueError, match="sizes"):
+        list(features_of_blobs(repo, oids, workers=2, sizes=sizes[:2]))
