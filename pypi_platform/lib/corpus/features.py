@@ -44,9 +44,9 @@ the feature whatever the status. On Python 3.12 and later the tree carries it (`
 
 ``lines`` counts newline characters, plus one for a last line without one (0 for an empty blob).
 
-Speed. Parsing is the cost (about four fifths of a worker's time), so the work runs in a pool of worker processes that
-each open the repository once and read blobs by id (no blob content crosses a pipe), the largest blobs first so
-that no big one is left for the end. Inside a worker:
+Speed. Parsing is the cost (about four fifths of a worker's time), so the work runs in a pool of worker
+processes that each open the repository once and read blobs by id (no blob content crosses a pipe), the largest
+blobs first so that no big one is left for the end. Inside a worker:
 
 - the cycle collector is paused while a chunk is parsed and walked: parsing allocates a node object per token or
   so, every few hundred allocations woke the collector, which traversed the growing trees again (about a fifth of
