@@ -129,7 +129,7 @@ def _report_corpus(settings: Settings, name: str, shard: dict, stats: dict) -> N
         f"(parsed now: {stats['blobs_parsed_now']}; {stats['parser']}; statuses {stats['statuses']}):"
     )
     for feature, blobs in stats["blobs_by_feature"].items():
-        print(f"  {feature:16} {blobs}")
+        print(f"  {feature:20} {blobs}")
 
 
 def _report_mirror(settings: Settings, result: dg.ExecuteInProcessResult) -> None:
