@@ -44,20 +44,21 @@ the feature whatever the status. On Python 3.12 and later the tree carries it (`
 
 ``lines`` counts newline characters, plus one for a last line without one (0 for an empty blob).
 
-Speed. Parsing is the cost (about four fifths of a worker's time), so the work runs in a pool of worker
-processes that each open the repository once and read blobs by id (no blob content crosses a pipe), the largest
-blobs first so that no big one is left for the end. Inside a worker:
+Speed. Parsing is the cost (about four fifths of the time; freeing the trees is another tenth), so the work is
+shared by processes that each open the repository once and read blobs by id (no blob content crosses a pipe):
+the calling process and spawned workers, which claim chunks of blobs from the two ends of a largest-first list
+(the workers from the large end, through shared counters, so they never wait on the caller to hand them work).
+In each process:
 
 - the cycle collector is paused while a chunk is parsed and walked: parsing allocates a node object per token or
   so, every few hundred allocations woke the collector, which traversed the growing trees again (about a fifth of
   the parse time), and a syntax tree holds no cycle, so refcounting frees it;
-- libgit2 does not re-hash each blob it reads (git does not either, outside fsck);
-- a sound text pre-check on the raw bytes rules features out (no ``:=`` in the bytes, no walrus) and notes the
-  lines of the text that may belong to each feature (an ``f"``, a ``:=``, an ``async``, a ``typing``, ...),
-  except annotations, which no text shows short of a parse;
+- a spawned worker's libgit2 does not re-hash each blob it reads (git does not either, outside fsck);
+- a sound text pre-check on the raw bytes (one Aho-Corasick pass for its words) rules features out (no ``:=`` in
+  the bytes, no walrus) and notes the lines of the text that may belong to each feature (an ``f"``, a ``:=``,
+  an ``async``, a ``typing``, ...), except annotations, which no text shows short of a parse;
 - the walk visits statements, and walks a statement's own expressions only if its lines hold a candidate of a
-  missing expression-level feature; once an annotation is found, it also skips
-  every statement whose lines hold no candidate of a missing feature, with everything inside it; it stops as
+  missing expression-level feature; once an annotation is found, it also skips every statement whose lines hold no candidate of a missing feature, with everything inside it; it stops as
   soon as every possible feature has been found. Every feature sits inside the lines of the statements that
   hold it, so this finds exactly what a full walk finds (tested on real sources);
 - the walk is an explicit stack with one table entry per node class: the handler, if any, and a C getter of the
@@ -81,10 +82,12 @@ import sys
 import token
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+
+import ahocorasick_rs
 
 PARSER = f"cpython-{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -137,53 +140,87 @@ def features_of_blobs(
 ) -> Iterator[BlobFeatures]:
     """The features of every blob in `oids` (20-byte ids, unique) of the git repository at `repository`.
 
-    Each id comes back exactly once, in no particular order, chunk by chunk as the workers finish them. `workers`
-    processes (spawned, so this is safe in a threaded caller) each open the repository themselves; a chunk holds at
-    most `chunk` blobs and, so that the cores stay evenly busy, at most a small share of all the bytes, and the
-    largest blobs go first. ``workers=0`` works in this process instead (for debugging).
+    Each id comes back exactly once, in no particular order, chunk by chunk as they are done. `workers` processes
+    share the work: this one and ``workers - 1`` spawned ones (spawned, so this is safe in a threaded caller),
+    each with the repository open itself. ``workers`` of 0 or 1 does all the work here.
+
+    The blobs are cut into chunks of at most `chunk` blobs and a small share of all the bytes, largest first. The
+    spawned workers claim chunks from the large end and this process from the small end, through two shared
+    counters, until they meet; a worker therefore never waits for this process (whose parser holds its
+    interpreter lock for a whole file at a time) to hand it work, and the last chunk anyone waits for is one of
+    the middle ones.
 
     `sizes` (bytes of each blob, in the order of `oids`; a shard's index has them) saves reading every blob's
     header here first. Without them a missing id raises ``KeyError`` before any work starts; with them, when a
-    worker meets it.
+    process meets it.
     """
     oids = list(oids)
     if not oids:
         return
     if sizes is not None and len(sizes) != len(oids):
         raise ValueError(f"{len(sizes)} sizes for {len(oids)} blobs")
-    if workers <= 0:
-        _open_repository(str(repository))
-        for part in _chunks(_sizes(repository, oids, sizes), max(1, chunk), 1):
-            yield from _results(_run_chunk(part))
+    import pygit2
+
+    here = pygit2.Repository(str(repository))  # this process's own handle; the workers open theirs
+    chunks = list(_chunks(_sizes(here, oids, sizes), max(1, chunk), max(1, workers)))
+    if workers <= 1 or len(chunks) == 1:
+        for part in chunks:
+            yield from _results(_run_chunk(part, here))
         return
+    helpers = min(workers - 1, len(chunks) - 1)
     context = get_context("spawn")
+    ends = context.Array(
+        "q", [0, len(chunks)]
+    )  # [next chunk from the large end, one past the small end's next]
     with ProcessPoolExecutor(
-        max_workers=workers,
+        max_workers=helpers,
         mp_context=context,
-        initializer=_open_repository,
-        initargs=(str(repository), True),
+        initializer=_start_worker,
+        initargs=(str(repository), chunks, ends),
     ) as pool:
-        # Start every worker now: a spawned interpreter takes ~0.1 s to boot and import, time enough to read
-        # the sizes here.
-        for _ in range(workers):
-            pool.submit(_ready)
-        pending = _chunks(_sizes(repository, oids, sizes), max(1, chunk), workers)
-        # A bounded window of chunks in flight keeps memory flat on a shard of millions of blobs.
-        running = {pool.submit(_run_chunk, part) for part in _take(pending, workers * 3)}
-        while running:
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            running |= {pool.submit(_run_chunk, part) for part in _take(pending, len(done))}
-            for future in done:
+        try:
+            # Two jobs per worker in flight, so a worker always has the next one at hand.
+            running = {pool.submit(_claim_from_front) for _ in range(helpers * 2)}
+            while (index := _claim(ends, from_back=True)) is not None:
+                yield from _results(_run_chunk(chunks[index], here))
+                done = {future for future in running if future.done()}
+                running -= done
+                for future in done:
+                    yield from _results(future.result())
+                    running.add(pool.submit(_claim_from_front))
+            for future in as_completed(running):
                 yield from _results(future.result())
+        finally:
+            _claim_all(
+                ends
+            )  # on an error or an abandoned iteration, the workers stop after their current chunk
 
 
-def _sizes(repository: Path, oids: list[bytes], sizes: Sequence[int] | None) -> list[tuple[int, bytes]]:
+def _claim(ends, *, from_back: bool) -> int | None:
+    """The index of the next unclaimed chunk at one end, now claimed; None when none is left."""
+    with ends.get_lock():
+        front, back = ends[0], ends[1]
+        if front >= back:
+            return None
+        if from_back:
+            ends[1] = back - 1
+            return back - 1
+        ends[0] = front + 1
+        return front
+
+
+def _claim_all(ends) -> None:
+    with ends.get_lock():
+        ends[0] = ends[1]
+
+
+def _sizes(repository, oids: list[bytes], sizes: Sequence[int] | None) -> list[tuple[int, bytes]]:
     """(size, id) of every blob, largest first; KeyError for a missing one if the sizes are read here."""
     if sizes is not None:
         return sorted(zip(sizes, oids, strict=True), reverse=True)
-    import pygit2  # the engine itself needs no git; only callers with a repository pay for the import
+    import pygit2
 
-    header = pygit2.Repository(str(repository)).odb.read_header
+    header = repository.odb.read_header
     sized = []
     for oid in oids:
         kind, size = header(pygit2.Oid(raw=oid))  # a pack entry's header, not the blob
@@ -194,18 +231,10 @@ def _sizes(repository: Path, oids: list[bytes], sizes: Sequence[int] | None) -> 
     return sized
 
 
-def _ready() -> None:
-    """A job that only makes the pool start a worker."""
-
-
-def _take(iterator: Iterator, count: int) -> list:
-    return [part for _, part in zip(range(count), iterator, strict=False)]
-
-
 def _chunks(sized: list[tuple[int, bytes]], chunk: int, workers: int) -> Iterator[list[bytes]]:
     """Consecutive runs of `sized` (largest first) of at most `chunk` blobs and about 1/(16 x workers) of the
     bytes: the first chunks are single large blobs, the last ones many small ones, so both cores finish together."""
-    budget = max(1, sum(size for size, _ in sized) // (16 * workers))
+    budget = max(1, sum(size for size, _ in sized) // (32 * workers))
     part: list[bytes] = []
     held = 0
     for size, oid in sized:
@@ -239,21 +268,39 @@ def _results(rows: list[tuple[bytes, str, int, int]]) -> Iterator[BlobFeatures]:
 _repository = None
 
 
-def _open_repository(path: str, worker: bool = False) -> None:
-    global _repository
+_chunks_to_claim: list[list[bytes]] = []
+_ends = None
+_CHUNKS_PER_JOB = 4  # a job's claims before it returns its rows: few round trips, and rows that arrive soon
+
+
+def _start_worker(path: str, chunks: list[list[bytes]], ends) -> None:
+    """A spawned worker's set-up: the repository, the chunks, and the shared counters of the claimed ones."""
+    global _repository, _chunks_to_claim, _ends
     import pygit2
 
-    if worker:
-        # libgit2 hashes every object it reads to check its id (git itself does not, outside fsck): a fifth of a
-        # loose blob's read. A worker process only reads blobs by id, so the setting is its own to change.
-        pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 0)
+    # libgit2 hashes every object it reads to check its id (git itself does not, outside fsck): a fifth of a
+    # loose blob's read. A worker process only reads blobs by id, so the setting is its own to change; the
+    # calling process keeps it.
+    pygit2.option(pygit2.enums.Option.ENABLE_STRICT_HASH_VERIFICATION, 0)
     _repository = pygit2.Repository(path)
+    _chunks_to_claim, _ends = chunks, ends
 
 
-def _run_chunk(oids: list[bytes]) -> list[tuple[bytes, str, int, int]]:
+def _claim_from_front() -> list[tuple[bytes, str, int, int]]:
+    """A worker's job: the rows of up to _CHUNKS_PER_JOB chunks claimed from the large end."""
+    rows: list[tuple[bytes, str, int, int]] = []
+    for _ in range(_CHUNKS_PER_JOB):
+        index = _claim(_ends, from_back=False)
+        if index is None:
+            break
+        rows += _run_chunk(_chunks_to_claim[index])
+    return rows
+
+
+def _run_chunk(oids: list[bytes], repository=None) -> list[tuple[bytes, str, int, int]]:
     import pygit2
 
-    read = _repository.odb.read
+    read = (repository or _repository).odb.read
     rows = []
     enabled = gc.isenabled()
     gc.disable()
@@ -309,18 +356,10 @@ def _decodable(source: bytes) -> bool:
 # Text pre-check: a feature is ruled out only if the bytes make it impossible.
 
 _ALL_IN_TREE = ALL if _TREE_HAS_TYPE_PARAMS else ALL & ~TYPE_PARAMS
-# An f-string's prefix holds an f (with or without an r, in any case and order) right before its quote: f"
-# and rf" hold f", fr" is f then r then the quote. One pattern per case, because a pattern starting with a literal
-# is searched for far faster than one starting with a character class ([fF]...: 2.7 times slower here). (Also
-# excluding an identifier character before the f, as in 'self', would halve the speed for little.)
-_FSTRING_TEXTS = (re.compile(rb"""f[rR]?['"]"""), re.compile(rb"""F[rR]?['"]"""))
-# A positional-only marker precedes ',' or ')' (or ':' in a lambda), with only blanks, comments and continuation
-# lines between. (Also asking for the parameter's ',' before it would halve the few candidates but double the
-# time: the pattern would start with the commonest of the two.)
 _GAP = rb"(?:[ \t\f\r\n\\]++|#[^\r\n]*+)*+"  # possessive: a run of '#' must not be split every way
 _POSONLY_TEXT = re.compile(rb"/" + _GAP + rb"[,):]")
 _IDENTIFIER_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_EXCEPT_STAR_TEXT = re.compile(rb"except[ \t\f\r\n\\]*\*")
+_STAR_AFTER_EXCEPT = re.compile(rb"[ \t\f\r\n\\]*\*")
 _COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)", re.MULTILINE)
 # Encodings in which every ASCII character of the text is the same byte of the source, and no other character
 # is made of ASCII bytes alone.
@@ -352,53 +391,37 @@ def _ascii_transparent(source: bytes) -> bool:
         return False
 
 
-def _line_starts(source: bytes, word: bytes, offsets: list[int], tag: int) -> bool:
-    """Add to `offsets` (tagged) where `word` follows nothing but blanks on its line (a compound statement starts
-    a logical line: ``;`` and ``:`` are followed by simple statements only); whether it did."""
-    found = False
-    at = source.find(word)
-    while at >= 0:
-        start = max(source.rfind(b"\n", 0, at), source.rfind(b"\r", 0, at)) + 1
-        if source[start:at].strip(b" \t\f") in (b"", b"\xef\xbb\xbf"):
-            offsets.append(at << _TAG_BITS | tag)
-            found = True
-        at = source.find(word, at + len(word))
-    return found
-
-
 def _possible(source: bytes) -> tuple[int, list[int], int]:
     """The features `source` may use; where the text that may belong to one of them is (offsets shifted left by
     _TAG_BITS, the feature's index in the low bits; every feature but annotations); and the features among them
     whose text was too frequent to list (so they block pruning).
 
-    Each check is one pass over the bytes, a literal search where it can be (a regex alternation of the same
-    words is several times slower)."""
+    The words are found in one Aho-Corasick pass (``_ANCHOR_SEARCH``: a dozen literal searches over the bytes
+    took four times as long); the positional-only marker and the ``|`` are searched for on their own, the one
+    needing a pattern and the other too frequent to pass through the list of matches."""
     mask = ANNOTATIONS  # nothing short of a parse tells an annotation's ':' from any other
-    offsets = [
-        m.start() << _TAG_BITS | _FSTRING_TAG for text in _FSTRING_TEXTS for m in text.finditer(source)
-    ]
-    if offsets:
-        mask |= FSTRING
-    if _find_all(source, b":=", offsets, _WALRUS_TAG):
-        mask |= WALRUS
-    if _find_all(source, b"async", offsets, _ASYNC_TAG) | _find_all(source, b"await", offsets, _ASYNC_TAG):
-        mask |= ASYNC
+    offsets = []
+    end_of_source = len(source)
+    for pattern, at, end in _ANCHOR_SEARCH.find_matches_as_indexes(source, overlapping=True):
+        tag, check = _ANCHORS[pattern][1:]
+        if check == _WORD:
+            if (at and source[at - 1] in _IDENTIFIER_BYTES) or (
+                end < end_of_source and source[end] in _IDENTIFIER_BYTES
+            ):
+                continue  # 'asyncio' holds no 'async'
+        elif check == _LINE_START:
+            # A compound statement starts a logical line (';' and ':' are followed by simple statements only).
+            start = max(source.rfind(b"\n", 0, at), source.rfind(b"\r", 0, at)) + 1
+            if source[start:at].strip(b" \t\f") not in (b"", b"\xef\xbb\xbf"):
+                continue
+        elif check == _STAR_NEXT and _STAR_AFTER_EXCEPT.match(source, end) is None:
+            continue
+        offsets.append(at << _TAG_BITS | tag)
+        mask |= 1 << tag
     more = [m.start() << _TAG_BITS | _POSONLY_TAG for m in _POSONLY_TEXT.finditer(source)]
     if more:
         mask |= POSONLY
         offsets += more
-    more = [m.start() << _TAG_BITS | _EXCEPT_STAR_TAG for m in _EXCEPT_STAR_TEXT.finditer(source)]
-    if more:
-        mask |= EXCEPT_STAR
-        offsets += more
-    if _line_starts(source, b"match", offsets, _MATCH_TAG):
-        mask |= MATCH
-    if _find_all(source, b"dataclass", offsets, _DATACLASS_TAG, whole=False):
-        mask |= DATACLASS
-    if _find_all(source, b"typing", offsets, _TYPING_TAG, whole=False):
-        mask |= TYPING
-    if _find_all(source, b"__future__", offsets, _FUTURE_TAG):
-        mask |= FUTURE
     unlisted = 0
     if b"|" in source:
         mask |= UNION
@@ -419,6 +442,31 @@ _POSONLY_TAG, _EXCEPT_STAR_TAG, _TYPING_TAG, _FUTURE_TAG = (
     FEATURES.index(n) for n in ("positional_only", "except_star", "typing_import", "future_annotations")
 )
 _MAX_BARS = 256
+# How a word found by the anchor search is checked before it counts.
+_ANYWHERE, _WORD, _LINE_START, _STAR_NEXT = range(4)
+# (word, feature index, check). An f-string's prefix holds an f (with or without an r, in any case and order)
+# right before its quote: f" and rf" hold f", fr" is f then r then the quote. (Also excluding an identifier
+# character before the f, as in 'self', would cost more than the few candidates it saves.)
+_ANCHORS: tuple[tuple[bytes, int, int], ...] = (
+    *(
+        (f + r + q, _FSTRING_TAG, _ANYWHERE)
+        for f in (b"f", b"F")
+        for r in (b"", b"r", b"R")
+        for q in (b'"', b"'")
+    ),
+    (b":=", _WALRUS_TAG, _ANYWHERE),
+    (b"async", _ASYNC_TAG, _WORD),
+    (b"await", _ASYNC_TAG, _WORD),
+    (b"except", _EXCEPT_STAR_TAG, _STAR_NEXT),
+    (b"match", _MATCH_TAG, _LINE_START),
+    (b"dataclass", _DATACLASS_TAG, _ANYWHERE),
+    (b"typing", _TYPING_TAG, _ANYWHERE),
+    (b"__future__", _FUTURE_TAG, _WORD),
+)
+# Overlapping matches, so that no word hides another that shares its letters.
+_ANCHOR_SEARCH = ahocorasick_rs.BytesAhoCorasick(
+    [word for word, _, _ in _ANCHORS], implementation=ahocorasick_rs.Implementation.DFA
+)
 
 
 def _find_all(

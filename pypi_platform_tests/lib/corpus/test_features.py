@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+from multiprocessing import get_context
 from pathlib import Path
 
 import pygit2
@@ -321,3 +322,31 @@ def test_features_of_blobs_with_given_sizes_needs_no_header_reads(tmp_path):
     assert results[oids[2]].features == {"fstring"}
     with pytest.raises(ValueError, match="sizes"):
         list(features_of_blobs(repo, oids, workers=2, sizes=sizes[:2]))
+
+
+def test_claims_from_both_ends_hand_out_every_chunk_once_and_meet():
+    ends = get_context("spawn").Array("q", [0, 5])
+    claimed = [engine._claim(ends, from_back=i % 2 == 0) for i in range(7)]
+    assert claimed == [4, 0, 3, 1, 2, None, None]
+    ends = get_context("spawn").Array("q", [0, 3])
+    engine._claim_all(ends)
+    assert engine._claim(ends, from_back=False) is None
+
+
+def test_three_processes_share_the_chunks_and_return_every_blob_once(tmp_path):
+    sources = [f"x{i}: int = {i}\n".encode() * (i + 1) for i in range(40)]
+    repo, oids = _shard(tmp_path, sources)
+    results = list(features_of_blobs(repo, oids, workers=3, chunk=2))
+    assert sorted(r.oid for r in results) == sorted(oids)
+    assert all(r.features == {"annotations"} for r in results)
+
+
+def test_a_missing_blob_met_while_parsing_raises_and_ends_the_pool(tmp_path):
+    sources = [f"y{i} = {i}\n".encode() for i in range(20)]
+    repo, oids = _shard(tmp_path, sources)
+    missing = b"\x01" * 20
+    # Given sizes, nothing is read before the work starts; the largest size puts the missing blob on the workers'
+    # end, where whichever process claims it last meets it.
+    sizes = [len(source) for source in sources]
+    with pytest.raises(KeyError):
+        list(features_of_blobs(repo, [missing, *oids], workers=2, chunk=1, sizes=[10**6, *sizes]))
