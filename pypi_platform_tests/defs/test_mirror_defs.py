@@ -78,7 +78,11 @@ def test_mirror_materializes_on_s3_and_postgres_and_its_checks_pass(
     assert result.success
     messages = [record.user_message for record in instance.all_logs(result.run_id)]
     assert any("checked 2/2 projects" in message for message in messages), "progress shows in the run's log"
-    metadata = result.asset_materializations_for_node("mirror")[0].metadata
+    by_asset = {m.asset_key: m for m in result.asset_materializations_for_node("mirror")}
+    seen = by_asset[upstream_index.key].metadata
+    assert seen["url"].value == fake_index.url, "each run records the upstream it read, for its freshness"
+    assert seen["projects_checked"].value == 2
+    metadata = by_asset[mirror.key].metadata
     assert metadata["projects_checked"].value == 2
     assert metadata["projects_changed"].value == 1
     assert metadata["projects_failed"].value == 1

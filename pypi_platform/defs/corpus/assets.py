@@ -33,6 +33,9 @@ from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
 SHARDS = dg.DynamicPartitionsDefinition(name="corpus_shards")
 STATS_ROOT = f"{index_.CORPUS_ROOT}/stats"
 COMMON = {"group_name": "corpus", "owners": ["team:corpus"]}
+GROWS_WITH_THE_MIRROR = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(days=3), warn_window=timedelta(days=1)
+)
 
 
 @dg.asset(
@@ -41,6 +44,8 @@ COMMON = {"group_name": "corpus", "owners": ["team:corpus"]}
     deps=["mirror"],
     kinds={"git", "postgres"},
     pool="corpus_writer",
+    # The mirror sensor appends whenever the mirror grows, which a full mirror does every hour.
+    freshness_policy=GROWS_WITH_THE_MIRROR,
 )
 def corpus_shard(
     context: dg.AssetExecutionContext,
@@ -91,6 +96,7 @@ def corpus_shard(
     deps=[corpus_shard],
     kinds={"parquet", "s3"},
     check_specs=[dg.AssetCheckSpec("corpus_index_covers_shard", asset="corpus_index", blocking=True)],
+    freshness_policy=GROWS_WITH_THE_MIRROR,
 )
 def corpus_index(
     context: dg.AssetExecutionContext, object_store: ObjectStoreResource, postgres: PostgresResource

@@ -12,7 +12,11 @@ upstream_index = dg.AssetSpec(
     group_name="mirror",
     kinds={"http"},
     owners=["team:mirror"],
-    description="The PEP 503/691 index the mirror follows (PYPI_PLATFORM_UPSTREAM_URL).",
+    description=(
+        "The PEP 503/691 index the mirror follows (PYPI_PLATFORM_UPSTREAM_URL). Each mirror run records a "
+        "materialization of it: the index as that run read it, so its freshness says when the upstream was last seen."
+    ),
+    freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2)),
 )
 
 
@@ -33,6 +37,17 @@ def mirror(
     """Release files and simple pages of every mirrored project, verified, in the layout pip understands."""
     store = object_store.get_store()
     report = mirror_upstream.sync(store, postgres.get_dsn(), logger=context.log)
+    context.log_event(
+        dg.AssetMaterialization(
+            asset_key=upstream_index.key,
+            description="The upstream index as this mirror run read it.",
+            metadata={
+                "url": dg.MetadataValue.url(mirror_upstream.upstream_url),
+                "projects_checked": report.projects_checked,
+                "projects_failed": report.projects_failed,
+            },
+        )
+    )
     for name, reason in sorted(report.failures.items()):
         context.log.warning(f"{name} failed and will be retried next run: {reason}")
     for warning in report.warnings[:50]:

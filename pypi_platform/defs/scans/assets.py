@@ -66,6 +66,8 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         kinds={"python", "postgres"},
         pool="scanner",
         tags={"dagster/max_runtime": "21600"},
+        # Weekly: Monday's buckets, plus the mirror sensor's runs for newly mirrored releases in between.
+        freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8)),
     )
     def global_scan(
         context: dg.AssetExecutionContext,
