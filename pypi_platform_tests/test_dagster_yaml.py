@@ -45,7 +45,16 @@ def test_runs_are_recorded_in_postgres(
     with dg.DagsterInstance.from_config(str(home)) as instance:
         concurrency = instance.get_concurrency_config()
         assert concurrency.run_queue_config.max_concurrent_runs == 8
-        assert concurrency.pool_config.default_pool_limit == 4
+        limits = {
+            (limit["key"], limit["limit"]) for limit in concurrency.run_queue_config.tag_concurrency_limits
+        }
+        assert {
+            ("dagster/backfill", 3),
+            ("pypi_platform/upstream", 1),
+            ("pypi_platform/bigquery", 1),
+        } <= limits
+        # Every pool the code names (upstream_http, bigquery, scanner, corpus_writer) runs one op at a time.
+        assert concurrency.pool_config.default_pool_limit == 1
         assert not instance.telemetry_enabled and not instance.nux_enabled
 
         result = dg.materialize([tiny], instance=instance)
@@ -67,3 +76,17 @@ def test_runs_are_recorded_in_postgres(
         ).fetchone()
         assert materialized == (1,)
     assert list(home.rglob("*.db")) == []  # no storage fell back to SQLite under DAGSTER_HOME
+
+
+def test_every_run_tag_limit_names_a_tag_some_job_carries() -> None:
+    import yaml
+
+    from pypi_platform.definitions import defs
+
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    keys = {limit["key"] for limit in config["concurrency"]["runs"]["tag_concurrency_limits"]}
+    repository = defs().get_repository_def()
+    carried = {key for job in repository.get_all_jobs() for key in job.tags}
+    ours = {key for key in keys if not key.startswith("dagster/")}
+    assert ours, "the project limits some runs by its own tags"
+    assert ours <= carried, f"limits on tags no job carries: {sorted(ours - carried)}"
