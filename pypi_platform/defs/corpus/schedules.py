@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pypi_platform.defs.corpus.assets import SHARDS
+from pypi_platform.defs.executors import fan_out_executor
 from pypi_platform.defs.resources import PostgresResource
 from pypi_platform.lib.corpus.state import pending_count, shard_name, shards
 
@@ -10,11 +11,13 @@ corpus_shard_job = dg.define_asset_job(
     "corpus_shard_job",
     selection=dg.AssetSelection.assets("corpus_shard", "corpus_index"),
     description="Append the next batch of mirrored files to one shard, then re-index it.",
+    executor_def=fan_out_executor(),
 )
 corpus_stats_job = dg.define_asset_job(
     "corpus_stats_job",
     selection=dg.AssetSelection.assets("corpus_stats"),
     description="Parse new unique Python blobs and publish the language statistics.",
+    executor_def=fan_out_executor(),
 )
 
 

@@ -2,12 +2,14 @@
 
 import dagster as dg
 
+from pypi_platform.defs.executors import fan_out_executor
 from pypi_platform.lib.scanner.state import BUCKETS
 
 global_scan_job = dg.define_asset_job(
     "global_scan_job",
     selection=dg.AssetSelection.assets("global_scan"),
     description="Scan one name bucket of one scan date (launch a backfill to scan them all).",
+    executor_def=fan_out_executor(),
 )
 
 scan_dataset_job = dg.define_asset_job(
