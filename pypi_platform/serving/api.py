@@ -1,7 +1,157 @@
-"""The JSON API under ``/api/``, in pypistats.org's paths, parameters and shapes."""
+"""The JSON API under ``/api/``, in pypistats.org's paths, parameters and shapes.
 
-from starlette.routing import BaseRoute
+Handlers are async over a psycopg ``AsyncConnectionPool`` (``app.state.pool``, opened by the app's lifespan):
+a request spends nearly all its time waiting on PostgreSQL, and an awaiting coroutine costs no thread, so the
+number of requests in flight is bounded by the pool's connections rather than by a thread pool in front of it,
+and a burst of clients queues on the pool instead of on threads blocked in libpq. The CPU work (validation,
+JSON of at most a few thousand rows) is small enough to run on the event loop.
+
+Every successful answer carries ``Cache-Control: public, max-age=N`` and an ETag derived from the data's
+version (see ``queries.VERSION_SQL``) and the parsed request; ``If-None-Match`` with it answers 304 without
+running the query. Errors are JSON: ``{"error": <code>, "message": <text>, "status": <status>}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+
+from psycopg import AsyncConnection
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pypi_platform.lib.serving import queries
+from pypi_platform.lib.serving.queries import RequestError
+from pypi_platform.lib.serving.ratelimit import TokenBuckets
+
+API_PREFIX = "/api/"
 
 
 def routes() -> list[BaseRoute]:
-    return []
+    return [
+        Route("/api/packages/{package}/recent", recent),
+        Route("/api/packages/{package}/{endpoint}", series),
+        Route("/api/top", top),
+        Route("/api/{rest:path}", no_such_endpoint),
+    ]
+
+
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    # Keys sorted, compact: what Flask's jsonify gives pypistats.org's clients.
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return Response(text, status, headers=headers, media_type="application/json")
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": code, "message": message, "status": status}, status, headers)
+
+
+async def recent(request: Request) -> Response:
+    async def run(conn: AsyncConnection, query: queries.RecentQuery) -> dict:
+        return queries.recent_body(query, await queries.recent(conn, query))
+
+    params = request.query_params.multi_items()
+    return await _answer(request, lambda: queries.parse_recent(request.path_params["package"], params), run)
+
+
+async def series(request: Request) -> Response:
+    async def run(conn: AsyncConnection, query: queries.SeriesQuery) -> dict:
+        return queries.series_body(query, await queries.series(conn, query))
+
+    path, params = request.path_params, request.query_params.multi_items()
+    return await _answer(
+        request, lambda: queries.parse_series(path["endpoint"], path["package"], params), run
+    )
+
+
+async def top(request: Request) -> Response:
+    async def run(conn: AsyncConnection, query: queries.TopQuery) -> dict:
+        return queries.top_body(query, await queries.top(conn, query))
+
+    params = request.query_params.multi_items()
+    return await _answer(request, lambda: queries.parse_top(params), run)
+
+
+async def no_such_endpoint(request: Request) -> Response:
+    return error_response(404, "not_found", f"no endpoint {request.url.path!r}; see the README's API section")
+
+
+async def _answer(
+    request: Request, parse: Callable[[], object], run: Callable[..., Awaitable[dict]]
+) -> Response:
+    try:
+        query = parse()
+    except RequestError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    state = request.app.state
+    async with state.pool.connection() as conn:
+        version = await _data_version(state, conn)
+        digest = hashlib.sha256(f"{version}\n{query!r}".encode()).hexdigest()[:32]
+        headers = {"ETag": f'"{digest}"', "Cache-Control": f"public, max-age={state.serving.max_age}"}
+        if _matches(request.headers.get("if-none-match"), headers["ETag"]):
+            return Response(status_code=304, headers=headers)
+        try:
+            body = await run(conn, query)
+        except RequestError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+    return json_response(body, headers=headers)
+
+
+async def _data_version(state, conn: AsyncConnection) -> str:
+    """The data's version, read at most every ``version_ttl`` seconds."""
+    cached = getattr(state, "data_version", None)
+    now = time.monotonic()
+    if cached is not None and now - cached[1] < state.serving.version_ttl:
+        return cached[0]
+    version = await queries.data_version(conn)
+    state.data_version = (version, now)
+    return version
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+class RateLimit:
+    """ASGI middleware: a token bucket per client IP over the paths under ``/api/``; over the limit, 429 with
+    ``Retry-After``. Every answer under ``/api/`` carries ``X-RateLimit-Limit`` (the bucket's size) and
+    ``X-RateLimit-Remaining``. The client is the connection's peer, or the address uvicorn takes from
+    ``X-Forwarded-For`` when the peer is a trusted proxy (``--forwarded-allow-ips``)."""
+
+    def __init__(self, app: ASGIApp, rate: float, burst: int):
+        self.app = app
+        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.buckets is None or scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        decision = self.buckets.take(client[0] if client else "unknown")
+        limit_headers = [
+            (b"x-ratelimit-limit", str(self.buckets.burst).encode()),
+            (b"x-ratelimit-remaining", str(decision.remaining).encode()),
+        ]
+        if not decision.allowed:
+            response = error_response(
+                429,
+                "rate_limited",
+                f"too many requests from this address; retry in {decision.retry_after} s",
+                {"Retry-After": str(decision.retry_after)},
+            )
+            response.raw_headers.extend(limit_headers)
+            await response(scope, receive, send)
+            return
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *limit_headers]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_limits)

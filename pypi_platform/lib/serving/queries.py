@@ -1,0 +1,370 @@
+"""The API's requests, validated, and the SQL that answers them.
+
+A request is parsed into a frozen query object (:class:`SeriesQuery`, :class:`RecentQuery`, :class:`TopQuery`)
+or refused with a :class:`RequestError` that carries the HTTP status and a message for the client. Only then is
+the database asked: every value travels as a psycopg placeholder, and the only identifiers ever written into
+SQL are the table names of :data:`SERIES`, a fixed whitelist.
+
+Names are PEP 503-normalized (runs of ``-``, ``_`` and ``.`` become one ``-``, lowercased), as the loader stores
+them; only ``__all__``, the sum over packages, is taken literally. A package is *known* when ``overall`` holds a
+row for it on any retained day; every endpoint answers 404 for an unknown package, and 200 with empty data for a
+known package whose filter matches nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+
+from packaging.utils import canonicalize_name
+from psycopg import AsyncConnection, sql
+
+SCHEMA = "downloads"
+ALL_PACKAGES = "__all__"
+MAX_NAME_LENGTH = 128  # the loader drops longer names, as pypistats.org does
+MAX_RANGE_DAYS = 400  # an explicit start_date .. end_date may cover at most this many days
+TOP_DEFAULT_LIMIT = 20
+TOP_MAX_LIMIT = 1000
+PERIODS = {"day": 1, "week": 7, "month": 30}  # as downloads.recent: the last 1, 7, 30 loaded dates
+
+_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_INTEGER = re.compile(r"\d{1,9}")
+
+
+class RequestError(ValueError):
+    """A request we refuse: ``status`` is the HTTP status (4xx), ``code`` a short word, ``message`` for people."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def bad_request(message: str) -> RequestError:
+    return RequestError(400, "bad_request", message)
+
+
+def not_found(package: str) -> RequestError:
+    return RequestError(404, "not_found", f"no download statistics for package {package!r}")
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A dimension's optional category filter: its query parameter, the values it accepts and how it reads them."""
+
+    param: str
+    pattern: re.Pattern[str]
+    expected: str  # for the error message
+    choices: dict[str, str] | None = None  # lowercased value -> stored category, for closed sets
+
+
+@dataclass(frozen=True)
+class Dimension:
+    table: str  # a table of the downloads schema: the whitelist of identifiers
+    type: str  # the response's "type"
+    filter: Filter
+
+
+def _closed(param: str, *values: str) -> Filter:
+    choices = {value.lower(): value for value in values}
+    return Filter(param, re.compile("|".join(map(re.escape, choices)), re.I), " or ".join(values), choices)
+
+
+SERIES: dict[str, Dimension] = {
+    "overall": Dimension(
+        "overall",
+        "overall_downloads",
+        Filter(
+            "mirrors",
+            re.compile("true|false", re.I),
+            "true or false",
+            {"true": "with_mirrors", "false": "without_mirrors"},
+        ),
+    ),
+    "python_major": Dimension(
+        "python_major",
+        "python_major_downloads",
+        Filter("version", re.compile(r"\d{1,2}|null", re.I), "a major version such as 3, or null"),
+    ),
+    "python_minor": Dimension(
+        "python_minor",
+        "python_minor_downloads",
+        Filter(
+            "version", re.compile(r"\d{1,2}\.\d{1,3}|null", re.I), "a minor version such as 3.12, or null"
+        ),
+    ),
+    "system": Dimension(
+        "system", "system_downloads", _closed("os", "Windows", "Linux", "Darwin", "other", "null")
+    ),
+    "installer": Dimension(
+        "installer",
+        "installer_downloads",
+        Filter("installer", re.compile(r"[A-Z0-9][A-Z0-9._+-]{0,63}", re.I), "an installer name such as pip"),
+    ),
+    "country": Dimension(
+        "country",
+        "country_downloads",
+        Filter(
+            "country", re.compile(r"[A-Z]{2}|null", re.I), "a two-letter country code such as DE, or null"
+        ),
+    ),
+    "version": Dimension(
+        "version",
+        "version_downloads",
+        Filter(
+            "version", re.compile(r"[A-Z0-9][A-Z0-9.+!_-]{0,63}", re.I), "a release version such as 1.2.0"
+        ),
+    ),
+    "ci": Dimension("ci", "ci_downloads", _closed("ci", "true", "false", "null")),
+}
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    """Daily downloads of one package in one dimension, optionally one category and a date range."""
+
+    endpoint: str
+    package: str
+    category: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    @property
+    def dimension(self) -> Dimension:
+        return SERIES[self.endpoint]
+
+
+@dataclass(frozen=True)
+class RecentQuery:
+    package: str
+    period: str | None = None  # day, week, month; None for all three
+
+
+@dataclass(frozen=True)
+class TopQuery:
+    period: str = "month"
+    limit: int = TOP_DEFAULT_LIMIT
+    country: str | None = None
+
+
+def package_name(raw: str) -> str:
+    """The stored form of a package name from a URL, or a 400 that says what is wrong with it."""
+    if raw == ALL_PACKAGES:
+        return raw
+    if len(raw) > MAX_NAME_LENGTH:
+        raise bad_request(f"package names are at most {MAX_NAME_LENGTH} characters; this one has {len(raw)}")
+    if not _PROJECT_NAME.fullmatch(raw):
+        raise bad_request(
+            f"{_shorten(raw)!r} is not a valid package name: letters, digits, '.', '_' and '-', starting and "
+            "ending with a letter or digit"
+        )
+    return canonicalize_name(raw)
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _params(items: Iterable[tuple[str, str]], allowed: Sequence[str]) -> dict[str, str]:
+    """The query parameters as a dict; unknown or repeated names are refused, empty values count as absent
+    (the pypistats client leaves out empty ones, and sends ``?&name=value``)."""
+    found: dict[str, str] = {}
+    for name, value in items:
+        if name not in allowed:
+            known = ", ".join(allowed) if allowed else "none"
+            raise bad_request(f"unknown query parameter {_shorten(name)!r}; this endpoint takes: {known}")
+        if name in found:
+            raise bad_request(f"query parameter {name!r} is given more than once")
+        if value != "":
+            found[name] = value
+    return found
+
+
+def _date(name: str, raw: str) -> date:
+    if not _ISO_DATE.fullmatch(raw):
+        raise bad_request(f"{name} must be a date as YYYY-MM-DD, got {_shorten(raw)!r}")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise bad_request(f"{name} {raw!r} is not a date of the calendar") from None
+
+
+def parse_series(endpoint: str, raw_package: str, items: Iterable[tuple[str, str]]) -> SeriesQuery:
+    dimension = SERIES.get(endpoint)
+    if dimension is None:
+        raise RequestError(404, "not_found", f"no endpoint {endpoint!r}")
+    package = package_name(raw_package)
+    spec = dimension.filter
+    params = _params(items, (spec.param, "start_date", "end_date"))
+    category = None
+    if spec.param in params:
+        raw = params[spec.param]
+        if not spec.pattern.fullmatch(raw):
+            raise bad_request(f"{spec.param} must be {spec.expected}, got {_shorten(raw)!r}")
+        category = spec.choices[raw.lower()] if spec.choices else raw
+    start = _date("start_date", params["start_date"]) if "start_date" in params else None
+    end = _date("end_date", params["end_date"]) if "end_date" in params else None
+    if start and end:
+        if start > end:
+            raise bad_request(f"start_date {start} is after end_date {end}")
+        days = (end - start).days + 1
+        if days > MAX_RANGE_DAYS:
+            raise bad_request(
+                f"the range {start} .. {end} covers {days} days; at most {MAX_RANGE_DAYS} are served"
+            )
+    return SeriesQuery(endpoint, package, category, start, end)
+
+
+def parse_recent(raw_package: str, items: Iterable[tuple[str, str]]) -> RecentQuery:
+    package = package_name(raw_package)
+    params = _params(items, ("period",))
+    period = params.get("period")
+    if period is not None:
+        period = period.lower()
+        if period not in PERIODS:
+            raise bad_request(f"period must be day, week or month, got {_shorten(params['period'])!r}")
+    return RecentQuery(package, period)
+
+
+def parse_top(items: Iterable[tuple[str, str]]) -> TopQuery:
+    params = _params(items, ("period", "limit", "country"))
+    period = params.get("period", "month").lower()
+    if period not in PERIODS:
+        raise bad_request(f"period must be day, week or month, got {_shorten(params['period'])!r}")
+    limit = TOP_DEFAULT_LIMIT
+    if "limit" in params:
+        raw = params["limit"]
+        if not _INTEGER.fullmatch(raw) or not 1 <= int(raw) <= TOP_MAX_LIMIT:
+            raise bad_request(
+                f"limit must be a whole number from 1 to {TOP_MAX_LIMIT}, got {_shorten(raw)!r}"
+            )
+        limit = int(raw)
+    country = params.get("country")
+    if country is not None:
+        spec = SERIES["country"].filter
+        if not spec.pattern.fullmatch(country):
+            raise bad_request(f"country must be {spec.expected}, got {_shorten(country)!r}")
+        country = "null" if country.lower() == "null" else country.upper()
+    return TopQuery(period, limit, country)
+
+
+# --- SQL -------------------------------------------------------------------------------------------------------
+
+
+@cache
+def series_sql(table: str, category: bool, start: bool, end: bool) -> str:
+    """The statement of a series query; placeholders in order: package, [category], [start], [end]."""
+    if table not in {dimension.table for dimension in SERIES.values()}:
+        raise ValueError(f"{table!r} is not a table of the API")
+    conditions = [sql.SQL("package = %s")]
+    if category:
+        conditions.append(sql.SQL("lower(category) = lower(%s)"))
+    if start:
+        conditions.append(sql.SQL("date >= %s"))
+    if end:
+        conditions.append(sql.SQL("date <= %s"))
+    statement = sql.SQL(
+        'SELECT category, date, downloads FROM {} WHERE {} ORDER BY category COLLATE "C", date'
+    ).format(sql.Identifier(SCHEMA, table), sql.SQL(" AND ").join(conditions))
+    return statement.as_string()
+
+
+def series_params(query: SeriesQuery) -> list[object]:
+    values: list[object] = [query.package]
+    values += [v for v in (query.category, query.start, query.end) if v is not None]
+    return values
+
+
+KNOWN_SQL = "SELECT EXISTS (SELECT 1 FROM downloads.overall WHERE package = %s)"
+RECENT_SQL = "SELECT category, downloads FROM downloads.recent WHERE package = %s"
+TOP_RECENT_SQL = """
+    SELECT package, downloads FROM downloads.recent
+    WHERE category = %s AND package <> '__all__'
+    ORDER BY downloads DESC, package COLLATE "C" LIMIT %s
+"""
+TOP_COUNTRY_SQL = """
+    SELECT package, sum(downloads)::bigint AS downloads FROM downloads.country
+    WHERE date > %s AND date <= %s AND category = %s AND package <> '__all__'
+    GROUP BY package ORDER BY downloads DESC, package COLLATE "C" LIMIT %s
+"""
+# What the data looks like now. It changes whenever a day is loaded or reloaded (loaded_at), retention drops
+# days (count, min), or ``recent`` is rebuilt: refresh_recent rewrites every row in one transaction, so the
+# transaction id (xmin) of its ``__all__`` row changes each time.
+VERSION_SQL = """
+    SELECT max(loaded_at), count(*), min(date), max(date),
+           (SELECT xmin::text FROM downloads.recent WHERE package = '__all__' AND category = 'day')
+    FROM downloads.loaded_days
+"""
+
+
+async def known(conn: AsyncConnection, package: str) -> bool:
+    cursor = await conn.execute(KNOWN_SQL, (package,))
+    row = await cursor.fetchone()
+    return bool(row and row[0])
+
+
+async def series(conn: AsyncConnection, query: SeriesQuery) -> list[tuple[str, date, int]]:
+    """The rows, ordered by category then date; raises a 404 for an unknown package."""
+    statement = series_sql(query.dimension.table, query.category is not None, query.start is not None,
+                           query.end is not None)  # fmt: skip
+    cursor = await conn.execute(statement, series_params(query))
+    rows = await cursor.fetchall()
+    # Rows prove the package known; only an empty answer costs the second query.
+    if not rows and not await known(conn, query.package):
+        raise not_found(query.package)
+    return rows
+
+
+async def recent(conn: AsyncConnection, query: RecentQuery) -> dict[str, int]:
+    """last_day, last_week and last_month (or the one asked for); 0 for a known package with none."""
+    cursor = await conn.execute(RECENT_SQL, (query.package,))
+    found = dict(await cursor.fetchall())
+    if not found and not await known(conn, query.package):
+        raise not_found(query.package)
+    periods = [query.period] if query.period else list(PERIODS)
+    return {f"last_{period}": int(found.get(period, 0)) for period in periods}
+
+
+async def top(conn: AsyncConnection, query: TopQuery) -> list[tuple[str, int]]:
+    """The most downloaded packages of the period: from ``recent`` (without mirrors), or with a country from
+    the ``country`` table over the period's dates ending at the last loaded day (every download)."""
+    if query.country is None:
+        cursor = await conn.execute(TOP_RECENT_SQL, (query.period, query.limit))
+    else:
+        cursor = await conn.execute("SELECT max(date) FROM downloads.loaded_days")
+        row = await cursor.fetchone()
+        last = row[0] if row else None
+        if last is None:
+            return []
+        first = last - timedelta(days=PERIODS[query.period])
+        cursor = await conn.execute(TOP_COUNTRY_SQL, (first, last, query.country, query.limit))
+    return [(package, int(downloads)) for package, downloads in await cursor.fetchall()]
+
+
+async def data_version(conn: AsyncConnection) -> str:
+    cursor = await conn.execute(VERSION_SQL)
+    row = await cursor.fetchone()
+    return "|".join("" if value is None else str(value) for value in (row or ()))
+
+
+# --- bodies ----------------------------------------------------------------------------------------------------
+
+
+def series_body(query: SeriesQuery, rows: Sequence[tuple[str, date, int]]) -> dict:
+    data = [{"category": c, "date": d.isoformat(), "downloads": n} for c, d, n in rows]
+    return {"data": data, "package": query.package, "type": query.dimension.type}
+
+
+def recent_body(query: RecentQuery, counts: dict[str, int]) -> dict:
+    return {"data": counts, "package": query.package, "type": "recent_downloads"}
+
+
+def top_body(query: TopQuery, rows: Sequence[tuple[str, int]]) -> dict:
+    data = [{"downloads": n, "package": p, "rank": rank} for rank, (p, n) in enumerate(rows, start=1)]
+    return {"country": query.country, "data": data, "limit": query.limit, "period": query.period,
+            "type": "top_packages"}  # fmt: skip
