@@ -30,6 +30,12 @@ $(HOME_DIR)/dagster/dagster.yaml:
 demo: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
 	$(BIN)/python -m pypi_platform.demo
 
+# The download-statistics API and dashboard over the demo's embedded database (or PYPI_PLATFORM_DATABASE_URL).
+.PHONY: serve
+serve: export PYPI_PLATFORM_HOME := $(HOME_DIR)
+serve: $(VENV)/.installed
+	$(BIN)/python -m pypi_platform.serving --host $(or $(SERVE_HOST),127.0.0.1) --port $(or $(SERVE_PORT),8000)
+
 # dg dev starts the webserver and the daemon; --use-active-venv keeps it on this project's .venv.
 ui: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --use-active-venv -h 127.0.0.1 -p 3000
