@@ -67,7 +67,9 @@ def test_names_are_pep_503_normalized_and_the_answer_names_the_stored_package(cl
 def test_all_packages_is_served_literally(client, stats_data):
     body = client.get("/api/packages/__all__/overall?mirrors=false").json()
     assert body["package"] == "__all__"
-    assert body["data"] == [r for r in stats_data.rows("overall", "__all__") if r["category"] == "without_mirrors"]
+    assert body["data"] == [
+        r for r in stats_data.rows("overall", "__all__") if r["category"] == "without_mirrors"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,9 @@ def test_start_and_end_date_bound_the_series(client, stats_data):
 
 def test_a_range_outside_the_data_is_empty_for_a_known_package(client, stats_data):
     before = stats_data.days[0] - timedelta(days=100)
-    response = client.get(f"/api/packages/six/overall?start_date={before}&end_date={before + timedelta(days=5)}")
+    response = client.get(
+        f"/api/packages/six/overall?start_date={before}&end_date={before + timedelta(days=5)}"
+    )
     assert response.status_code == 200
     assert response.json()["data"] == []
 
