@@ -1,4 +1,5 @@
-"""Every failed run is recorded in PostgreSQL (``ops.run_failures``), beside the data it failed to produce."""
+"""Operations sensors: every failed run recorded in PostgreSQL (``ops.run_failures``), beside the data it failed
+to produce, and the evaluation of the assets' automation conditions."""
 
 from datetime import UTC, datetime
 
@@ -46,6 +47,17 @@ def _ended_at(instance: dg.DagsterInstance, run_id: str) -> datetime:
     return datetime.fromtimestamp(ended, UTC) if ended else datetime.now(UTC)
 
 
+# Declarative automation (recent_downloads after each load, scan_dataset once a week's buckets are done,
+# corpus_stats on its cron) is evaluated by this sensor; it runs by default, unlike the schedules, because the
+# conditions only follow what an operator or a schedule has already materialized.
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+)
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(sensors=[run_failure_sensor])
+    return dg.Definitions(sensors=[run_failure_sensor, automation_sensor])
