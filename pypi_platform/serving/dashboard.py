@@ -11,6 +11,7 @@ Pages (server-rendered with Jinja2, every value escaped):
 
 The charts are drawn by Chart.js, served from ``/static/`` like every other asset. Their data comes from this
 module's own endpoints under ``/dashboard-data/``, so the pages depend on the tables only, not on the JSON API.
+Handlers are async and read through the app's connection pool (``app.state.pool``, with its statement timeout).
 Daily charts end at the last day before today (UTC), whose partition is complete; today's partition, which the
 downloads schedule refreshes during the day, is shown apart as "today so far".
 """
@@ -18,7 +19,6 @@ downloads schedule refreshes during the day, is shown apart as "today so far".
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -116,67 +116,75 @@ def _today() -> date:
 # --- database reads ------------------------------------------------------------------------------------------
 
 
-def _connect(request: Request) -> psycopg.Connection:
-    return psycopg.connect(request.app.state.dsn, autocommit=True)
+async def _one(conn: psycopg.AsyncConnection, query: Any, params: Any = None) -> Any:
+    cursor = await conn.execute(query, params)
+    return await cursor.fetchone()
 
 
-def _package_exists(conn: psycopg.Connection, package: str) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM downloads.overall WHERE package = %s)", (package,)
-    ).fetchone()
+async def _all(conn: psycopg.AsyncConnection, query: Any, params: Any = None) -> list[Any]:
+    cursor = await conn.execute(query, params)
+    return await cursor.fetchall()
+
+
+def _connect(request: Request):
+    """A connection from the app's pool (opened by its lifespan; autocommit, with a statement timeout)."""
+    return request.app.state.pool.connection()
+
+
+async def _package_exists(conn: psycopg.AsyncConnection, package: str) -> bool:
+    row = await _one(conn, "SELECT EXISTS (SELECT 1 FROM downloads.overall WHERE package = %s)", (package,))
     return bool(row and row[0])
 
 
-def _last_complete_day(conn: psycopg.Connection, today: date) -> date | None:
+async def _last_complete_day(conn: psycopg.AsyncConnection, today: date) -> date | None:
     """The newest day before today with rows: the end of every daily chart."""
-    row = conn.execute("SELECT max(date) FROM downloads.overall WHERE date < %s", (today,)).fetchone()
+    row = await _one(conn, "SELECT max(date) FROM downloads.overall WHERE date < %s", (today,))
     return row[0] if row else None
 
 
-def _first_day(conn: psycopg.Connection, packages: list[str]) -> date | None:
-    row = conn.execute(
-        "SELECT min(date) FROM downloads.overall WHERE package = ANY(%s)", (packages,)
-    ).fetchone()
+async def _first_day(conn: psycopg.AsyncConnection, packages: list[str]) -> date | None:
+    row = await _one(conn, "SELECT min(date) FROM downloads.overall WHERE package = ANY(%s)", (packages,))
     return row[0] if row else None
 
 
-def _window(
-    conn: psycopg.Connection, packages: list[str], range_key: str, today: date
+async def _window(
+    conn: psycopg.AsyncConnection, packages: list[str], range_key: str, today: date
 ) -> tuple[date, date] | None:
-    end = _last_complete_day(conn, today)
+    end = await _last_complete_day(conn, today)
     if end is None:
         return None
     days = RANGES[range_key]
     if days is None:
-        start = _first_day(conn, packages) or end
+        start = await _first_day(conn, packages) or end
         start = min(start, end)
     else:
         start = end - timedelta(days=days - 1)
     return start, end
 
 
-def _present_days(conn: psycopg.Connection, start: date, end: date) -> set[date]:
+async def _present_days(conn: psycopg.AsyncConnection, start: date, end: date) -> set[date]:
     """Days that were loaded: a package with no row on such a day had no downloads; other days are gaps."""
-    rows = conn.execute(
+    rows = await _all(
+        conn,
         """
         SELECT date FROM downloads.loaded_days WHERE date BETWEEN %(start)s AND %(end)s
         UNION SELECT DISTINCT date FROM downloads.overall
         WHERE package = %(all)s AND date BETWEEN %(start)s AND %(end)s
         """,
         {"start": start, "end": end, "all": ALL_PACKAGES},
-    ).fetchall()
+    )
     return {row[0] for row in rows}
 
 
-def _rows(
-    conn: psycopg.Connection, dimension: str, packages: list[str], start: date, end: date
+async def _rows(
+    conn: psycopg.AsyncConnection, dimension: str, packages: list[str], start: date, end: date
 ) -> list[tuple[date, str, str, int]]:
     if dimension not in _DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     query = sql.SQL(
         "SELECT date, package, category, downloads FROM {} WHERE package = ANY(%s) AND date BETWEEN %s AND %s"
     ).format(sql.Identifier("downloads", dimension))
-    return conn.execute(query, (packages, start, end)).fetchall()
+    return await _all(conn, query, (packages, start, end))
 
 
 def _dates(start: date, end: date) -> list[date]:
@@ -187,14 +195,16 @@ def _series(values: dict[date, int], dates: list[date], present: set[date]) -> l
     return [values.get(day, 0) if day in present or day in values else None for day in dates]
 
 
-def package_charts(conn: psycopg.Connection, package: str, start: date, end: date) -> dict[str, Any]:
+async def package_charts(
+    conn: psycopg.AsyncConnection, package: str, start: date, end: date
+) -> dict[str, Any]:
     """Every chart of the package page for [start, end]: one series per category, a value per day."""
     dates = _dates(start, end)
-    present = _present_days(conn, start, end)
+    present = await _present_days(conn, start, end)
     charts = []
     for chart in CHARTS:
         by_category: dict[str, dict[date, int]] = defaultdict(dict)
-        for day, _package, category, downloads in _rows(conn, chart.dimension, [package], start, end):
+        for day, _package, category, downloads in await _rows(conn, chart.dimension, [package], start, end):
             by_category[category][day] = downloads
         if chart.dimension == "overall":
             order = [c for c in ("with_mirrors", "without_mirrors") if c in by_category]
@@ -223,13 +233,13 @@ def package_charts(conn: psycopg.Connection, package: str, start: date, end: dat
     }
 
 
-def compare_series(
-    conn: psycopg.Connection, packages: list[str], category: str, start: date, end: date
+async def compare_series(
+    conn: psycopg.AsyncConnection, packages: list[str], category: str, start: date, end: date
 ) -> dict[str, Any]:
     dates = _dates(start, end)
-    present = _present_days(conn, start, end)
+    present = await _present_days(conn, start, end)
     by_package: dict[str, dict[date, int]] = {package: {} for package in packages}
-    for day, package, row_category, downloads in _rows(conn, "overall", packages, start, end):
+    for day, package, row_category, downloads in await _rows(conn, "overall", packages, start, end):
         if row_category == category:
             by_package[package][day] = downloads
     return {
@@ -242,9 +252,10 @@ def compare_series(
     }
 
 
-def _totals(conn: psycopg.Connection, package: str, end: date) -> dict[str, int]:
+async def _totals(conn: psycopg.AsyncConnection, package: str, end: date) -> dict[str, int]:
     """Downloads without mirrors in the last day, week and month ending ``end`` (as pypistats' recent)."""
-    row = conn.execute(
+    row = await _one(
+        conn,
         """
         SELECT coalesce(sum(downloads) FILTER (WHERE date > %(end)s - 1), 0),
                coalesce(sum(downloads) FILTER (WHERE date > %(end)s - 7), 0),
@@ -253,23 +264,22 @@ def _totals(conn: psycopg.Connection, package: str, end: date) -> dict[str, int]
         WHERE package = %(package)s AND category = 'without_mirrors' AND date > %(end)s - 30 AND date <= %(end)s
         """,
         {"package": package, "end": end},
-    ).fetchone()
+    )
     assert row is not None
     return {"last_day": row[0], "last_week": row[1], "last_month": row[2]}
 
 
-def today_so_far(conn: psycopg.Connection, package: str, today: date) -> dict[str, Any]:
+async def today_so_far(conn: psycopg.AsyncConnection, package: str, today: date) -> dict[str, Any]:
     """Today's rows for ``package`` (its partition fills during the day) and when that day was last loaded."""
     counts = dict(
-        conn.execute(
+        await _all(
+            conn,
             "SELECT category, downloads FROM downloads.overall WHERE date = %s AND package = %s",
             (today, package),
-        ).fetchall()
+        )
     )
-    loaded = conn.execute("SELECT loaded_at FROM downloads.loaded_days WHERE date = %s", (today,)).fetchone()
-    latest = conn.execute(
-        "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1"
-    ).fetchone()
+    loaded = await _one(conn, "SELECT loaded_at FROM downloads.loaded_days WHERE date = %s", (today,))
+    latest = await _one(conn, "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1")
     return {
         "date": today,
         "loaded_at": loaded[0] if loaded else None,
@@ -283,23 +293,21 @@ def today_so_far(conn: psycopg.Connection, package: str, today: date) -> dict[st
 # The top lists sum a window of a whole table; they change at most once an hour, so they are kept a few minutes.
 _TOP_TTL = 300.0
 _top_cache: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = {}
-_top_lock = threading.Lock()
 
 
-def top_packages(
-    conn: psycopg.Connection, dsn: str, period: str, country: str | None, limit: int, today: date
+async def top_packages(
+    conn: psycopg.AsyncConnection, dsn: str, period: str, country: str | None, limit: int, today: date
 ) -> dict[str, Any]:
     """The most downloaded packages of the period: without mirrors overall, every download per country."""
     key = (dsn, period, country, limit, today)
     now = time.monotonic()
-    with _top_lock:
-        cached = _top_cache.get(key)
-        if cached and now - cached[0] < _TOP_TTL:
-            return cached[1]
+    cached = _top_cache.get(key)
+    if cached and now - cached[0] < _TOP_TTL:
+        return cached[1]
     if period == "today":
         start = end = today
     else:
-        last = _last_complete_day(conn, today)
+        last = await _last_complete_day(conn, today)
         if last is None:
             return {"start": None, "end": None, "total": 0, "rows": [], "countries": []}
         end, start = last, last - timedelta(days=TOP_PERIODS[period] - 1)
@@ -307,25 +315,28 @@ def top_packages(
         table, category = sql.Identifier("downloads", "overall"), "without_mirrors"
     else:
         table, category = sql.Identifier("downloads", "country"), country
-    rows = conn.execute(
+    rows = await _all(
+        conn,
         sql.SQL(
             "SELECT package, sum(downloads)::bigint AS n FROM {} WHERE category = %s AND date BETWEEN %s AND %s"
             " AND package <> %s GROUP BY package ORDER BY n DESC, package LIMIT %s"
         ).format(table),
         (category, start, end, ALL_PACKAGES, limit),
-    ).fetchall()
-    total = conn.execute(
+    )
+    total = await _one(
+        conn,
         sql.SQL(
             "SELECT coalesce(sum(downloads), 0)::bigint FROM {} WHERE category = %s AND date BETWEEN %s AND %s"
             " AND package = %s"
         ).format(table),
         (category, start, end, ALL_PACKAGES),
-    ).fetchone()
-    countries = conn.execute(
+    )
+    countries = await _all(
+        conn,
         "SELECT category, sum(downloads) AS n FROM downloads.country WHERE package = %s AND date BETWEEN %s AND %s"
         " GROUP BY category ORDER BY n DESC, category",
         (ALL_PACKAGES, start, end),
-    ).fetchall()
+    )
     result = {
         "start": start,
         "end": end,
@@ -333,26 +344,28 @@ def top_packages(
         "rows": rows,
         "countries": [c for c, _ in countries if _COUNTRY.match(c)],
     }
-    with _top_lock:
-        _top_cache[key] = (now, result)
-        for stale in [k for k, (t, _) in _top_cache.items() if now - t >= _TOP_TTL]:
-            del _top_cache[stale]
+    _top_cache[key] = (now, result)
+    for stale in [k for k, (t, _) in _top_cache.items() if now - t >= _TOP_TTL]:
+        del _top_cache[stale]
     return result
 
 
-def search_packages(conn: psycopg.Connection, query: str, limit: int = 20) -> list[tuple[str, int]]:
+async def search_packages(
+    conn: psycopg.AsyncConnection, query: str, limit: int = 20
+) -> list[tuple[str, int]]:
     """Packages whose normalized name starts with the normalized ``query``, most downloaded last month first."""
     prefix = normalize(query.strip())
     if not prefix:
         return []
     like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = conn.execute(
+    rows = await _all(
+        conn,
         "SELECT package, downloads FROM downloads.recent WHERE category = 'month' AND package LIKE %s"
         " AND package <> %s ORDER BY downloads DESC, package LIMIT %s",
         (like, ALL_PACKAGES, limit),
-    ).fetchall()
+    )
     found = [(package, downloads) for package, downloads in rows]
-    if prefix not in {p for p, _ in found} and _package_exists(conn, prefix):
+    if prefix not in {p for p, _ in found} and await _package_exists(conn, prefix):
         found.insert(0, (prefix, 0))
     return found
 
@@ -384,9 +397,9 @@ def _error_page(request: Request, error: PageError) -> Response:
 
 
 def _page(handler):
-    def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request) -> Response:
         try:
-            return handler(request)
+            return await handler(request)
         except PageError as error:
             return _error_page(request, error)
 
@@ -395,9 +408,9 @@ def _page(handler):
 
 
 def _data(handler):
-    def endpoint(request: Request) -> Response:
+    async def endpoint(request: Request) -> Response:
         try:
-            return JSONResponse(handler(request), headers={"Cache-Control": "public, max-age=300"})
+            return JSONResponse(await handler(request), headers={"Cache-Control": "public, max-age=300"})
         except PageError as error:
             return JSONResponse({"error": error.message}, status_code=error.status)
 
@@ -418,15 +431,15 @@ def _package_path(package: str) -> str:
 
 
 @_page
-def home(request: Request) -> Response:
+async def home(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
     if len(query) > _MAX_NAME:
         raise PageError(400, f"the search is at most {_MAX_NAME} characters")
-    with _connect(request) as conn:
-        results = search_packages(conn, query) if query else []
-        latest = conn.execute(
-            "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1"
-        ).fetchone()
+    async with _connect(request) as conn:
+        results = await search_packages(conn, query) if query else []
+        latest = await _one(
+            conn, "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1"
+        )
     if query and len(results) == 1 and results[0][0] == normalize(query):
         return RedirectResponse(_package_path(results[0][0]), status_code=303)
     return _render(
@@ -442,7 +455,7 @@ def home(request: Request) -> Response:
 
 
 @_page
-def package_page(request: Request) -> Response:
+async def package_page(request: Request) -> Response:
     given = request.path_params["name"]
     package = valid_name(given)
     if redirect := _canonical(request, _package_path(package)):
@@ -450,12 +463,12 @@ def package_page(request: Request) -> Response:
     range_key = _one_of(request, "range", RANGES, DEFAULT_RANGE)
     view = _one_of(request, "view", VIEWS, "absolute")
     today = _today()
-    with _connect(request) as conn:
-        if not _package_exists(conn, package):
+    async with _connect(request) as conn:
+        if not await _package_exists(conn, package):
             raise PageError(404, f"no downloads of {package!r} are recorded")
-        window = _window(conn, [package], range_key, today)
-        totals = _totals(conn, package, window[1]) if window else None
-        today_info = today_so_far(conn, package, today)
+        window = await _window(conn, [package], range_key, today)
+        totals = await _totals(conn, package, window[1]) if window else None
+        today_info = await today_so_far(conn, package, today)
     links = {
         "ranges": [(key, f"?{urlencode({'range': key, 'view': view})}") for key in RANGES],
         "views": [(key, f"?{urlencode({'range': range_key, 'view': key})}") for key in VIEWS],
@@ -484,16 +497,16 @@ def package_page(request: Request) -> Response:
 
 
 @_data
-def package_data(request: Request) -> dict[str, Any]:
+async def package_data(request: Request) -> dict[str, Any]:
     package = valid_name(request.path_params["name"])
     range_key = _one_of(request, "range", RANGES, DEFAULT_RANGE)
-    with _connect(request) as conn:
-        if not _package_exists(conn, package):
+    async with _connect(request) as conn:
+        if not await _package_exists(conn, package):
             raise PageError(404, f"no downloads of {package!r} are recorded")
-        window = _window(conn, [package], range_key, _today())
+        window = await _window(conn, [package], range_key, _today())
         if window is None:
             return {"package": package, "start": None, "end": None, "dates": [], "charts": []}
-        return package_charts(conn, package, *window)
+        return await package_charts(conn, package, *window)
 
 
 def _compared(request: Request) -> list[str]:
@@ -505,21 +518,21 @@ def _compared(request: Request) -> list[str]:
     return packages
 
 
-def _check_known(conn: psycopg.Connection, packages: list[str]) -> None:
-    unknown = [p for p in packages if not _package_exists(conn, p)]
+async def _check_known(conn: psycopg.AsyncConnection, packages: list[str]) -> None:
+    unknown = [p for p in packages if not await _package_exists(conn, p)]
     if unknown:
         raise PageError(404, "no downloads are recorded for " + ", ".join(repr(p) for p in unknown))
 
 
 @_page
-def compare_page(request: Request) -> Response:
+async def compare_page(request: Request) -> Response:
     packages = _compared(request)
     range_key = _one_of(request, "range", RANGES, DEFAULT_RANGE)
     view = _one_of(request, "view", VIEWS, "absolute")
     mirrors = _one_of(request, "mirrors", ("false", "true"), "false")
     if packages:
-        with _connect(request) as conn:
-            _check_known(conn, packages)
+        async with _connect(request) as conn:
+            await _check_known(conn, packages)
     joined = ",".join(packages)
 
     def link(**change: str) -> str:
@@ -553,23 +566,23 @@ def compare_page(request: Request) -> Response:
 
 
 @_data
-def compare_data(request: Request) -> dict[str, Any]:
+async def compare_data(request: Request) -> dict[str, Any]:
     packages = _compared(request)
     if not packages:
         raise PageError(400, "packages must name at least one package")
     range_key = _one_of(request, "range", RANGES, DEFAULT_RANGE)
     mirrors = _one_of(request, "mirrors", ("false", "true"), "false")
     category = "with_mirrors" if mirrors == "true" else "without_mirrors"
-    with _connect(request) as conn:
-        _check_known(conn, packages)
-        window = _window(conn, packages, range_key, _today())
+    async with _connect(request) as conn:
+        await _check_known(conn, packages)
+        window = await _window(conn, packages, range_key, _today())
         if window is None:
             return {"packages": packages, "category": category, "dates": [], "series": []}
-        return compare_series(conn, packages, category, *window)
+        return await compare_series(conn, packages, category, *window)
 
 
 @_page
-def top_page(request: Request) -> Response:
+async def top_page(request: Request) -> Response:
     period = _one_of(request, "period", TOP_PERIODS, "day")
     country = request.query_params.get("country", "").strip() or None
     if country is not None:
@@ -581,11 +594,9 @@ def top_page(request: Request) -> Response:
         raise PageError(400, f"limit must be a whole number from 1 to {TOP_LIMIT_MAX}, not {limit_text!r}")
     limit = int(limit_text)
     today = _today()
-    with _connect(request) as conn:
-        top = top_packages(conn, request.app.state.dsn, period, country, limit, today)
-        loaded = conn.execute(
-            "SELECT loaded_at FROM downloads.loaded_days WHERE date = %s", (today,)
-        ).fetchone()
+    async with _connect(request) as conn:
+        top = await top_packages(conn, request.app.state.dsn, period, country, limit, today)
+        loaded = await _one(conn, "SELECT loaded_at FROM downloads.loaded_days WHERE date = %s", (today,))
 
     def link(**change: str | None) -> str:
         params = {"period": period, "country": country or "", "limit": str(limit), **change}
