@@ -56,6 +56,7 @@ def test_runs_are_recorded_in_postgres(
         # Every pool the code names (upstream_http, bigquery, scanner, corpus_writer) runs one op at a time.
         assert concurrency.pool_config.default_pool_limit == 1
         assert not instance.telemetry_enabled and not instance.nux_enabled
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
 
         result = dg.materialize([tiny], instance=instance)
         assert result.success
