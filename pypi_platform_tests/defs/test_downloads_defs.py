@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from pypi_platform.defs.downloads.assets import build_daily_downloads, daily_partitions, recent_downloads
-from pypi_platform.defs.downloads.schedules import daily_downloads_schedule
+from pypi_platform.defs.downloads.schedules import daily_downloads_schedule, downloads_today_schedule
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.downloads.schema import FILE_DOWNLOADS
 from pypi_platform.lib.downloads.tables import read_dimension
@@ -176,3 +176,26 @@ def test_schedule_loads_yesterday_and_reloads_the_two_days_before():
     assert request.tags["dagster/asset_partition_range_start"] == "2024-03-07"
     assert request.tags["dagster/asset_partition_range_end"] == "2024-03-09"
     assert request.run_key == "daily-downloads-2024-03-09"
+
+
+def test_today_schedule_loads_the_current_day_so_far_once_an_hour():
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2024, 3, 10, 14, 15, tzinfo=UTC))
+    request = downloads_today_schedule(context)
+    assert request.partition_key == "2024-03-10"
+    assert request.run_key == "downloads-today-2024-03-10T14"
+    assert "2024-03-10" in DAILY.partitions_def.get_partition_keys(
+        current_time=datetime(2024, 3, 10, 14, 15, tzinfo=UTC)
+    ), "today's partition exists, so it can be loaded before the day ends"
+
+
+def test_recent_leaves_out_today_so_far(database, tmp_path):
+    resources = _resources(database, None, tmp_path)
+    today = datetime.now(UTC).date()
+    yesterday = today - timedelta(days=1)
+    assert dg.materialize([DAILY], resources=resources, partition_key=yesterday.isoformat()).success
+    assert dg.materialize([DAILY], resources=resources, partition_key=today.isoformat()).success
+
+    result = dg.materialize([recent_downloads], resources=resources)
+
+    metadata = result.asset_materializations_for_node("recent_downloads")[0].metadata
+    assert metadata["as_of"].value == yesterday.isoformat(), "the last day is the last complete day"

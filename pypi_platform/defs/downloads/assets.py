@@ -1,7 +1,7 @@
 """Daily download statistics: one aggregation per UTC day from the logs, loaded into the ``downloads`` tables."""
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import psycopg
@@ -22,7 +22,8 @@ CHECKS = {
 
 
 def daily_partitions(start: date) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC")
+    # end_offset=1: today's partition exists too, so "today so far" can be loaded (hourly, by its schedule).
+    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), timezone="UTC", end_offset=1)
 
 
 def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.AssetsDefinition:
@@ -90,10 +91,12 @@ def recent_downloads(
 ) -> dg.MaterializeResult:
     """Downloads of each package in the last day, week and month, and retention of the daily tables."""
     with postgres.connect() as conn:
-        row = conn.execute("SELECT max(date) FROM downloads.loaded_days").fetchone()
+        # The last complete day: today's partition, loaded so far, is not "the last day" pypistats.org reports.
+        today = datetime.now(UTC).date()
+        row = conn.execute("SELECT max(date) FROM downloads.loaded_days WHERE date < %s", (today,)).fetchone()
         latest = row[0] if row else None
         if latest is None:
-            context.log.warning("no day is loaded yet; nothing to summarize")
+            context.log.warning("no complete day is loaded yet; nothing to summarize")
             return dg.MaterializeResult(metadata={"dagster/row_count": 0})
         # Retention first, so that recent sums exactly what the tables still hold.
         retention = download_logs.retention_days
