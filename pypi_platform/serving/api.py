@@ -59,8 +59,8 @@ async def recent(request: Request) -> Response:
 
 
 async def series(request: Request) -> Response:
-    async def run(conn: AsyncConnection, query: queries.SeriesQuery) -> dict:
-        return queries.series_body(query, await queries.series(conn, query))
+    async def run(conn: AsyncConnection, query: queries.SeriesQuery) -> str:
+        return queries.series_json(query, await queries.series(conn, query))
 
     path, params = request.path_params, request.query_params.multi_items()
     return await _answer(
@@ -81,7 +81,7 @@ async def no_such_endpoint(request: Request) -> Response:
 
 
 async def _answer(
-    request: Request, parse: Callable[[], object], run: Callable[..., Awaitable[dict]]
+    request: Request, parse: Callable[[], object], run: Callable[..., Awaitable[dict | str]]
 ) -> Response:
     try:
         query = parse()
@@ -98,6 +98,8 @@ async def _answer(
             body = await run(conn, query)
         except RequestError as exc:
             return error_response(exc.status, exc.code, exc.message)
+    if isinstance(body, str):  # already JSON text
+        return Response(body, headers=headers, media_type="application/json")
     return json_response(body, headers=headers)
 
 

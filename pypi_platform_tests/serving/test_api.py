@@ -185,3 +185,19 @@ def test_top_per_country_and_its_default_period_and_limit(client, stats_data):
     assert [(row["package"], row["downloads"]) for row in body["data"]] == expected
     assert len(expected) == len(PACKAGES) - 1  # "quiet" has no downloads in the month
     assert client.get("/api/top?country=ZZ").json()["data"] == []
+
+
+def test_series_json_text_is_what_json_dumps_writes_for_the_body():
+    import json
+    from datetime import date
+
+    from pypi_platform.lib.serving.queries import SeriesQuery, series_body, series_json
+
+    rows = [
+        ('we"ird\\', date(2024, 1, 1), 3),
+        ("null", date(2024, 1, 2), 2**40),
+        ("\u00e9t\u00e9", date(2024, 1, 3), 0),
+    ]
+    for query, selected in ((SeriesQuery("installer", "six"), rows), (SeriesQuery("ci", "__all__"), [])):
+        expected = json.dumps(series_body(query, selected), sort_keys=True, separators=(",", ":"))
+        assert series_json(query, selected) == expected

@@ -13,6 +13,7 @@ known package whose filter matches nothing.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -358,6 +359,20 @@ async def data_version(conn: AsyncConnection) -> str:
 def series_body(query: SeriesQuery, rows: Sequence[tuple[str, date, int]]) -> dict:
     data = [{"category": c, "date": d.isoformat(), "downloads": n} for c, d, n in rows]
     return {"data": data, "package": query.package, "type": query.dimension.type}
+
+
+def series_json(query: SeriesQuery, rows: Sequence[tuple[str, date, int]]) -> str:
+    """``series_body`` as JSON text, keys sorted and compact, exactly as ``json.dumps(..., sort_keys=True,
+    separators=(",", ":"))`` writes it, at a quarter of the cost: this is most of the CPU of a request."""
+    heads: dict[str, str] = {}
+    parts = []
+    for category, day, downloads in rows:
+        head = heads.get(category)
+        if head is None:
+            head = heads[category] = '{"category":' + json.dumps(category) + ',"date":"'
+        parts.append(f'{head}{day.isoformat()}","downloads":{int(downloads)}}}')
+    package = json.dumps(query.package)
+    return f'{{"data":[{",".join(parts)}],"package":{package},"type":"{query.dimension.type}"}}'
 
 
 def recent_body(query: RecentQuery, counts: dict[str, int]) -> dict:
