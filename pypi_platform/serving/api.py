@@ -29,6 +29,8 @@ from pypi_platform.lib.serving.queries import RequestError
 from pypi_platform.lib.serving.ratelimit import TokenBuckets
 
 API_PREFIX = "/api/"
+# Paths whose answers come from PostgreSQL: the API's, and the JSON the dashboard's charts load.
+LIMITED_PREFIXES = (API_PREFIX, "/dashboard-data/")
 
 
 def routes() -> list[BaseRoute]:
@@ -121,9 +123,9 @@ def _matches(header: str | None, etag: str) -> bool:
 
 
 class RateLimit:
-    """ASGI middleware: a token bucket per client IP over the paths under ``/api/``; over the limit, 429 with
-    ``Retry-After``. Every answer under ``/api/`` carries ``X-RateLimit-Limit`` (the bucket's size) and
-    ``X-RateLimit-Remaining``. The client is the connection's peer, or the address uvicorn takes from
+    """ASGI middleware: a token bucket per client IP over the paths that read PostgreSQL (``LIMITED_PREFIXES``);
+    over the limit, 429 with ``Retry-After``. Every answer there carries ``X-RateLimit-Limit`` (the bucket's
+    size) and ``X-RateLimit-Remaining``. The client is the connection's peer, or the address uvicorn takes from
     ``X-Forwarded-For`` when the peer is a trusted proxy (``--forwarded-allow-ips``)."""
 
     def __init__(self, app: ASGIApp, rate: float, burst: int):
@@ -131,7 +133,7 @@ class RateLimit:
         self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.buckets is None or scope["type"] != "http" or not scope["path"].startswith(API_PREFIX):
+        if self.buckets is None or scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):
             await self.app(scope, receive, send)
             return
         client = scope.get("client")

@@ -46,6 +46,10 @@ def test_a_client_over_its_bucket_gets_429_with_retry_after(stats_database, serv
         assert other.status_code == 200
         assert other.headers["X-RateLimit-Remaining"] == "2"
 
+        # The dashboard's chart data reads PostgreSQL too and shares the bucket; its pages and assets do not.
+        assert client.get("/dashboard-data/packages/six").status_code == 429
+        assert "X-RateLimit-Limit" not in client.get("/").headers
+
         time.sleep(float(limited.headers["Retry-After"]))
         assert client.get("/api/packages/six/recent").status_code == 200
 
