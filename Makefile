@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOME_DIR := $(or $(PYPI_PLATFORM_HOME),$(CURDIR)/.pypi_platform)
 
-.PHONY: demo ui test lint format bench clean
+.PHONY: demo ui test chromium lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,11 @@ serve: $(VENV)/.installed
 ui: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/dg dev --use-active-venv -h 127.0.0.1 -p 3000
 
-test: $(VENV)/.installed-test
+# The UI test drives Debian's chromium; on a fresh machine apt installs it (a no-op where it is present).
+chromium:
+	scripts/ensure-chromium
+
+test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
