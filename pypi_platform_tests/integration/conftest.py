@@ -49,7 +49,7 @@ query Workspace {
         loadStatus
         locationOrLoadError {
           __typename
-          ... on PythonError { message stack }
+          ... on PythonError { message stack causes { message } }
           ... on RepositoryLocation { repositories { name } }
         }
       }
@@ -95,7 +95,7 @@ class DagsterStack:
     def check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
-                raise AssertionError(f"{name} exited with {process.returncode}\n{self.log_tail()}")
+                pytest.fail(f"{name} exited with {process.returncode}\n{self.log_tail()}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -225,17 +225,42 @@ def _wait_until_loaded(stack: DagsterStack, timeout: float) -> str:
                 for entry in entries:
                     loaded = entry["locationOrLoadError"]
                     if loaded["__typename"] == "PythonError":
-                        raise AssertionError(
+                        causes = "\n".join(f"caused by: {cause['message']}" for cause in loaded["causes"])
+                        pytest.fail(
                             f"code location {entry['name']} failed to load: {loaded['message']}\n"
-                            + "".join(loaded["stack"])
+                            + f"{causes}\n{stack.log_tail()}",
+                            pytrace=False,
                         )
-                (entry,) = (entry for entry in entries if entry["name"] == LOCATION)
-                (repository,) = entry["locationOrLoadError"]["repositories"]
-                return repository["name"]
+                names = {entry["name"]: entry for entry in entries}
+                assert LOCATION in names, f"no code location {LOCATION!r} in the workspace: {sorted(names)}"
+                repositories = names[LOCATION]["locationOrLoadError"]["repositories"]
+                assert len(repositories) == 1, f"{LOCATION} holds repositories {repositories}"
+                return repositories[0]["name"]
         time.sleep(1)
-    raise AssertionError(
-        f"the code location did not load within {timeout:.0f} s (last state: {last})\n{stack.log_tail()}"
+    pytest.fail(
+        f"the code location did not load within {timeout:.0f} s (last state: {last})\n{stack.log_tail()}",
+        pytrace=False,
     )
+
+
+def _write_instance(root: Path) -> tuple[Path, Path]:
+    """DAGSTER_HOME with the production dagster.yaml, and a workspace naming the location as `dg dev` does."""
+    home = root / "dagster_home"
+    home.mkdir()
+    instance = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    assert "postgres" in instance.get("storage", {}), (
+        "the production dagster.yaml keeps its storage in PostgreSQL"
+    )
+    instance.update(telemetry={"enabled": False}, nux={"enabled": False})  # no first-visit modal in shots
+    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    workspace = root / "workspace.yaml"
+    target = {
+        "module_name": "pypi_platform.definitions",
+        "location_name": LOCATION,
+        "working_directory": str(REPO),
+    }
+    workspace.write_text(yaml.safe_dump({"load_from": [{"python_module": target}]}))
+    return home, workspace
 
 
 @pytest.fixture(scope="module")
@@ -249,46 +274,19 @@ def dagster_stack(
     """dagster-webserver and dagster-daemon on the production dagster.yaml, with PostgreSQL storage."""
     root = tmp_path_factory.mktemp("ui")
     suffix = uuid.uuid4().hex[:12]
-    platform_db, dagster_db = f"ui_platform_{suffix}", f"ui_dagster_{suffix}"
     # Separate databases on one server: Dagster's tables and ours never mix; the platform migrates its own.
-    platform_dsn = _create_database(postgres_dsn, platform_db)
-    dagster_dsn = _create_database(postgres_dsn, dagster_db)
-    bucket = f"ui-{suffix}"
-    boto3.session.Session().client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
-
-    home = root / "dagster_home"
-    home.mkdir()
-    instance = yaml.safe_load((REPO / "dagster.yaml").read_text())
-    instance.update(telemetry={"enabled": False}, nux={"enabled": False})  # no first-visit modal in shots
-    (home / "dagster.yaml").write_text(yaml.safe_dump(instance))
-    workspace = root / "workspace.yaml"
-    target = {"module_name": "pypi_platform.definitions", "location_name": LOCATION}
-    workspace.write_text(
-        yaml.safe_dump({"load_from": [{"python_module": {**target, "working_directory": str(REPO)}}]})
-    )
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYPI_PLATFORM_", "DAGSTER_"))}
-    env.update(_dagster_pg_environment(dagster_dsn))
-    env.update(
-        DAGSTER_HOME=str(home),
-        PYPI_PLATFORM_HOME=str(root / "platform_home"),
-        PYPI_PLATFORM_DATABASE_URL=platform_dsn,
-        PYPI_PLATFORM_STORAGE_URL=f"s3://{bucket}/platform",
-        PYPI_PLATFORM_S3_ENDPOINT_URL=s3_endpoint,
-        PYPI_PLATFORM_UPSTREAM_URL=upstream.url,
-        PYPI_PLATFORM_MIRROR_PROJECTS=",".join(PROJECTS),
-        PYPI_PLATFORM_MIRROR_WORKERS="4",
-        PYTHONUNBUFFERED="1",
-    )
-    assert env.get("AWS_ACCESS_KEY_ID"), (
-        "the s3_endpoint fixture puts moto's fake credentials in the environment"
-    )
-
+    platform_db, dagster_db = f"ui_platform_{suffix}", f"ui_dagster_{suffix}"
+    home, workspace = _write_instance(root)
     port = _free_port()
     commands = {
         "webserver": [
             str(BIN / "dagster-webserver"),
-            *("-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)),
+            "-w",
+            str(workspace),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
         ],
         "daemon": [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
     }
@@ -299,6 +297,25 @@ def dagster_stack(
         logs={name: artifacts_dir / f"{name}.log" for name in commands},
     )
     try:
+        platform_dsn = _create_database(postgres_dsn, platform_db)
+        dagster_dsn = _create_database(postgres_dsn, dagster_db)
+        bucket = f"ui-{suffix}"
+        boto3.session.Session().client("s3", endpoint_url=s3_endpoint).create_bucket(Bucket=bucket)
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYPI_PLATFORM_", "DAGSTER_"))}
+        assert env.get("AWS_ACCESS_KEY_ID"), "s3_endpoint puts moto's fake credentials in the environment"
+        env.update(_dagster_pg_environment(dagster_dsn))
+        env.update(
+            DAGSTER_HOME=str(home),
+            PYPI_PLATFORM_HOME=str(root / "platform_home"),
+            PYPI_PLATFORM_DATABASE_URL=platform_dsn,
+            PYPI_PLATFORM_STORAGE_URL=f"s3://{bucket}/platform",
+            PYPI_PLATFORM_S3_ENDPOINT_URL=s3_endpoint,
+            PYPI_PLATFORM_UPSTREAM_URL=upstream.url,
+            PYPI_PLATFORM_MIRROR_PROJECTS=",".join(PROJECTS),
+            PYPI_PLATFORM_MIRROR_WORKERS="4",
+            PYTHONUNBUFFERED="1",
+        )
         for name, command in commands.items():
             with stack.logs[name].open("wb") as log:
                 stack.processes[name] = subprocess.Popen(
