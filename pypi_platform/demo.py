@@ -59,7 +59,27 @@ def main() -> int:
     _report_datasets(settings)
     _report_scan(settings)
     _report_corpus(settings, *corpus)
+    _report_dashboard(settings)
     return 0
+
+
+def _report_dashboard(settings) -> None:
+    """Where to read the loaded download statistics without Dagster."""
+    with psycopg.connect(_dsn(settings)) as conn:
+        row = conn.execute(
+            """
+            SELECT package FROM downloads.recent
+            WHERE category = 'month' AND package <> '__all__'
+            ORDER BY package = 'python-dateutil' DESC, downloads DESC, package LIMIT 1
+            """
+        ).fetchone()
+    print()
+    print("Download statistics for people: run `make serve`, then open")
+    if row is not None:
+        print(f"  http://127.0.0.1:8000/packages/{row[0]}   (the dashboard)")
+        print(f"  http://127.0.0.1:8000/api/packages/{row[0]}/overall   (the pypistats-compatible API)")
+    else:
+        print("  http://127.0.0.1:8000/")
 
 
 def _corpus(definitions: dg.Definitions, instance: dg.DagsterInstance):
