@@ -108,19 +108,23 @@ def _failed_run(instance: dg.DagsterInstance):
     return run, failure
 
 
+def _sense_failure(instance: dg.DagsterInstance, run, failure, database: str) -> None:
+    context = dg.build_run_status_sensor_context(
+        sensor_name="run_failure_sensor",
+        dagster_instance=instance,
+        dagster_run=run,
+        dagster_event=failure,
+        resources={"postgres": PostgresResource(dsn=database)},
+    ).for_run_failure()
+    run_failure_sensor(context)
+
+
 def test_run_failure_sensor_records_the_failed_run_once_with_its_step_and_error(database):
     instance = dg.DagsterInstance.ephemeral()
     run, failure = _failed_run(instance)
 
     for _ in range(2):  # a restarted daemon may see the same failure again
-        context = dg.build_run_status_sensor_context(
-            sensor_name="run_failure_sensor",
-            dagster_instance=instance,
-            dagster_run=run,
-            dagster_event=failure,
-            resources={"postgres": PostgresResource(dsn=database)},
-        ).for_run_failure()
-        run_failure_sensor(context)
+        _sense_failure(instance, run, failure, database)
 
     with psycopg.connect(database) as conn:
         (recorded,) = recent_failures(conn)
@@ -148,14 +152,7 @@ def test_run_failure_sensor_records_the_partition_or_range_of_the_run(database, 
     instance = dg.DagsterInstance.ephemeral()
     run, failure = _failed_run(instance)
     run = run.with_tags({**run.tags, **tags})
-    context = dg.build_run_status_sensor_context(
-        sensor_name="run_failure_sensor",
-        dagster_instance=instance,
-        dagster_run=run,
-        dagster_event=failure,
-        resources={"postgres": PostgresResource(dsn=database)},
-    ).for_run_failure()
-    run_failure_sensor(context)
+    _sense_failure(instance, run, failure, database)
     with psycopg.connect(database) as conn:
         (recorded,) = recent_failures(conn)
     assert recorded.partition_key == expected

@@ -35,7 +35,6 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
 LOCATION = "pypi_platform"  # [tool.dg.project] code_location_name, as `dg dev` names it
 PROJECTS = ("alpha", "beta", "gamma")
-CHROMIUM = Path(os.environ.get("PYPI_PLATFORM_TEST_CHROMIUM", "/usr/bin/chromium"))
 LOAD_TIMEOUT = 180.0
 STOP_TIMEOUT = 20.0
 
@@ -104,19 +103,6 @@ def artifacts_dir() -> Path:
     directory = Path(os.environ.get("PYPI_PLATFORM_TEST_ARTIFACTS") or REPO / "test-artifacts" / "ui")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    """Debian's chromium; a missing browser fails the test, it never skips it."""
-    if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: install Debian's package "
-            "(apt-get install --no-install-recommends chromium, or run scripts/ensure-chromium) "
-            "or point PYPI_PLATFORM_TEST_CHROMIUM at a Chromium binary",
-            pytrace=False,
-        )
-    return CHROMIUM
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 from dagster import DagsterRunStatus
 from playwright.sync_api import Page, expect, sync_playwright
 
+from pypi_platform_tests.fixtures.browser import CHROMIUM_ARGS
 from pypi_platform_tests.integration.conftest import LOCATION, DagsterStack
 
 # DagsterGraphQLClient passes variables to gql the way gql has deprecated; not ours to change.
@@ -25,16 +26,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using variable_values and operat
 RUN_TIMEOUT = 180.0
 UI_TIMEOUT_MS = 60_000
 GROUPS = ("mirror", "downloads", "datasets", "scans", "corpus")
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 RUN_EVENTS = """
 query RunEvents($runId: ID!) {
@@ -187,7 +178,7 @@ def test_ui_end_to_end(dagster_stack: DagsterStack, chromium: Path, artifacts_di
             expect(page.get_by_text(day, exact=True).first).to_be_visible()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), args=BROWSER_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(UI_TIMEOUT_MS)

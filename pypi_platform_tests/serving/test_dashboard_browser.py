@@ -12,20 +12,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from pypi_platform_tests.fixtures.browser import CHROMIUM_ARGS
+
 LABELS = {"with_mirrors": "with mirrors", "without_mirrors": "without mirrors"}
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no browser at {CHROMIUM}")
 
 # Every drawn chart: its canvas id, the labels and data of its datasets, and whether Chart.js laid it out.
 CHARTS_JS = """
@@ -50,11 +40,11 @@ def artifacts_dir() -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser(chromium: Path) -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
             yield browser
         finally:
