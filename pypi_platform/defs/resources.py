@@ -12,7 +12,13 @@ import psycopg
 from pydantic import PrivateAttr
 
 from pypi_platform.lib import postgres
-from pypi_platform.lib.config import DEFAULT_BIGQUERY_TABLE, MirrorFilters, Settings, load_settings
+from pypi_platform.lib.config import (
+    DEFAULT_BIGQUERY_TABLE,
+    MirrorFilters,
+    ScanSettings,
+    Settings,
+    load_settings,
+)
 from pypi_platform.lib.downloads.logs import BigQueryLogs, DownloadLogs, ParquetLogs, SampleLogs
 from pypi_platform.lib.index.runner import run_mirror_sync
 from pypi_platform.lib.index.sync import SyncReport
@@ -121,6 +127,7 @@ class ScannerResource(dg.ConfigurableResource):
     memory_bytes: int = 2 * 2**30
     cache_max_bytes: int = 50 * 2**30
     max_failed_share: float = 0.02
+    popular_downloads: int = ScanSettings.popular_downloads
 
 
 class CorpusResource(dg.ConfigurableResource):
@@ -172,6 +179,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         memory_bytes=scans.memory_bytes,
         cache_max_bytes=scans.cache_max_bytes,
         max_failed_share=scans.max_failed_share,
+        popular_downloads=scans.popular_downloads,
     )
     corpus = CorpusResource(
         shards_dir=str(settings.home / "corpus"),

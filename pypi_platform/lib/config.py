@@ -81,6 +81,8 @@ class ScanSettings:
     memory_bytes: int = 2 * 2**30
     cache_max_bytes: int = 50 * 2**30  # local copies of release files kept between runs
     max_failed_share: float = 0.02  # the scan_dataset check fails above this share of failed packages
+    # Downloads in 30 days that make a name worth typosquatting: about the 2,000 most downloaded projects.
+    popular_downloads: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,9 @@ def _scans(env: Mapping[str, str]) -> ScanSettings:
         memory_bytes=_size("PYPI_PLATFORM_SCAN_MEMORY", memory) if memory else defaults.memory_bytes,
         cache_max_bytes=_size("PYPI_PLATFORM_SCAN_CACHE_SIZE", cache) if cache else defaults.cache_max_bytes,
         max_failed_share=failed_share,
+        popular_downloads=_int(
+            env, "PYPI_PLATFORM_SCAN_POPULAR_DOWNLOADS", defaults.popular_downloads, minimum=1
+        ),
     )
 
 

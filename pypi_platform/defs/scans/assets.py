@@ -31,10 +31,10 @@ from pypi_platform.lib.scanner.state import (
     save_bucket,
     scan_outcomes,
 )
+from pypi_platform.lib.scanner.typosquat import PopularNames
 from pypi_platform.lib.storage import ObjectNotFound, ObjectStore
 
 BUCKET_KEYS = [f"{bucket:02d}" for bucket in range(BUCKETS)]
-POPULAR_COUNT = 1000  # the most downloaded projects a name is compared with for typosquatting
 SCANS_ROOT = "scans"
 SCANS_INDEX = f"{SCANS_ROOT}/latest.json"
 COMMON = {"group_name": "scans", "owners": ["team:scans"]}
@@ -48,13 +48,13 @@ def scan_dates(start: date) -> dg.WeeklyPartitionsDefinition:
     )
 
 
-def popular_names(store: ObjectStore, count: int = POPULAR_COUNT) -> list[str]:
-    """The most downloaded projects from the latest download_stats_30d, or none when it was never published."""
+def popular_names(store: ObjectStore, min_downloads: int) -> PopularNames:
+    """The projects typosquats imitate, from the latest download_stats_30d (none when it was never published)."""
     manifest = read_latest(store, "download_stats_30d")
     if manifest is None:
-        return []
+        return PopularNames.from_downloads(None)
     stats = pl.read_parquet(io.BytesIO(read_file(store, manifest, "download_stats_30d.parquet")))
-    return stats.sort("downloads", descending=True).head(count)["package_name"].to_list()
+    return PopularNames.from_downloads(stats.select("package_name", "downloads").iter_rows(), min_downloads)
 
 
 def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefinition:
@@ -79,9 +79,9 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         keys = context.partition_key.keys_by_dimension
         scan_date, bucket = date.fromisoformat(keys["date"]), int(keys["bucket"])
         store = object_store.get_store()
-        popular = popular_names(store)
-        if not popular:
-            context.log.warning("download_stats_30d is not published: typosquatting is not checked")
+        popular = popular_names(store, scanner.popular_downloads)
+        if not popular.names:
+            context.log.warning(f"typosquatting is not checked: {popular.basis}")
         files = ReleaseFileCache(Path(scanner.cache_dir), store)
         limits = WorkerLimits(scanner.workers, scanner.timeout_seconds, scanner.memory_bytes)
         with postgres.connect() as conn:

@@ -19,10 +19,17 @@ from typing import Protocol
 from pypi_platform.lib.scanner.findings import RULESET_VERSION, Finding
 from pypi_platform.lib.scanner.pool import Job, WorkerPool
 from pypi_platform.lib.scanner.release import FileResult, scan_release_file
-from pypi_platform.lib.scanner.scoring import context, package_score
+from pypi_platform.lib.scanner.scoring import (
+    CONTEXT_WEIGHTS,
+    RUNNERS_UP,
+    context,
+    explain,
+    flagged,
+    package_score,
+)
 from pypi_platform.lib.scanner.typosquat import PopularNames, typosquat_findings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: flagged, score_parts, typosquatting, and a weight per detection
 _JOB_TARGET = "pypi_platform.lib.scanner.batch:scan_files"
 
 
@@ -76,10 +83,10 @@ def scan_packages(
     timeout: float = 300.0,
     memory_bytes: int = 2 * 2**30,
     cache: ResultCache | None = None,
-    top_names: Iterable[str] = (),
+    top_names: Iterable[str] | PopularNames = (),
 ) -> Iterator[PackageOutcome]:
-    """One outcome per package, in completion order."""
-    popular = PopularNames(top_names)
+    """One outcome per package, in completion order. `top_names`: the popular names typosquats imitate."""
+    popular = top_names if isinstance(top_names, PopularNames) else PopularNames(top_names)
     ready: deque[PackageOutcome] = deque()  # packages that needed no worker
     waiting: dict[str, tuple[PackageInput, dict[str, dict]]] = {}
 
@@ -147,14 +154,27 @@ def build_record(
             }
         )
     pairs.extend(("", finding) for finding in typosquat_findings(package.name, popular))
+    score, parts = explain(pairs)
     return {
         **_identity(package, status),
         "files": files,
         "detections": [_detection(filename, finding) for filename, finding in pairs],
-        "score": package_score(pairs),
+        "score": score,
+        "flagged": flagged(score),
+        "score_parts": _explained(parts),
+        "typosquatting": popular.status(),
         "coverage": dict(coverage),
         "error": "",
     }
+
+
+def _explained(parts) -> list[dict]:
+    """The parts of the score, each with the share it counts at: score = sum(part score x counts), capped."""
+    weights = (1.0, *RUNNERS_UP)
+    return [
+        {**part.to_json(), "counts": weights[index] if index < len(weights) else 0.0}
+        for index, part in enumerate(parts)
+    ]
 
 
 def failure_record(package: PackageInput, status: str, error: str) -> dict:
@@ -174,6 +194,9 @@ def failure_record(package: PackageInput, status: str, error: str) -> dict:
         "files": files,
         "detections": [],
         "score": None,
+        "flagged": False,
+        "score_parts": [],
+        "typosquatting": None,
         "coverage": {"files": len(package.files)},
         "error": error,
     }
@@ -190,6 +213,7 @@ def _identity(package: PackageInput, status: str) -> dict:
 
 
 def _detection(filename: str, finding: Finding) -> dict:
+    where = context(finding.path) if finding.path else "package"
     return {
         "rule": finding.rule,
         "severity": finding.severity,
@@ -199,7 +223,9 @@ def _detection(filename: str, finding: Finding) -> dict:
         "path": finding.path,
         "line": finding.line,
         "evidence": finding.evidence,
-        "context": context(finding.path) if finding.path else "package",
+        "context": where,
+        "weight": CONTEXT_WEIGHTS.get(where, 1.0),
+        "at_import": finding.at_import,
         "fingerprint": fingerprint(finding),
     }
 

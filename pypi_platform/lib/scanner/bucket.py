@@ -23,6 +23,7 @@ from pypi_platform.lib.scanner.batch import (
 )
 from pypi_platform.lib.scanner.file_cache import FetchError, ReleaseFileCache
 from pypi_platform.lib.scanner.state import LatestRelease
+from pypi_platform.lib.scanner.typosquat import PopularNames
 
 FAILED_STATUSES = ("error", "timeout", "oom", "crash", "fetch-error")
 
@@ -41,7 +42,7 @@ def scan_bucket(
     settings: WorkerLimits,
     *,
     cache: ResultCache | None = None,
-    top_names: Iterable[str] = (),
+    top_names: Iterable[str] | PopularNames = (),
 ) -> list[PackageOutcome]:
     fetch_failures: list[PackageOutcome] = []
     with ThreadPoolExecutor(settings.prefetch_threads, thread_name_prefix="scan-fetch") as threads:

@@ -93,11 +93,15 @@ class Finding:
     path: str  # relative to the release file, never a path on the scanning machine
     line: int | None = None
     evidence: str = ""
+    # Code at a module's top level runs when the package is imported, where a capability means more.
+    at_import: bool = False
 
     @classmethod
-    def of(cls, rule: str, path: str, *, line: int | None = None, evidence: str = "") -> Finding:
+    def of(
+        cls, rule: str, path: str, *, line: int | None = None, evidence: str = "", at_import: bool = False
+    ) -> Finding:
         definition = RULES[rule]
-        return cls(rule, definition.severity, definition.score, path, line, evidence)
+        return cls(rule, definition.severity, definition.score, path, line, evidence, at_import)
 
     @property
     def kind(self) -> str:

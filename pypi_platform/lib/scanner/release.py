@@ -37,15 +37,15 @@ class FileResult:
 
     def to_json(self) -> dict:
         return {
-            "findings": [[f.rule, f.path, f.line, f.evidence] for f in self.findings],
+            "findings": [[f.rule, f.path, f.line, f.evidence, f.at_import] for f in self.findings],
             "coverage": dict(self.coverage),
         }
 
     @classmethod
     def from_json(cls, value: dict) -> FileResult:
         findings = [
-            Finding.of(rule, path, line=line, evidence=evidence)
-            for rule, path, line, evidence in value["findings"]
+            Finding.of(rule, path, line=line, evidence=evidence, at_import=bool(rest and rest[0]))
+            for rule, path, line, evidence, *rest in value["findings"]
         ]
         return cls(findings, Counter(value["coverage"]))
 

@@ -1,20 +1,27 @@
-"""A package's score: correlated within a file, then the worst files, never a plain sum.
+"""A package's score: correlated within a file, weighed by where the file sits, then the worst files.
 
 Aura summed every detection, so the biggest benign packages ranked highest (REFERENCE.md §5.8). Here:
 - In a file, a threat counts in full and the capabilities beside it add to it (a webhook URL next to a network
-  call is worse than either). Capabilities alone are ordinary code and count nothing, except at install time,
-  and except two pairs in one file that make a threat: reading where credentials live next to a way out
-  (network or a process) is exfiltration, and running computed code next to a network call is remote code.
-- Install-time code (setup.py, build hooks, ``.pth`` files) weighs 1.5 times: it runs before anyone reads it;
-  there, capabilities count on their own (a setup.py that opens sockets is the classic payload).
-- Tests, docs and examples weigh half: they are scanned (GuardDog v2 skipped them, and payloads hid there) but
-  rarely run by an installer.
-- Anomalies (archive tricks, parse failures, binaries) count once per rule for the whole package (half under
-  tests: test fixtures hold odd files on purpose), and in full inside a file that also holds a threat (a parse
-  failure is how a payload hides from an AST).
+  call is worse than either). Two pairs of capabilities in one file make a threat: reading where credentials
+  live next to a way out (network or a process) is exfiltration, and running computed code next to a network
+  call is remote code.
+- Capabilities alone count only where they are suspicious. At install time (setup.py, build hooks, ``.pth``
+  files, an in-tree build backend) a network call counts in full, since fetching during an install is the
+  classic payload, while the rest of what build scripts do every day (compilers, version files, a version
+  string evaluated) stays below the flag together. At import time (code at a module's top level, which runs
+  when the package is imported) network and process calls count, at less than at install time.
+- Where a member sits weighs every finding in it (``CONTEXT_WEIGHTS``): install time 1.5; tests, docs, examples,
+  vendored copies of other projects and data files half. A threat still flags from any of them when it is
+  strong enough (decode-and-exec in a test is 50), a raw IP in a test fixture no longer does.
+- Anomalies (archive tricks, parse failures, binaries) count once per rule for the whole package, weighed by
+  context, at their ``ANOMALY_ALONE`` score when nothing else in their file is a threat, and in full beside a
+  threat (a parse failure is how a payload hides from an AST).
 - A package that reads two or more kinds of credential store (SSH keys, cloud credentials, browser data,
   wallets) has a stealer's profile wherever it sends them: an honest client reads its own kind only.
-- The package takes its worst file, plus a quarter of the second and a tenth of the third, capped at 100.
+- The package takes its worst part, plus a quarter of the second and a tenth of the third, capped at 100.
+
+``explain`` returns the parts a score was built from, so that every published score can be recomputed by hand
+from its record: each part names its file, context, rules and points.
 """
 
 from __future__ import annotations
@@ -22,21 +29,75 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from pypi_platform.lib.scanner.findings import Finding
 
 MAX_SCORE = 100.0
-INSTALL_WEIGHT = 1.5
-TEST_WEIGHT = 0.5
-_INSTALL_FILES = {"setup.py", "hatch_build.py", "pdm_build.py", "build_backend.py"}
-_TEST_DIRS = {"test", "tests", "testing", "docs", "doc", "examples", "example"}
-_RUNNERS_UP = (0.25, 0.1)
-_NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
-# (capabilities, what makes them a threat when it sits in the same file)
-# At install time a capability counts on its own, at this score where it differs from the rule's: setup.py
-# files eval a version string far more often than they run fetched code.
-_INSTALL_SCORES = {"exec.dynamic-code": 20}
+FLAG_SCORE = 30.0  # a package at or above this is flagged for a person to look at
 STEALER_SCORE = 80.0
+RUNNERS_UP = (0.25, 0.1)
+
+# Contexts, from the member's path: how likely its code is to run on a user's machine when installed.
+INSTALL, CODE, TEST, DOCS, EXAMPLE, VENDORED, DATA = (
+    "install", "code", "test", "docs", "example", "vendored", "data",
+)  # fmt: skip
+CONTEXT_WEIGHTS = {INSTALL: 1.5, CODE: 1.0, TEST: 0.5, DOCS: 0.5, EXAMPLE: 0.5, VENDORED: 0.5, DATA: 0.5}
+
+_INSTALL_FILES = {"setup.py", "hatch_build.py", "pdm_build.py", "build_backend.py"}
+_TEST_DIRS = {"test", "tests", "testing", "testdata", "test_data", "fixtures", "cassettes", "conftest"}
+_DOCS_DIRS = {"doc", "docs", "docs_src", "documentation", "sphinx", "man"}
+_EXAMPLE_DIRS = {"example", "examples", "sample", "samples", "demo", "demos", "tutorial", "tutorials"}
+_EXAMPLE_DIRS |= {"benchmark", "benchmarks", "bench", "notebooks", "cookbook", "recipes"}
+_VENDORED_DIRS = {"vendor", "_vendor", "vendored", "_vendored", "third_party", "thirdparty", "third-party"}
+_VENDORED_DIRS |= {"extern", "_extern", "externals", "_externals", "contrib/_vendor"}
+_CODE_SUFFIXES = (
+    ".py",
+    ".pyw",
+    ".pyi",
+    ".pyx",
+    ".pxd",
+    ".pth",
+    ".sh",
+    ".bash",
+    ".ps1",
+    ".bat",
+    ".cmd",
+    ".js",
+)
+_CODE_SUFFIXES += (".vbs", ".exe", ".dll", ".so", ".dylib", ".bin", ".whl", ".zip", ".egg", ".tar.gz", ".tgz")
+_DOCS_SUFFIXES = (".md", ".rst", ".txt", ".ipynb", ".html", ".htm", ".tex")
+_PACKAGING_FILES = {
+    "pyproject.toml",
+    "setup.cfg",
+    "pkg-info",
+    "metadata",
+    "record",
+    "wheel",
+    "entry_points.txt",
+}
+
+_NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
+_THREATENING_PAIRS = (
+    ({"credentials.sensitive-path"}, _NETWORK | {"process.spawn"}),
+    ({"exec.dynamic-code"}, _NETWORK),
+)
+# Capabilities that count alone at install time, at these points before the install weight; what is not
+# named here counts at its rule's score. The everyday ones are capped together below the flag.
+_INSTALL_EVERYDAY = {"process.spawn", "file.write", "exec.dynamic-code", "exec.dynamic-import"}
+_INSTALL_EVERYDAY |= {"exec.native-library", "install.cmdclass-override", "credentials.client-config"}
+_INSTALL_EVERYDAY_CAP = 15.0
+_INSTALL_SCORES = {"network.connection": 30.0}  # a download while installing: flagged on its own
+# Capabilities that count alone at import time (top-level code of a module), at these points.
+_IMPORT_SCORES = {"network.connection": 30.0, "process.spawn": 15.0}
+# Anomalies whose file holds no threat count at these points at most: an in-tree symbolic link, a Python 2
+# file, a launcher binary or a test key are worth a look, not a flag, unless something else in the package is.
+ANOMALY_ALONE = {
+    "parse.failed": 15.0,
+    "archive.link": 15.0,
+    "binary.executable-in-sdist": 25.0,
+    "secret.private-key": 20.0,
+}
 _CREDENTIAL_STORES = {
     "ssh": (".ssh/",),
     "cloud": (".aws/", ".kube/", "gcloud", ".azure/"),
@@ -44,84 +105,188 @@ _CREDENTIAL_STORES = {
     "wallet": ("wallet.dat",),
     "system": ("/etc/shadow",),
 }
-_THREATENING_PAIRS = (
-    ({"credentials.sensitive-path"}, _NETWORK | {"process.spawn"}),
-    ({"exec.dynamic-code"}, _NETWORK),
-)
 
 
-def context(path: str) -> str:
-    """ "install", "test" or "code": how likely a member is to run when the package is installed."""
-    member = path.rsplit("!", 1)[-1]  # the innermost archive's member path
-    name = posixpath.basename(member)
-    depth = member.count("/")
-    if name.endswith(".pth") or (name in _INSTALL_FILES and depth <= 1):
-        return "install"
-    parts = set(member.lower().split("/")[:-1])
-    if parts & _TEST_DIRS or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py":
-        return "test"
-    return "code"
+def context(path: str, install_members: frozenset[str] = frozenset()) -> str:
+    """Where a member sits (``CONTEXT_WEIGHTS``'s keys), from its path relative to the release file.
+
+    A nested archive's path is "outer/path.whl!inner/path": the outer path keeps its context (a test wheel
+    inside an sdist holds test code), the innermost path decides whether the member runs at install.
+    `install_members` are members the package declares as install-time code (an in-tree build backend).
+    """
+    member = path.rsplit("!", 1)[-1]
+    name = posixpath.basename(member).lower()
+    if path in install_members:
+        return INSTALL
+    directories = [part for piece in path.lower().split("!") for part in piece.split("/")[:-1]]
+    # The first directory of an sdist is "name-version"; of a wheel, the package itself.
+    if _is_test_dir_chain(directories) or _is_test_file(name):
+        return TEST
+    if name.endswith(".pth") or (name in _INSTALL_FILES and member.count("/") <= 1):
+        return INSTALL
+    found = set(directories)
+    if found & _DOCS_DIRS:
+        return DOCS
+    if found & _EXAMPLE_DIRS:
+        return EXAMPLE
+    if found & _VENDORED_DIRS:
+        return VENDORED
+    if name in _PACKAGING_FILES:
+        return CODE
+    if name.endswith(_DOCS_SUFFIXES):
+        return DOCS
+    if not name.endswith(_CODE_SUFFIXES) and "." in name:
+        return DATA
+    return CODE
+
+
+def _is_test_dir_chain(directories: list[str]) -> bool:
+    return any(
+        part in _TEST_DIRS
+        or part.startswith(("test_", "tests_"))
+        or part.endswith(("_test", "_tests"))
+        or "_test_" in part
+        for part in directories
+    )
+
+
+def _is_test_file(name: str) -> bool:
+    return name.startswith("test_") or name.endswith(("_test.py", "_tests.py")) or name == "conftest.py"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One term of a package score: a member's correlated findings, an anomaly, or the stealer profile."""
+
+    source: str  # "file" | "anomaly" | "stealer"
+    score: float
+    file: str = ""  # the release file
+    path: str = ""  # the member
+    context: str = ""
+    rules: tuple[str, ...] = ()
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source,
+            "score": round(self.score, 1),
+            "file": self.file,
+            "path": self.path,
+            "context": self.context,
+            "rules": list(self.rules),
+        }
 
 
 def file_score(findings: list[Finding], where: str) -> float:
-    """The score of one member's findings in context `where`."""
-    threats, capabilities, anomalies = 0, {}, 0
+    """The score of one member's findings in context `where` (anomalies included only beside a threat)."""
+    threats, capabilities, anomalies = 0.0, {}, 0.0
     for finding in findings:
         if finding.kind == "threat":
             threats = max(threats, finding.score)
         elif finding.kind == "capability":
-            capabilities[finding.rule] = finding.score
+            capabilities[finding.rule] = float(finding.score)
         else:
             anomalies = max(anomalies, finding.score)
-    if where == "install":
-        capabilities = {rule: _INSTALL_SCORES.get(rule, score) for rule, score in capabilities.items()}
-    capability_sum = sum(capabilities.values())
     rules = capabilities.keys() | {finding.rule for finding in findings if finding.kind == "threat"}
     for sources, partners in _THREATENING_PAIRS:
         if rules & sources and rules & partners:
             threats = max(threats, *(capabilities[rule] for rule in rules & sources))
-    if where == "install":
-        score = (threats + capability_sum + (anomalies if threats else 0)) * INSTALL_WEIGHT
-    elif threats:
-        score = threats + capability_sum + anomalies
-        if where == "test":
-            score *= TEST_WEIGHT
+    if threats:
+        score = threats + sum(capabilities.values()) + anomalies
+    elif where == INSTALL:
+        everyday = sum(score for rule, score in capabilities.items() if rule in _INSTALL_EVERYDAY)
+        rest = sum(
+            _INSTALL_SCORES.get(rule, score)
+            for rule, score in capabilities.items()
+            if rule not in _INSTALL_EVERYDAY
+        )
+        score = rest + min(everyday, _INSTALL_EVERYDAY_CAP)
     else:
-        score = 0.0
-    return min(MAX_SCORE, float(score))
+        score = _import_time_score(findings) if where == CODE else 0.0
+    return min(MAX_SCORE, score * CONTEXT_WEIGHTS[where])
+
+
+def _import_time_score(findings: list[Finding]) -> float:
+    return sum(
+        {
+            finding.rule: _IMPORT_SCORES[finding.rule]
+            for finding in findings
+            if finding.at_import and finding.rule in _IMPORT_SCORES
+        }.values()
+    )
+
+
+def explain(findings: Iterable[tuple[str, Finding]]) -> tuple[float, list[Part]]:
+    """The score of a package from its (release file name, finding) pairs, and the parts it was built from,
+    highest first (the first counts in full, then ``RUNNERS_UP``)."""
+    pairs = list(findings)
+    install_members = _declared_install_members(pairs)
+    by_member: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for filename, finding in pairs:
+        by_member[filename, finding.path].append(finding)
+    parts: list[Part] = []
+    anomalies: dict[str, Part] = {}
+    for (filename, path), members in by_member.items():
+        where = context(path, install_members) if path else CODE
+        score = file_score(members, where)
+        threatened = score > 0 and any(finding.kind == "threat" for finding in members)
+        if score:
+            rules = tuple(sorted({f.rule for f in members if f.kind != "anomaly" or threatened}))
+            parts.append(Part("file", score, filename, path, where, rules))
+        if threatened:
+            continue  # its anomalies counted in full inside the file's score
+        for finding in members:
+            if finding.kind != "anomaly":
+                continue
+            points = min(finding.score, ANOMALY_ALONE.get(finding.rule, finding.score))
+            points *= min(1.0, CONTEXT_WEIGHTS[where])
+            if finding.rule not in anomalies or anomalies[finding.rule].score < points:
+                anomalies[finding.rule] = Part("anomaly", points, filename, path, where, (finding.rule,))
+    parts += anomalies.values()
+    stores = _credential_stores(pairs, install_members)
+    if len(stores) >= 2:
+        parts.append(
+            Part("stealer", STEALER_SCORE, rules=("credentials.sensitive-path",), context=",".join(stores))
+        )
+    parts.sort(key=lambda part: -part.score)
+    return combine(part.score for part in parts), parts
 
 
 def package_score(findings: Iterable[tuple[str, Finding]]) -> float:
     """The score of a package from its (release file name, finding) pairs."""
-    by_member: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    anomaly_by_rule: dict[str, float] = {}
-    for filename, finding in findings:
-        by_member[filename, finding.path].append(finding)
-        if finding.kind == "anomaly":
-            weighted = finding.score * (TEST_WEIGHT if context(finding.path) == "test" else 1.0)
-            anomaly_by_rule[finding.rule] = max(weighted, anomaly_by_rule.get(finding.rule, 0.0))
-    scores = [file_score(members, context(path)) for (_, path), members in by_member.items()]
-    if len(_credential_stores(f for members in by_member.values() for f in members)) >= 2:
-        scores.append(STEALER_SCORE)
-    scores += anomaly_by_rule.values()
-    return combine(scores)
+    return explain(findings)[0]
 
 
-def _credential_stores(findings: Iterable[Finding]) -> set[str]:
+def _declared_install_members(pairs: list[tuple[str, Finding]]) -> frozenset[str]:
+    """Members that a package's own build configuration runs at install time (an in-tree PEP 517 backend)."""
+    return frozenset(
+        finding.evidence.partition(" runs ")[2]
+        for _, finding in pairs
+        if finding.rule == "install.in-tree-backend" and " runs " in finding.evidence
+    )
+
+
+def _credential_stores(pairs: list[tuple[str, Finding]], install_members: frozenset[str]) -> list[str]:
     stores = set()
-    for finding in findings:
-        if finding.rule == "credentials.sensitive-path" and context(finding.path) != "test":
+    for _, finding in pairs:
+        if finding.rule == "credentials.sensitive-path" and context(finding.path, install_members) in (
+            CODE,
+            INSTALL,
+        ):
             stores.update(
                 store
                 for store, marks in _CREDENTIAL_STORES.items()
                 if any(m in finding.evidence for m in marks)
             )
-    return stores
+    return sorted(stores)
 
 
 def combine(scores: Iterable[float]) -> float:
     worst = sorted(scores, reverse=True)
     total = worst[0] if worst else 0.0
-    for weight, score in zip(_RUNNERS_UP, worst[1:], strict=False):
+    for weight, score in zip(RUNNERS_UP, worst[1:], strict=False):
         total += weight * score
     return round(min(MAX_SCORE, total), 1)
+
+
+def flagged(score: float | None) -> bool:
+    return score is not None and score >= FLAG_SCORE

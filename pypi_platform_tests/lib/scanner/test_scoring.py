@@ -1,21 +1,51 @@
-"""Scoring correlates: threats with capabilities in one file, install time up, tests down, no plain sums."""
+"""Scoring correlates: threats with capabilities in one file, weighed by where the file sits, no plain sums."""
+
+import pytest
 
 from pypi_platform.lib.scanner.findings import Finding
-from pypi_platform.lib.scanner.scoring import context, package_score
+from pypi_platform.lib.scanner.scoring import FLAG_SCORE, context, explain, package_score
 
 
-def _at(path, *rules):
-    return [("pkg-1.0.tar.gz", Finding.of(rule, path)) for rule in rules]
+def _at(path, *rules, at_import=False):
+    return [("pkg-1.0.tar.gz", Finding.of(rule, path, at_import=at_import)) for rule in rules]
 
 
-def test_members_are_placed_in_their_install_time_context():
-    assert context("pkg-1.0/setup.py") == "install"
-    assert context("pkg-1.0/pkg/vendor/setup.py") == "code"  # only the top-level setup.py runs at install
-    assert context("pkg-1.0.data/purelib/evil.pth") == "install"
-    assert context("pkg-1.0/tests/test_api.py") == "test"
-    assert context("pkg-1.0/pkg/api.py") == "code"
+# --- contexts --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("pkg-1.0/setup.py", "install"),
+        ("pkg-1.0/pkg/sub/setup.py", "code"),  # only the top-level setup.py runs at install
+        ("pkg-1.0.data/purelib/evil.pth", "install"),
+        ("distutils-precedence.pth", "install"),
+        ("pkg-1.0/pkg/api.py", "code"),
+        ("pkg-1.0/tests/test_api.py", "test"),
+        ("pkg-1.0/src/pkg/tests/unit/helpers.py", "test"),
+        ("pkg-1.0/test_creds/keys.py", "test"),  # a test_* folder at any depth
+        ("pkg-1.0/pkg/integration_tests/run.py", "test"),  # a *_test* folder
+        ("pkg-1.0/pkg/api_test.py", "test"),
+        ("pkg-1.0/conftest.py", "test"),
+        ("pkg-1.0/tests/fixtures/setup.py", "test"),  # a test project's setup.py never runs at install
+        ("pkg-1.0/tests/data/inner-1.0-py3-none-any.whl!inner/evil.py", "test"),  # the outer path counts
+        ("pkg-1.0/docs_src/tutorial/app.py", "docs"),
+        ("pkg-1.0/docs/conf.py", "docs"),
+        ("pkg-1.0/README.md", "docs"),
+        ("pkg-1.0/examples/client.py", "example"),
+        ("pip/_vendor/distlib/t64.exe", "vendored"),
+        ("pkg-1.0/third_party/lib.py", "vendored"),
+        ("pkg-1.0/pkg/data/table.json", "data"),
+        ("pkg-1.0/pyproject.toml", "code"),
+    ],
+)
+def test_members_are_placed_in_their_context(path, expected):
+    assert context(path) == expected
 
 
+def test_a_declared_build_backend_is_install_time_code():
+    assert context("pkg-1.0/backend.py", frozenset({"pkg-1.0/backend.py"})) == "install"
+
+
+# --- capabilities ----------------------------------------------------------------------------------------------
 def test_capabilities_alone_in_library_code_score_nothing():
     findings = []
     for index in range(50):  # a big HTTP library: many files that open connections and spawn processes
@@ -23,43 +53,81 @@ def test_capabilities_alone_in_library_code_score_nothing():
     assert package_score(findings) == 0
 
 
+def test_import_time_network_counts_where_the_same_call_in_a_function_does_not():
+    in_function = package_score(_at("pkg-1.0/pkg/__init__.py", "network.connection"))
+    at_import = package_score(_at("pkg-1.0/pkg/__init__.py", "network.connection", at_import=True))
+    assert in_function == 0 < FLAG_SCORE <= at_import
+
+
 def test_a_threat_next_to_a_capability_outranks_either_alone():
     threat_only = package_score(_at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url"))
     apart = package_score(
-        _at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url")
-        + _at("pkg-1.0/pkg/b.py", "network.connection")
+        _at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url") + _at("pkg-1.0/pkg/b.py", "network.connection")
     )
     together = package_score(_at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url", "network.connection"))
     assert threat_only == apart < together
 
 
-def test_install_time_capabilities_count_and_weigh_more():
-    in_setup = package_score(_at("pkg-1.0/setup.py", "network.connection", "process.spawn"))
-    in_library = package_score(_at("pkg-1.0/pkg/api.py", "network.connection", "process.spawn"))
-    assert in_library == 0 < in_setup
-    threat_in_setup = package_score(_at("pkg-1.0/setup.py", "exec.dynamic-code"))
-    threat_in_library = package_score(_at("pkg-1.0/pkg/api.py", "exec.dynamic-code"))
-    assert threat_in_setup > threat_in_library
+def test_install_time_network_is_flagged_and_weighs_more():
+    in_setup = package_score(_at("pkg-1.0/setup.py", "network.connection"))
+    in_library = package_score(_at("pkg-1.0/pkg/api.py", "network.connection"))
+    assert in_library == 0 < FLAG_SCORE <= in_setup
 
 
-def test_tests_weigh_half():
-    in_tests = package_score(_at("pkg-1.0/tests/test_x.py", "exec.dynamic-code"))
-    in_code = package_score(_at("pkg-1.0/pkg/x.py", "exec.dynamic-code"))
-    assert in_tests == in_code / 2
+def test_everyday_build_steps_in_setup_py_stay_below_the_flag():
+    build_steps = _at(
+        "pkg-1.0/setup.py",
+        "process.spawn",
+        "file.write",
+        "exec.dynamic-code",
+        "install.cmdclass-override",
+        "exec.native-library",
+    )
+    assert 0 < package_score(build_steps) < FLAG_SCORE
+
+
+def test_dynamic_code_beside_a_network_call_is_remote_code_anywhere():
+    assert package_score(_at("pkg-1.0/pkg/x.py", "exec.dynamic-code", "network.connection")) >= FLAG_SCORE
+
+
+# --- contexts weigh ------------------------------------------------------------------------------------------
+def test_tests_docs_examples_and_vendored_code_weigh_half():
+    in_code = package_score(_at("pkg-1.0/pkg/x.py", "obfuscation.decode-and-exec"))
+    for path in ("pkg-1.0/tests/x.py", "pkg-1.0/docs_src/x.py", "pkg-1.0/examples/x.py", "pkg/_vendor/x.py"):
+        assert package_score(_at(path, "obfuscation.decode-and-exec")) == in_code / 2
+
+
+def test_a_strong_threat_in_a_test_still_flags_and_a_weak_one_does_not():
+    assert package_score(_at("pkg-1.0/tests/x.py", "obfuscation.decode-and-exec")) >= FLAG_SCORE
+    assert package_score(_at("pkg-1.0/tests/x.py", "network.raw-ip-url")) < FLAG_SCORE
 
 
 def test_many_files_with_the_same_threat_do_not_add_up_past_the_worst_three():
-    one = package_score(_at("pkg-1.0/pkg/m0.py", "exec.dynamic-code"))
-    many = package_score([f for i in range(200) for f in _at(f"pkg-1.0/pkg/m{i}.py", "exec.dynamic-code")])
-    assert many == round(one * 1.35, 1)
+    one = package_score(_at("pkg-1.0/pkg/m0.py", "obfuscation.decode-and-exec"))
+    many = package_score(
+        [f for i in range(200) for f in _at(f"pkg-1.0/pkg/m{i}.py", "obfuscation.decode-and-exec")]
+    )
+    assert many == min(100, round(one * 1.35, 1))
 
 
+# --- anomalies -----------------------------------------------------------------------------------------------
 def test_anomalies_count_once_per_rule_and_fully_beside_a_threat():
     many_failures = [f for i in range(40) for f in _at(f"pkg-1.0/py2/m{i}.py", "parse.failed")]
-    assert package_score(many_failures) == 30  # a Python 2 package is not 40 times as suspicious
+    one_failure = package_score(_at("pkg-1.0/py2/m0.py", "parse.failed"))
+    assert package_score(many_failures) == one_failure < FLAG_SCORE  # a Python 2 package is not a payload
     hidden = package_score(_at("pkg-1.0/pkg/x.py", "parse.failed", "network.raw-ip-url"))
     visible = package_score(_at("pkg-1.0/pkg/x.py", "network.raw-ip-url"))
     assert hidden > visible
+
+
+def test_an_in_tree_link_or_a_launcher_binary_alone_is_not_flagged():
+    assert package_score(_at("pkg-1.0/docs/index.rst", "archive.link")) < FLAG_SCORE
+    assert package_score(_at("distlib-1.0/distlib/t64.exe", "binary.executable-in-sdist")) < FLAG_SCORE
+
+
+def test_hostile_archive_anomalies_still_flag_alone():
+    assert package_score(_at("pkg-1.0/../../etc/passwd", "archive.parent-path")) >= FLAG_SCORE
+    assert package_score(_at("pkg-1.0/big.bin", "archive.bomb")) >= FLAG_SCORE
 
 
 def test_scores_are_capped_at_100():
@@ -67,6 +135,7 @@ def test_scores_are_capped_at_100():
     assert package_score(_at("pkg-1.0/setup.py", *rules) + _at("pkg-1.0/pkg/x.py", *rules)) == 100
 
 
+# --- credentials ---------------------------------------------------------------------------------------------
 def test_reading_credentials_scores_only_beside_a_way_out():
     netrc_support = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path"))
     stealer = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection"))
@@ -83,3 +152,21 @@ def test_reading_two_kinds_of_credential_store_is_a_stealer_wherever_they_are_se
         read("pkg-1.0/tests/a.py", ".ssh/id_rsa") + read("pkg-1.0/tests/b.py", ".aws/credentials")
     )
     assert ssh_client == fixtures == 0 < 80 <= stealer
+
+
+# --- explanations --------------------------------------------------------------------------------------------
+def test_every_score_is_recomputed_from_its_parts():
+    findings = (
+        _at("pkg-1.0/setup.py", "network.connection")
+        + _at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url", "network.connection")
+        + _at("pkg-1.0/tests/x.py", "obfuscation.decode-and-exec")
+        + _at("pkg-1.0/py2/m.py", "parse.failed")
+    )
+    score, parts = explain(findings)
+    assert [part.score for part in parts] == sorted((part.score for part in parts), reverse=True)
+    recomputed = parts[0].score + 0.25 * parts[1].score + 0.1 * parts[2].score
+    assert score == round(min(100, recomputed), 1)
+    first = parts[0]
+    assert (first.source, first.path, first.context) == ("file", "pkg-1.0/pkg/a.py", "code")
+    assert first.rules == ("network.connection", "network.paste-or-webhook-url")
+    assert {part.context for part in parts} == {"code", "install", "test"}
