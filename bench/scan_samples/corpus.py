@@ -32,6 +32,7 @@ PLACES = {
     "pth": "{pkg}_init.pth",
     "pyproject": "pyproject.toml",
     "backend": "_build/backend.py",
+    "hatchhook": "hatch_build.py",
 }
 # What a build puts in a wheel; setup.py and build files stay out of it.
 IN_WHEEL = {"init", "module", "main", "pth"}
