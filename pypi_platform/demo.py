@@ -5,24 +5,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import psycopg
-import zstandard
 
 from pypi_platform.definitions import defs as load_definitions
 from pypi_platform.defs.corpus.assets import SHARDS
 from pypi_platform.defs.datasets.publication import INDEX_KEY
-from pypi_platform.defs.scans.assets import SCANS_INDEX
 from pypi_platform.lib import postgres
 from pypi_platform.lib.config import Settings, load_settings
 from pypi_platform.lib.corpus import state as corpus_state
-from pypi_platform.lib.datasets.publish import read_file
 from pypi_platform.lib.index.pages import WEB
 from pypi_platform.lib.scanner.state import BUCKETS
 from pypi_platform.lib.storage import open_store
+from pypi_platform.scans import report as report_scan
+from pypi_platform.scans import run_scan, scan_week
 
 DOWNLOAD_DAYS = 7
 
@@ -57,7 +55,7 @@ def main() -> int:
             return 1
     _report_downloads(settings, first, yesterday)
     _report_datasets(settings)
-    _report_scan(settings)
+    report_scan(settings)
     _report_corpus(settings, *corpus)
     _report_dashboard(settings)
     return 0
@@ -101,15 +99,16 @@ def _corpus(definitions: dg.Definitions, instance: dg.DagsterInstance):
 
 
 def _scan(definitions: dg.Definitions, instance: dg.DagsterInstance) -> bool:
-    """This week's scan: one run per name bucket, as the weekly schedule launches them, then the dataset."""
-    today = datetime.now(UTC).date()
-    week = (today - timedelta(days=today.weekday())).isoformat()
+    """This week's scan, as ``python -m pypi_platform.scans run`` does it: every bucket, then the dataset."""
+    week = scan_week(datetime.now(UTC).date())
     print(f"\nScanning the mirror for scan date {week} ({BUCKETS} bucket runs)...")
-    for bucket in range(BUCKETS):
-        key = dg.MultiPartitionKey({"date": week, "bucket": f"{bucket:02d}"})
-        if _run(definitions, instance, "global_scan_job", partition_key=key) is None:
-            return False
-    return _run(definitions, instance, "scan_dataset_job", partition_key=week) is not None
+    failures = run_scan(definitions, instance, week)
+    if failures:
+        print(
+            f"the scan failed ({', '.join(failures)}); `make ui` shows the runs and their logs.",
+            file=sys.stderr,
+        )
+    return not failures
 
 
 def _run(
@@ -206,29 +205,6 @@ def _report_datasets(settings: Settings) -> None:
         for name, entry in sorted(manifest["files"].items()):
             rows = f"{entry['rows']:>8,} rows" if entry["rows"] is not None else " " * 13
             print(f"  {dataset:22} {name:28} {rows}  {store.uri(entry['key'])}")
-
-
-def _report_scan(settings: Settings, top: int = 5) -> None:
-    store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
-    manifest = json.loads(store.get_bytes(SCANS_INDEX))
-    raw = zstandard.ZstdDecompressor().decompressobj().decompress(read_file(store, manifest, "dataset.zst"))
-    records = [json.loads(line) for line in raw.splitlines()]
-    statuses = Counter(record["status"] for record in records)
-    print()
-    print(
-        f"Scanned {len(records)} projects ({', '.join(f'{n} {s}' for s, n in sorted(statuses.items()))}); "
-        f"the scan is published under {store.uri(SCANS_INDEX).rsplit('/', 1)[0]}/{manifest['dataset']}/"
-    )
-    print("Highest scores, with their strongest findings:")
-    ranked = sorted((r for r in records if r["status"] == "ok"), key=lambda r: (-r["score"], r["name"]))
-    for record in ranked[:top]:
-        print(f"  {record['score']:5.1f}  {record['name']} {record['version']}")
-        # Threats first: they drive the score; capabilities alone are what ordinary code does.
-        rank = {"threat": 0, "anomaly": 1, "capability": 2}
-        strongest = sorted(record["detections"], key=lambda d: (rank[d["kind"]], -d["score"], d["rule"]))[:3]
-        for detection in strongest:
-            where = f"{detection['path']}:{detection['line']}" if detection["line"] else detection["path"]
-            print(f"         {detection['rule']:34} {where}  {detection['evidence'][:60]}")
 
 
 if __name__ == "__main__":

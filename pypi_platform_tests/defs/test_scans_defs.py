@@ -11,6 +11,7 @@ import psycopg
 import pytest
 import zstandard
 
+from pypi_platform import scans as scans_cli
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.defs.scans.assets import (
     BUCKET_KEYS,
@@ -19,6 +20,7 @@ from pypi_platform.defs.scans.assets import (
     build_scan_dataset,
     scan_dates,
 )
+from pypi_platform.lib.config import load_settings
 from pypi_platform.lib.datasets.publish import DatasetFile, publish, read_file
 from pypi_platform.lib.scanner.state import bucket_of
 from pypi_platform_tests.dists import build_sdist, build_wheel
@@ -138,6 +140,10 @@ def test_a_scan_date_publishes_one_record_per_mirrored_project(mirrored, s3_endp
     assert all(not d["path"].startswith("/") for d in evil["detections"])
     assert evil["score"] >= 90 > records["alpha"]["score"]
     assert [d["rule"] for d in records["reqeusts"]["detections"]] == ["metadata.typosquat"]
+    # Only "requests" passes the download threshold: "alpha", with 5 downloads, is not worth imitating.
+    assert records["reqeusts"]["typosquatting"]["popular_names"] == 1
+    readme = read_file(mirrored, index, "README.txt").decode()
+    assert "Typosquatting: checked against 1 projects with at least 1,000,000 downloads" in readme
     assert (
         records["alpha"]["files"][0]["sha256"]
         == hashlib.sha256(mirrored.get_bytes(_object_key(database, "alpha"))).hexdigest()
@@ -181,3 +187,64 @@ def _object_key(database: str, project: str) -> str:
         return conn.execute("SELECT object_key FROM mirror.files WHERE project = %s", (project,)).fetchone()[
             0
         ]
+
+
+def _cli_environment(monkeypatch, store, s3_endpoint, database, tmp_path) -> None:
+    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path))
+    monkeypatch.setenv("PYPI_PLATFORM_DATABASE_URL", database)
+    monkeypatch.setenv("PYPI_PLATFORM_STORAGE_URL", store.url)
+    monkeypatch.setenv("PYPI_PLATFORM_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("PYPI_PLATFORM_SCAN_START", "2026-11-02")
+    monkeypatch.setenv("PYPI_PLATFORM_SCAN_WORKERS", "2")
+
+
+def test_one_command_scans_a_date_and_publishes_it(
+    mirrored, s3_endpoint, database, tmp_path, monkeypatch, capsys
+):
+    _cli_environment(monkeypatch, mirrored, s3_endpoint, database, tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
+    # A Thursday names its week: the scan date is that Monday.
+    assert scans_cli.main(["run", "--date", "2026-11-19", "--top", "3"], instance=instance) == 0
+    captured = capsys.readouterr()
+    assert "Scanning all 64 buckets of scan date 2026-11-16" in captured.err
+    assert captured.out.startswith("Scanned 5 projects (3 ok, 1 fetch-error, 1 no-files), 1 flagged")
+
+    runs = instance.get_run_records()
+    partitions = {record.dagster_run.tags.get("dagster/partition") for record in runs}
+    assert len(runs) == 65 and "2026-11-16" in partitions  # 64 bucket runs, then the dataset
+    index = json.loads(mirrored.get_bytes(SCANS_INDEX))
+    assert index["dataset"] == SCAN_DATE
+    records = _records(mirrored, index)
+    assert records["evilpkg"]["flagged"] and not records["alpha"]["flagged"]
+
+
+def test_the_scan_command_reports_the_published_scan(mirrored, s3_endpoint, database, tmp_path, monkeypatch):
+    _cli_environment(monkeypatch, mirrored, s3_endpoint, database, tmp_path)
+    resources = _resources(mirrored, s3_endpoint, database, tmp_path)
+    for bucket in BUCKET_KEYS:
+        _scan_bucket(bucket, resources)
+    dg.materialize([SCAN_DATASET], partition_key=SCAN_DATE, resources=resources, raise_on_error=False)
+    out = io.StringIO()
+    scans_cli.report(load_settings(), top=2, out=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("Scanned 5 projects (3 ok, 1 fetch-error, 1 no-files), 1 flagged")
+    assert "evilpkg 0.1  flagged" in lines[2]
+    assert "process.shell-download" in "\n".join(lines[3:6])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--date", "2026-10-01"], "scan dates run from 2026-11-02"),
+        (["run", "--date", "2099-01-05"], "scan dates run from 2026-11-02"),
+        (["run", "--date", "yesterday"], "invalid fromisoformat value"),
+        (["run", "--bucket", "64"], "a bucket is 00 to 63"),
+    ],
+)
+def test_the_scan_command_rejects_bad_arguments(argv, message, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path))
+    monkeypatch.setenv("PYPI_PLATFORM_SCAN_START", "2026-11-02")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with pytest.raises(SystemExit):
+        scans_cli.main(argv)
+    assert message in capsys.readouterr().err

@@ -58,7 +58,10 @@ def scan_files(
         DatasetFile("input_packages.txt", _lines(sorted(input_packages)), len(input_packages)),
         DatasetFile("package_list.txt", _lines(o.name for o in outcomes if o.status == "ok"), statuses["ok"]),
         DatasetFile("findings.parquet", _parquet(findings), findings.height),
-        DatasetFile("README.txt", _readme(scan_date, len(input_packages), statuses, findings.height)),
+        DatasetFile(
+            "README.txt",
+            _readme(scan_date, len(input_packages), statuses, findings.height, _typosquatting(outcomes)),
+        ),
     ]
     files.append(
         DatasetFile(
@@ -132,7 +135,19 @@ def _parquet(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _readme(scan_date: date, inputs: int, statuses: Counter, findings: int) -> bytes:
+def _typosquatting(outcomes: Sequence[StoredOutcome]) -> str:
+    """What the scanned records say about the typosquatting check, e.g. that no statistics were available."""
+    bases = Counter(
+        ("checked against " if status["checked"] else "") + status["basis"]
+        for o in outcomes
+        if (status := o.record.get("typosquatting"))
+    )
+    if not bases:
+        return "no project was scanned"
+    return "; ".join(f"{basis} ({count:,} records)" for basis, count in sorted(bases.items()))
+
+
+def _readme(scan_date: date, inputs: int, statuses: Counter, findings: int, typosquatting: str) -> bytes:
     status_lines = "".join(f"  {status}: {count:,}\n" for status, count in sorted(statuses.items()))
     return f"""pypi-platform security scan of {scan_date:%Y-%m-%d}
 Static analysis of the latest release of every mirrored project: every release file of it (sdist and wheels),
@@ -141,12 +156,16 @@ read in memory and never executed. Schema version {SCHEMA_VERSION}, ruleset vers
 Projects in the mirror at scan start: {inputs:,}
 Records by status:
 {status_lines}Findings: {findings:,}
+Typosquatting: {typosquatting}
 
 Files
   dataset.zst           zstd stream of JSON lines, one per input project: schema_version, ruleset_version,
                         name, version, status, files (filename, sha256, size, packagetype, score),
                         detections (rule, severity, score, kind, file, path, line, evidence, context,
-                        fingerprint), score (0-100, null unless status is ok), coverage, error
+                        weight, at_import, fingerprint), score (0-100, null unless status is ok),
+                        flagged (score >= 30), score_parts (what the score is built from: each part's
+                        file, path, context, rules, score and the share it counts at), typosquatting
+                        (checked or not, against which popular names), coverage, error
   findings.parquet      every detection as a row, with the project, version and release file sha256
   joblog.txt            one line per project, tab-separated: Seq Host Starttime JobRuntime Send Receive
                         Exitval Signal Status Command (GNU parallel's columns, plus Status; Send = bytes)
@@ -155,8 +174,9 @@ Files
   checksums.md5.txt, checksums.sha256.txt   digests of the files above
 
 Paths in detections are relative to the release file; "a.whl!inner.zip!x.py" names a member of a nested
-archive. Scores correlate capability and threat within a file and weigh install-time code up; read the rule
-ids, not the score alone. Findings are leads for a human, not verdicts.
+archive. Scores correlate capability and threat within a file and weigh each file by where it sits
+(install-time code 1.5; tests, docs, examples, vendored code and data 0.5); score_parts shows the sum. Read
+the rule ids, not the score alone. Findings are leads for a human, not verdicts.
 
 Licence: CC BY 4.0.
 """.encode()
