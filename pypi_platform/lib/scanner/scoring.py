@@ -241,7 +241,7 @@ def explain(findings: Iterable[tuple[str, Finding]]) -> tuple[float, list[Part]]
             points *= min(1.0, CONTEXT_WEIGHTS[where])
             if finding.rule not in anomalies or anomalies[finding.rule].score < points:
                 anomalies[finding.rule] = Part("anomaly", points, filename, path, where, (finding.rule,))
-    parts += anomalies.values()
+    parts = _once_per_member(parts) + list(anomalies.values())
     stores = _credential_stores(pairs, install_members)
     if len(stores) >= 2:
         parts.append(
@@ -249,6 +249,24 @@ def explain(findings: Iterable[tuple[str, Finding]]) -> tuple[float, list[Part]]
         )
     parts.sort(key=lambda part: -part.score)
     return combine(part.score for part in parts), parts
+
+
+def _once_per_member(parts: list[Part]) -> list[Part]:
+    """The same member in the sdist and in a wheel is one file: it counts once, at its higher score."""
+    kept: dict[tuple[str, tuple[str, ...]], Part] = {}
+    for part in parts:
+        key = (_member_key(part.file, part.path), part.rules)
+        if key not in kept or kept[key].score < part.score:
+            kept[key] = part
+    return list(kept.values())
+
+
+def _member_key(filename: str, path: str) -> str:
+    """A member's path as a wheel names it: an sdist's "name-version/" and "src/" dropped."""
+    top, slash, rest = path.partition("/")
+    if slash and filename.lower().endswith((".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")):
+        path = rest
+    return path.removeprefix("src/")
 
 
 def package_score(findings: Iterable[tuple[str, Finding]]) -> float:

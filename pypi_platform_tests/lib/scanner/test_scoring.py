@@ -62,7 +62,8 @@ def test_import_time_network_counts_where_the_same_call_in_a_function_does_not()
 def test_a_threat_next_to_a_capability_outranks_either_alone():
     threat_only = package_score(_at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url"))
     apart = package_score(
-        _at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url") + _at("pkg-1.0/pkg/b.py", "network.connection")
+        _at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url")
+        + _at("pkg-1.0/pkg/b.py", "network.connection")
     )
     together = package_score(_at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url", "network.connection"))
     assert threat_only == apart < together
@@ -170,3 +171,13 @@ def test_every_score_is_recomputed_from_its_parts():
     assert (first.source, first.path, first.context) == ("file", "pkg-1.0/pkg/a.py", "code")
     assert first.rules == ("network.connection", "network.paste-or-webhook-url")
     assert {part.context for part in parts} == {"code", "install", "test"}
+
+
+def test_one_member_in_the_sdist_and_the_wheel_counts_once():
+    def both(*rules):
+        return [("pkg-1.0.tar.gz", Finding.of(rule, "pkg-1.0/src/pkg/a.py")) for rule in rules] + [
+            ("pkg-1.0-py3-none-any.whl", Finding.of(rule, "pkg/a.py")) for rule in rules
+        ]
+
+    one = package_score(_at("pkg-1.0/src/pkg/a.py", "network.paste-or-webhook-url"))
+    assert package_score(both("network.paste-or-webhook-url")) == one
