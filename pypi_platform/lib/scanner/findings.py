@@ -106,6 +106,11 @@ RULES: dict[str, Rule] = {
     "credentials.environment-dump": Rule("high", 50, "threat"),  # the whole os.environ serialised or sent
     "parse.failed": Rule("medium", 30, "anomaly"),  # Python source the parser could not read
     "parse.node-limit": Rule("low", 10, "anomaly"),  # a tree too large to walk in full
+    # ---- parsing rules (parsing.py)
+    # A statement only a newer Python's grammar reads (type aliases and type parameters before 3.12, ...): it
+    # runs there, so no evasion and no score; it is respelled in older syntax and scanned.
+    "parse.newer-syntax": Rule("low", 0, "anomaly"),
+    # ---- end of parsing rules
     # binaries.py and typosquat.py: the release as a whole
     "binary.executable-in-sdist": Rule("high", 50, "anomaly"),
     "metadata.typosquat": Rule("high", 50, "threat"),

@@ -4,27 +4,39 @@ A syntax tree costs a few hundred times its source in memory, so a million-line 
 worker and loses every AST finding in it, including a payload on line 2. Pieces keep memory bounded. The cheap
 cut is by indentation (a line starting in column 0 that does not continue a compound statement); a string that
 spans a cut makes its pieces unparseable, which a hostile file can do on purpose, so when any piece fails the
-file is cut again at statement boundaries found by the tokenizer, which knows where strings end.
+file is cut again at statement boundaries found by the tokenizer, which knows where strings end
+(``statements.py``). A piece that still fails is recovered statement by statement like any other source
+(``parsing.py``), so each part that does not parse is a finding at its line and the rest of the piece is scanned.
 Each piece is preceded by the file's one-line top-level imports, so names resolve as they would in the whole file.
 """
 
 from __future__ import annotations
 
-import io
-import tokenize
 from collections.abc import Callable
 from dataclasses import replace
 
 from pypi_platform.lib.scanner.findings import Finding
 from pypi_platform.lib.scanner.python_rules import python_findings
+from pypi_platform.lib.scanner.statements import source_lines, top_level_starts
 
 PIECE_LINES = 10_000
 _IMPORT_STARTS = (b"import ", b"from ")
 _PLAIN_ENDS = tuple(bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_*")
 _MAX_PREAMBLE_LINES = 200
-_CONTINUATIONS = (b"else", b"elif", b"except", b"finally")
-_NOT_A_STATEMENT_START = (b" ", b"\t", b"\r", b"\n", b"#", b")", b"]", b"}", *_CONTINUATIONS)
-_CONTINUATION_WORDS = {word.decode() for word in _CONTINUATIONS}
+_NOT_A_STATEMENT_START = (
+    b" ",
+    b"\t",
+    b"\r",
+    b"\n",
+    b"#",
+    b")",
+    b"]",
+    b"}",
+    b"else",
+    b"elif",
+    b"except",
+    b"finally",
+)
 
 Cutter = Callable[[int], int]  # wanted line index -> the line index to cut at
 
@@ -34,21 +46,21 @@ def python_findings_in_pieces(path: str, data: bytes) -> list[Finding]:
     findings, pieces, failed = _scan(path, lines, lambda wanted: _cut_by_indentation(lines, wanted))
     how = "top-level statements"
     if failed:
-        starts = _statement_starts(data)
+        starts = top_level_starts(source_lines(data).text)
         findings, pieces, failed = _scan(
             path, lines, lambda wanted: _cut_at_starts(starts, wanted, len(lines))
         )
         how = "statements found by the tokenizer"
     summary = f"{len(lines):,} lines, {len(data):,} bytes: parsed in {pieces} pieces cut at {how}"
-    findings.append(Finding.of("parse.node-limit", path, evidence=summary))
     if failed:
-        findings.append(
-            Finding.of("parse.failed", path, evidence=f"{failed} of {pieces} pieces did not parse")
-        )
+        summary += f"; {failed} did not parse whole"
+    findings.append(Finding.of("parse.node-limit", path, evidence=summary))
     return findings
 
 
 def _scan(path: str, lines: list[bytes], cut: Cutter) -> tuple[list[Finding], int, int]:
+    """Findings of every piece at their lines in the file, the number of pieces, and how many failed to parse
+    whole (their parse.failed findings are kept, at the lines of the parts that failed)."""
     imports = [
         line for line in lines if line.startswith(_IMPORT_STARTS) and line.rstrip().endswith(_PLAIN_ENDS)
     ]
@@ -60,10 +72,10 @@ def _scan(path: str, lines: list[bytes], cut: Cutter) -> tuple[list[Finding], in
         end = max(cut(start + PIECE_LINES), start + 1)
         prefix, offset = (b"", start) if start == 0 else (preamble, start - preamble_lines)
         pieces += 1
-        for finding in python_findings(path, prefix + b"".join(lines[start:end])):
-            if finding.rule == "parse.failed":
-                failed += 1
-            elif finding.line is None:
+        piece_findings = python_findings(path, prefix + b"".join(lines[start:end]))
+        failed += any(finding.rule == "parse.failed" for finding in piece_findings)
+        for finding in piece_findings:
+            if finding.line is None:
                 findings.append(finding)
             elif finding.line + offset > start:  # not a line of the preamble
                 findings.append(replace(finding, line=finding.line + offset))
@@ -85,32 +97,3 @@ def _cut_at_starts(starts: list[int], wanted: int, total: int) -> int:
         if start >= wanted:
             return start
     return total
-
-
-def _statement_starts(data: bytes) -> list[int]:
-    """Line indexes (0-based) where a top-level statement starts, as the tokenizer sees them: strings and
-    brackets that span lines are skipped over. Stops quietly where the tokenizer gives up."""
-    starts: list[int] = []
-    depth = level = 0
-    at_line_start = True
-    try:
-        for token in tokenize.tokenize(io.BytesIO(data).readline):
-            kind = token.type
-            if kind == tokenize.INDENT:
-                level += 1
-            elif kind == tokenize.DEDENT:
-                level -= 1
-            elif kind in (tokenize.NEWLINE, tokenize.ENCODING):
-                at_line_start = True
-            elif kind in (tokenize.NL, tokenize.COMMENT):
-                continue
-            else:
-                if at_line_start and level == 0 and depth == 0 and token.string not in _CONTINUATION_WORDS:
-                    starts.append(token.start[0] - 1)
-                at_line_start = False
-                if kind == tokenize.OP:
-                    depth += token.string in "([{"
-                    depth -= token.string in ")]}"
-    except (tokenize.TokenError, SyntaxError):  # IndentationError is a SyntaxError
-        pass
-    return starts

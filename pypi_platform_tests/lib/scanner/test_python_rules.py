@@ -331,10 +331,12 @@ def test_findings_of_one_rule_are_capped_per_file():
 MALICIOUS = f"import base64\nexec(base64.b64decode('{PAYLOAD}'))\n"
 
 
-def test_a_long_flat_expression_appended_to_a_malicious_file_is_a_parse_failure_not_an_exception():
-    source = MALICIOUS + "x = " + "+".join(["1"] * 3_000) + "\n"
-    (finding,) = python_findings("pkg/x.py", source.encode())
-    assert finding.rule == "parse.failed" and finding.evidence.startswith("RecursionError")
+def test_a_long_flat_expression_appended_to_a_malicious_file_is_a_parse_failure_and_the_rest_is_scanned():
+    source = MALICIOUS + "x = " + "+".join(["1"] * 100_000) + "\n"
+    failure, finding = python_findings("pkg/x.py", source.encode())
+    assert (failure.rule, failure.line) == ("parse.failed", 3)
+    assert failure.evidence.startswith("RecursionError")
+    assert (finding.rule, finding.line) == ("obfuscation.decode-and-exec", 2)
 
 
 def test_an_expression_that_parses_but_breaks_recursive_visitors_is_walked():
@@ -352,8 +354,8 @@ def test_a_very_deep_unary_chain_is_a_parse_failure():
     assert finding.rule == "parse.failed"
 
 
-def test_null_bytes_and_invalid_utf8_are_parse_failures():
-    assert _rules(b"import os\x00\nos.system('x')\n") == {"parse.failed"}
+def test_null_bytes_and_invalid_utf8_are_parse_failures_of_their_lines_only():
+    assert _found(b"import os\x00\nos.system('x')\n") == [("parse.failed", 1), ("process.spawn", 2)]
     assert _found(b"import os\nx = '\xff\xfe'\n") == [("parse.failed", 2)]
 
 
