@@ -1,19 +1,30 @@
 # The two set-up commands are `make demo` and `make test`; `make ui` opens the Dagster UI on the demo's instance.
-PYTHON ?= python3
+# .venv is built with the newest Python found (scripts/newest-python: 3.13, then 3.12, then python3), whose
+# grammar the scanner and the corpus parse read sources with; PYTHON=... overrides it.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell scripts/newest-python)
+endif
 VENV ?= .venv
 BIN := $(VENV)/bin
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+VENV_PYTHON := $(VENV)/.python-$(PYTHON_VERSION)
 HOME_DIR := $(or $(PYPI_PLATFORM_HOME),$(CURDIR)/.pypi_platform)
 
 .PHONY: demo ui test chromium lint format bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+# A .venv built by another interpreter (an older one kept from an earlier session) is built again, and everything
+# installed in it again: the install stamps depend on this one, which names the interpreter's version.
+$(VENV_PYTHON):
+	@if [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != \
+		"$(PYTHON_VERSION)" ]; then echo "building $(VENV) with $(PYTHON) ($(PYTHON_VERSION))"; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); fi
+	touch $@
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml $(VENV_PYTHON)
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: pyproject.toml $(VENV_PYTHON)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@ $(VENV)/.installed
 
