@@ -84,8 +84,10 @@ OPENERS = {"open", "io.open", "codecs.open", "os.fdopen"}
 WRITE_MODE_CHARS = frozenset("wax+")
 WRITE_FLAGS = {"O_WRONLY", "O_RDWR", "O_CREAT", "O_APPEND", "O_TRUNC"}
 SETUP_FUNCTIONS = {"setuptools.setup", "distutils.core.setup", "numpy.distutils.core.setup", "skbuild.setup"}
-# Commands that run when the package is installed; build_ext, build_py, sdist and test overrides are routine.
-INSTALL_COMMANDS = {"install", "develop", "egg_info", "bdist_egg", "bdist_wheel"}
+# Commands an installer runs when it builds from an sdist: install, develop and egg_info (metadata, run first),
+# build and build_py (every wheel build runs them), bdist_* (the wheel itself). build_ext is left out (every
+# C extension overrides it, so it says nothing), and so are sdist and test, which an installer never runs.
+INSTALL_COMMANDS = {"install", "develop", "egg_info", "bdist_egg", "bdist_wheel", "build", "build_py"}
 ENVIRONMENT = {"os.environ", "os.environb"}
 SERIALISERS = (
     {"str", "repr", "json.dumps", "json.dump", "pickle.dumps", "pickle.dump", "marshal.dumps"}
@@ -109,6 +111,11 @@ BUILTINS = {"eval", "exec", "compile", "open", "__import__", "getattr", "chr", "
     "repr",
     "__builtins__",
     *PASS_THROUGH,
+    "globals",
+    "locals",
+    "vars",
+    "map",
+    "reversed",
 }
 BUILTIN_MODULES = {"builtins", "__builtin__", "__builtins__"}
 

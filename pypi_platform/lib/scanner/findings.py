@@ -106,6 +106,44 @@ RULES: dict[str, Rule] = {
     "credentials.environment-dump": Rule("high", 50, "threat"),  # the whole os.environ serialised or sent
     "parse.failed": Rule("medium", 30, "anomaly"),  # Python source the parser could not read
     "parse.node-limit": Rule("low", 10, "anomaly"),  # a tree too large to walk in full
+    # ---- python behaviour rules (behaviours_*.py, identifiers.py, rules_install.py, python_rules.py)
+    # A socket handed to a shell (fds dup2'd onto 0/1/2, pty.spawn) or a shell told to connect (nc -e, /dev/tcp).
+    "backdoor.reverse-shell": Rule("critical", 100, "threat"),
+    # A connection whose host is a literal public IP (v4 or v6): no name to resolve, no certificate to check.
+    "network.literal-ip-connection": Rule("high", 50, "threat"),
+    # Host data or secrets spelled into a name that is resolved: the lookup itself carries them out.
+    "exfiltration.dns": Rule("high", 70, "threat"),
+    # The user, host name, environment values or a directory listing sent in a request body.
+    "exfiltration.host-data": Rule("high", 60, "threat"),
+    # Reading the clipboard or taking a screenshot: clipboard tools and test harnesses do both.
+    "spyware.clipboard": Rule("medium", 20, "capability"),
+    "spyware.screenshot": Rule("medium", 20, "capability"),
+    # A global keyboard hook or key-state polling: automation tools do it, libraries almost never.
+    "spyware.keylogger": Rule("high", 60, "threat"),
+    # A browser's password, cookie or card store opened, or its encryption undone with DPAPI.
+    "credentials.browser-data": Rule("high", 70, "threat"),
+    # Chat-client token stores (leveldb) searched with a token pattern.
+    "credentials.token-theft": Rule("high", 70, "threat"),
+    # A file that was downloaded (or written from fetched bytes) then run or made executable.
+    "dropper.download-and-run": Rule("critical", 90, "threat"),
+    "process.start-file": Rule("medium", 20, "capability"),  # os.startfile: open with the associated program
+    # Writing into another process and starting a thread there: what injectors do, nothing else.
+    "injection.process-memory": Rule("critical", 100, "threat"),
+    # A native library loaded from a temporary or download folder, or by a name hidden from patterns.
+    "exec.native-library-sideload": Rule("high", 60, "threat"),
+    # Persistence written (not merely named): autostart folders and registry run keys are rarely a library's
+    # business; crontabs and shell rc files are also edited by honest installers of CLI tools.
+    "persistence.write-autostart": Rule("high", 70, "threat"),
+    "persistence.write-registry-run": Rule("high", 70, "threat"),
+    "persistence.write-cron": Rule("high", 40, "capability"),
+    "persistence.write-shell-rc": Rule("medium", 30, "capability"),
+    # An install or build command's run() that fetches, spawns or runs code: the classic setup.py payload.
+    "install.cmdclass-runs-code": Rule("high", 70, "threat"),
+    # An identifier the tokenizer normalises to another ASCII name (full-width exec), or mixing scripts.
+    "obfuscation.homoglyph-identifier": Rule("high", 60, "threat"),
+    # A .pth line of a well-known tool (setuptools, coverage, virtualenv, editable installs): noted, not scored.
+    "install.pth-known-hook": Rule("low", 0, "capability"),
+    # ---- end of python behaviour rules
     # ---- parsing rules (parsing.py)
     # A statement only a newer Python's grammar reads (type aliases and type parameters before 3.12, ...): it
     # runs there, so no evasion and no score; it is respelled in older syntax and scanned.

@@ -274,6 +274,9 @@ class Folder:
         target = self.resolve(func)
         if target is None:  # a method on a value: "".join(...), "...".decode("rot13")
             return self._method(node, func, scope, names, depth) if func.__class__ is ast.Attribute else None
+        if target == "map" and len(node.args) == 2 and self.resolve(node.args[0]) == "chr":
+            codes = self._fold(node.args[1], scope, names, depth + 1)
+            return [chr(code) for code in codes] if codes.__class__ is list else None
         args = [self._fold(argument, scope, names, depth + 1) for argument in node.args[:3]]
         if any(argument is None for argument in args) or not args:
             return None
@@ -290,8 +293,6 @@ class Folder:
             return None
         if target == "reversed" and first.__class__ in (str, bytes, list):
             return list(reversed(first))
-        if target == "map" and len(node.args) == 2 and self.resolve(node.args[0]) == "chr":
-            return [chr(code) for code in args[1]] if args[1].__class__ is list else None
         if target in ("codecs.decode", "codecs.encode") and len(args) >= 2 and args[1].__class__ is str:
             return convert(first, args[1], decoding=target == "codecs.decode")
         if first.__class__ not in (str, bytes):

@@ -22,7 +22,14 @@ import re
 import warnings
 from collections import Counter
 
-from pypi_platform.lib.scanner import rules_code, rules_install, rules_system
+from pypi_platform.lib.scanner import (
+    behaviours_network,
+    behaviours_persistence,
+    behaviours_spyware,
+    rules_code,
+    rules_install,
+    rules_system,
+)
 from pypi_platform.lib.scanner.call_roles import (
     BUILTINS,
     CORE_ROLES,
@@ -32,7 +39,9 @@ from pypi_platform.lib.scanner.call_roles import (
 )
 from pypi_platform.lib.scanner.evidence import EVIDENCE_CHARS, EVIDENCE_WINDOW_BYTES, SourceLines, shortened
 from pypi_platform.lib.scanner.findings import RULES, Finding
+from pypi_platform.lib.scanner.identifiers import homoglyph_identifiers
 from pypi_platform.lib.scanner.parsing import parse_python
+from pypi_platform.lib.scanner.pth_hooks import is_known_hook
 from pypi_platform.lib.scanner.resolution import MODULE_SCOPE, VALUES_PER_NAME, NameTable
 from pypi_platform.lib.scanner.syntax_walk import CHILDREN, push_children, string_value
 
@@ -55,11 +64,20 @@ EMBEDDED_DEPTH = 3
 EMBEDDED_CHARS_PER_FILE = 1_000_000
 _FOLDED_MIN_CHARS = 6  # shorter computed strings name nothing an indicator knows
 
-_ROLE_TABLES = (CORE_ROLES,)
-CALL_ROLES = call_roles(*_ROLE_TABLES)
+_BEHAVIOURS = (behaviours_network, behaviours_spyware, behaviours_persistence)
+CALL_ROLES = call_roles(CORE_ROLES, *(module.ROLES for module in _BEHAVIOURS))
 NameTable.known_names = known_names(CALL_ROLES)
 _ROLE_CHECKS = {**rules_code.CHECKS, **rules_system.CHECKS, **rules_install.CHECKS}
+for _module in _BEHAVIOURS:
+    assert not _ROLE_CHECKS.keys() & _module.CHECKS.keys()  # a role belongs to one module
+    _ROLE_CHECKS.update(_module.CHECKS)
 assert all(role in _ROLE_CHECKS for roles in CALL_ROLES.values() for role in roles)
+# Checks by method name, for calls on objects that cannot be named (sock.connect, windll.kernel32.X).
+_METHOD_CHECKS: dict[str, list] = {}
+for _module in _BEHAVIOURS:
+    for _method, _check in getattr(_module, "METHOD_CHECKS", {}).items():
+        _METHOD_CHECKS.setdefault(_method, []).append(_check)
+_FINISHERS = [module.finish for module in _BEHAVIOURS if hasattr(module, "finish")]
 
 for _rule in (
     "exec.dynamic-code",
@@ -98,7 +116,8 @@ def pth_findings(path: str, text: str) -> list[Finding]:
         # Encoded with replacement: a lone surrogate from a lenient decode must not reach evidence or the parser.
         code = line.encode("utf-8", errors="replace")
         evidence = _shortened(code[:_EVIDENCE_WINDOW_BYTES].decode("utf-8", errors="replace").strip())
-        findings.append(Finding.of("install.pth-executes-code", path, line=number, evidence=evidence))
+        rule = "install.pth-known-hook" if is_known_hook(path, line) else "install.pth-executes-code"
+        findings.append(Finding.of(rule, path, line=number, evidence=evidence))
         for finding in python_findings(path, code):
             findings.append(Finding.of(finding.rule, path, line=number, evidence=finding.evidence))
     return findings
@@ -136,6 +155,9 @@ class _FileScan(NameTable):
         self.calls: list[tuple[ast.Call, int]] = []
         self.string_operations: list[tuple[ast.BinOp, int]] = []
         self.command_texts: dict[int, str] = {}
+        self.facts: dict[str, list | set] = {}  # what behaviours made of several calls collect
+        self.classes: dict[str, ast.ClassDef] = {}
+        self.import_time_calls: set[int] = set()  # calls at a module's top level, outside a __main__ block
         # rule, line, column, the evidence (None for an excerpt of the line), whether it runs at import
         self.raw: list[tuple[str, int, int, str | None, bool]] = []
         self._lines: SourceLines | None = None
@@ -215,6 +237,9 @@ class _FileScan(NameTable):
         ):
             self.string_operations.append((node, scope))
 
+    def _record_class(self, node: ast.ClassDef, scope: int) -> None:
+        self.classes.setdefault(node.name, node)  # command classes, for what setup(cmdclass=...) runs
+
     def _record_import(self, node: ast.Import, scope: int) -> None:
         for alias in node.names:
             if alias.asname:
@@ -261,7 +286,15 @@ class _FileScan(NameTable):
         for call, scope in self.calls:
             self.scope_now = scope
             self._at_import = scope == MODULE_SCOPE and self.depth == 0 and not self._under_main_guard(call)
+            if self._at_import:
+                self.import_time_calls.add(id(call))
             self._judge_call(call, scope)
+        self._at_import = False
+        for finish in _FINISHERS:
+            finish(self)
+        if self.depth == 0:
+            for line, column, evidence in homoglyph_identifiers(self.source):
+                self.raw.append(("obfuscation.homoglyph-identifier", line, column, evidence, False))
         consumed: set[int] = set()
         for operation, scope in self.string_operations:
             if id(operation) in consumed:
@@ -283,14 +316,26 @@ class _FileScan(NameTable):
         if roles is not None:
             for role in roles:
                 _ROLE_CHECKS[role](self, call, scope, target)
-        elif func.__class__ is ast.Attribute:
-            rules_system.check_method(self, call, scope, func.attr)
+        if func.__class__ is not ast.Attribute or (roles is not None and roles != ("native",)):
+            return
+        method = func.attr
+        for check in _METHOD_CHECKS.get(method, ()):
+            check(self, call, scope, method)
+        if roles is None:
+            rules_system.check_method(self, call, scope, method)
             if func.value.__class__ is ast.Constant:  # "".join(...), "...".decode("rot13")
                 self.fold_and_check(call, scope)
 
     # -- constants --------------------------------------------------------------------------------------------
+    @staticmethod
+    def roles_of(target: str) -> tuple[str, ...]:
+        return CALL_ROLES.get(target, ())
+
     def folded_text(self, expr: ast.AST, scope: int) -> str | None:
         return self.folder.text(expr, scope)
+
+    def command_text(self, call: ast.Call, scope: int) -> str:
+        return rules_system.command_text(self, call, scope)
 
     def constant_code(self, expr: ast.AST, scope: int) -> str | None:
         """The code an exec is handed, when it is a constant or folds to one."""
@@ -339,7 +384,8 @@ class _FileScan(NameTable):
 
     # -- findings -------------------------------------------------------------------------------------------------
     def add(self, rule: str, node: ast.AST, *, evidence: str | None = None) -> None:
-        self.raw.append((rule, node.lineno, node.col_offset, evidence, self._at_import))
+        at_import = self._at_import or id(node) in self.import_time_calls
+        self.raw.append((rule, node.lineno, node.col_offset, evidence, at_import))
 
     def _findings(self) -> list[Finding]:
         findings: list[Finding] = []
@@ -390,6 +436,7 @@ def _shannon_entropy(sample: str | bytes) -> float:
 # node opens a scope). None for a class with neither handler nor children; the markers below for the rest.
 _NODE_HANDLERS: dict[type, str] = {
     ast.Call: "_record_call",
+    ast.ClassDef: "_record_class",
     ast.Constant: "_record_constant",
     ast.BinOp: "_record_string_operation",
     ast.Assign: "_record_assignment",

@@ -8,16 +8,39 @@ from __future__ import annotations
 import ast
 
 from pypi_platform.lib.scanner.call_roles import INSTALL_COMMANDS
-from pypi_platform.lib.scanner.syntax_walk import string_value
+from pypi_platform.lib.scanner.syntax_walk import nodes_under, string_value
+
+# What a command's methods must not do at install time: fetch, spawn, run computed code, load native code.
+_RISKY_ROLES = {"network", "process", "evaluate", "code-object", "native", "marshal", "download"}
+_HOOK_NODES = 5_000  # nodes read in one command class
 
 
 def check_setup(scan, call: ast.Call, scope: int, target: str) -> None:
     commands = overridden_install_commands(scan, call, scope)
-    if commands:
-        scan.add("install.cmdclass-override", call, evidence=f"cmdclass replaces {', '.join(commands)}")
+    if not commands:
+        return
+    scan.add("install.cmdclass-override", call, evidence=f"cmdclass replaces {', '.join(sorted(commands))}")
+    for command, value in sorted(commands.items()):
+        risky = _risky_call(scan, value)
+        if risky is not None:
+            evidence = f"cmdclass {command}: {value.id}.run calls {risky}"
+            scan.add("install.cmdclass-runs-code", call, evidence=evidence)
+            return
 
 
-def overridden_install_commands(scan, call: ast.Call, scope: int) -> list[str]:
+def _risky_call(scan, value: ast.expr | None) -> str | None:
+    """The first fetch, spawn or code run in the methods of the class a command is replaced with."""
+    if value is None or value.__class__ is not ast.Name or value.id not in scan.classes:
+        return None
+    for node in nodes_under(scan.classes[value.id].body, _HOOK_NODES):
+        if node.__class__ is ast.Call:
+            target = scan.resolve(node.func)
+            if target is not None and _RISKY_ROLES.intersection(scan.roles_of(target)):
+                return target
+    return None
+
+
+def overridden_install_commands(scan, call: ast.Call, scope: int) -> dict[str, ast.expr | None]:
     cmdclass = None
     for keyword in call.keywords:
         if keyword.arg == "cmdclass":
@@ -25,9 +48,9 @@ def overridden_install_commands(scan, call: ast.Call, scope: int) -> list[str]:
         elif keyword.arg is None:  # setup(**options) with options = {"cmdclass": ...}
             cmdclass = dict_entries(scan, keyword.value, scope).get("cmdclass", cmdclass)
     if cmdclass is None:
-        return []
-    keys = dict_entries(scan, cmdclass, scope)
-    return sorted(INSTALL_COMMANDS.intersection(keys))
+        return {}
+    entries = dict_entries(scan, cmdclass, scope)
+    return {command: value for command, value in entries.items() if command in INSTALL_COMMANDS}
 
 
 def dict_entries(scan, expr: ast.expr, scope: int) -> dict[str, ast.expr | None]:

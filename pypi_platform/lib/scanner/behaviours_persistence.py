@@ -1,0 +1,172 @@
+"""Persistence and droppers at the syntax-tree level: writes to autostart folders, registry run keys, crontabs
+and shell rc files (a write, not merely the path in a string), and files downloaded then run.
+
+A path is read from the constants in the call's arguments joined by "/" (``os.path.join(appdata, "Microsoft",
+"Windows", "Start Menu", ...)`` reads as ``Microsoft/Windows/Start Menu/...``) or from the value it folds to.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from pypi_platform.lib.scanner.call_roles import OPENERS, PROCESS, WRITE_MODE_CHARS
+from pypi_platform.lib.scanner.syntax_walk import argument, string_value
+
+_PLACES = (
+    (
+        "persistence.write-autostart",
+        re.compile(
+            r"start menu/programs/startup|/startup/|\.config/autostart|library/launch(?:agents|daemons)"
+            r"|/etc/init\.d/|/etc/systemd/system|\.config/systemd/user|/etc/rc\.local|/etc/xdg/autostart",
+        ),
+    ),
+    ("persistence.write-cron", re.compile(r"/etc/cron|/var/spool/cron|(?:^|/)crontabs?(?:/|$)")),
+    (
+        "persistence.write-shell-rc",
+        re.compile(
+            r"(?:^|/)\.(?:bashrc|zshrc|profile|bash_profile|bash_login|zprofile|zshenv)$|/etc/profile"
+        ),
+    ),
+)
+_COMMANDS = (
+    (
+        "persistence.write-autostart",
+        re.compile(r"\bschtasks(?:\.exe)?\s+/create\b|\breg(?:\.exe)?\s+add\b.*\\run\b"),
+    ),
+    ("persistence.write-cron", re.compile(r"\bcrontab\s+(?:-\s*$|-\s|[\w/.~-]+\s*$)|\|\s*crontab\b")),
+    ("persistence.write-shell-rc", re.compile(r">>\s*~?[\w/.$]*/?\.(?:bashrc|zshrc|profile|bash_profile)\b")),
+)
+_RUN_KEY = re.compile(rb"currentversion\\{1,2}run", re.IGNORECASE)
+_COPIERS = {"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.move", "os.rename", "os.replace"}
+_DOWNLOADERS = {"urllib.request.urlretrieve", "urllib.urlretrieve"}
+_REGISTRY_WRITERS = {"winreg.SetValueEx", "winreg.SetValue", "_winreg.SetValueEx", "_winreg.SetValue"}
+_CHMOD = {"os.chmod"}
+_EXECUTABLE_BITS = 0o111
+
+ROLES = (
+    ("write-open", OPENERS),
+    ("write-copy", _COPIERS),
+    ("download", _DOWNLOADERS),
+    ("registry", _REGISTRY_WRITERS),
+    ("chmod", _CHMOD),
+    ("run", PROCESS),
+    ("start-file", {"os.startfile"}),
+)
+
+
+def _path_text(scan, expr: ast.expr | None, scope: int) -> str:
+    if expr is None:
+        return ""
+    folded = scan.folded_text(expr, scope) if expr.__class__ is not ast.Constant else string_value(expr)
+    if folded is not None:
+        return folded.replace("\\", "/").lower()
+    pieces = [
+        node.value
+        for node in scan.subtree([expr], scope, follow_names=True)
+        if node.__class__ is ast.Constant and node.value.__class__ is str and len(node.value) < 500
+    ]
+    return "/".join(pieces).replace("\\", "/").replace("//", "/").lower()
+
+
+def _check_place(scan, call: ast.Call, path: str) -> None:
+    for rule, place in _PLACES:
+        match = place.search(path)
+        if match is not None:
+            scan.add(rule, call, evidence=f"writes {path[-80:]}")
+            return
+
+
+def check_open(scan, call: ast.Call, scope: int, target: str) -> None:
+    mode = string_value(argument(call, 1, "mode"))
+    if mode is None or WRITE_MODE_CHARS.isdisjoint(mode):
+        return
+    path = argument(call, 0, "file")
+    _check_place(scan, call, _path_text(scan, path, scope))
+    if "b" in mode and path is not None:
+        scan.facts.setdefault("written", []).append((path, scope))
+
+
+def check_copy(scan, call: ast.Call, scope: int, target: str) -> None:
+    destination = argument(call, 1, "dst")
+    _check_place(scan, call, _path_text(scan, destination, scope))
+    if destination is not None:
+        scan.facts.setdefault("written", []).append((destination, scope))
+
+
+def check_path_write(scan, call: ast.Call, scope: int, method: str) -> None:
+    """Path(...).write_text(...): the path is the object the method is called on."""
+    owner = call.func.value
+    if owner.__class__ is ast.Call and owner.args:
+        _check_place(scan, call, _path_text(scan, owner.args[0], scope))
+
+
+def check_download(scan, call: ast.Call, scope: int, target: str) -> None:
+    destination = argument(call, 1, "filename")
+    if destination is not None:
+        scan.facts.setdefault("downloaded", []).append((destination, scope))
+
+
+def check_registry(scan, call: ast.Call, scope: int, target: str) -> None:
+    if _RUN_KEY.search(scan.source):
+        scan.add("persistence.write-registry-run", call, evidence=f"{target} in a file that opens a Run key")
+
+
+def check_chmod(scan, call: ast.Call, scope: int, target: str) -> None:
+    mode = scan.folder.value(argument(call, 1, "mode"), scope)
+    if mode.__class__ is int and mode & _EXECUTABLE_BITS:
+        scan.facts.setdefault("run", []).append((call, scope))
+    elif mode is None and argument(call, 1, "mode") is not None:
+        scan.facts.setdefault("run", []).append((call, scope))  # stat.S_IEXEC | ...: flags by name
+
+
+def check_run(scan, call: ast.Call, scope: int, target: str) -> None:
+    command = scan.command_text(call, scope)
+    for rule, pattern in _COMMANDS:
+        if pattern.search(command):
+            scan.add(rule, call, evidence=None)
+            break
+    scan.facts.setdefault("run", []).append((call, scope))
+
+
+def check_start_file(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.add("process.start-file", call)
+
+
+def finish(scan) -> None:
+    """A file downloaded (urlretrieve, or bytes written where the file also fetches) and then run, opened or
+    made executable: the same name or the same path text in both places."""
+    written = list(scan.facts.get("downloaded", ()))
+    if scan.facts.get("network"):
+        written += scan.facts.get("written", ())
+    runs = scan.facts.get("run", ())
+    if not written or not runs:
+        return
+    names, texts = set(), set()
+    for path, scope in written:
+        if path.__class__ is ast.Name:
+            names.add(path.id)
+        text = _path_text(scan, path, scope)
+        if len(text) >= 4:
+            texts.add(text)
+    for call, scope in runs:
+        used = {
+            node.id
+            for node in scan.subtree(call.args[:2], scope, follow_names=False)
+            if node.__class__ is ast.Name
+        }
+        command = scan.command_text(call, scope).replace("\\", "/").lower()
+        if used & names or any(text in command for text in texts):
+            scan.add("dropper.download-and-run", call, evidence=None)
+
+
+CHECKS = {
+    "write-open": check_open,
+    "write-copy": check_copy,
+    "download": check_download,
+    "registry": check_registry,
+    "chmod": check_chmod,
+    "run": check_run,
+    "start-file": check_start_file,
+}
+METHOD_CHECKS = {"write_text": check_path_write, "write_bytes": check_path_write}

@@ -1,0 +1,171 @@
+"""Spyware and stealer behaviours at the syntax-tree level: clipboard, screenshots, keylogging, browser stores,
+chat-token theft, process injection and native libraries side-loaded from temporary folders.
+
+Windows APIs reached through ctypes (``ctypes.windll.user32.GetAsyncKeyState``) are matched by the function's
+name, whichever way the library object was reached: the names are distinctive and no honest library renames them.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from pypi_platform.lib.scanner.call_roles import NATIVE_LOADERS, NETWORK
+from pypi_platform.lib.scanner.syntax_walk import call_arguments
+
+_CLIPBOARD = {"pyperclip.paste", "win32clipboard.GetClipboardData", "clipboard.paste", "klembord.get"}
+_SCREENSHOTS = {"PIL.ImageGrab.grab", "pyautogui.screenshot", "mss.mss", "mss.MSS", "pyscreenshot.grab"}
+_SCREENSHOTS |= {"ImageGrab.grab", "PIL.ImageGrab.grabclipboard"}
+_KEYLOGGERS = {"pynput.keyboard.Listener", "keyboard.on_press", "keyboard.on_release", "keyboard.hook"}
+_KEYLOGGERS |= {"keyboard.record", "keyboard.on_press_key"}
+_DPAPI = {"win32crypt.CryptUnprotectData"}
+_AES = {
+    "Crypto.Cipher.AES.new",
+    "Cryptodome.Cipher.AES.new",
+    "cryptography.hazmat.primitives.ciphers.aead.AESGCM",
+}
+_DATABASES = {"sqlite3.connect", "shutil.copy", "shutil.copy2", "shutil.copyfile"}
+_PATTERNS = {"re.compile", "re.findall", "re.finditer", "re.search", "re.match", "re.fullmatch"}
+_TEMP_FUNCTIONS = {
+    "tempfile.gettempdir",
+    "tempfile.mkdtemp",
+    "tempfile.mkstemp",
+    "tempfile.NamedTemporaryFile",
+}
+# Functions reached through a ctypes library object, by name.
+_METHOD_RULES = {
+    "GetClipboardData": "spyware.clipboard",
+    "clipboard_get": "spyware.clipboard",  # tkinter
+    "SetWindowsHookExA": "spyware.keylogger",
+    "SetWindowsHookExW": "spyware.keylogger",
+    "SetWindowsHookEx": "spyware.keylogger",
+    "GetAsyncKeyState": "spyware.keylogger",
+    "VirtualAllocEx": "injection.process-memory",
+    "WriteProcessMemory": "injection.process-memory",
+    "CreateRemoteThread": "injection.process-memory",
+    "NtUnmapViewOfSection": "injection.process-memory",
+    "ZwUnmapViewOfSection": "injection.process-memory",
+    "QueueUserAPC": "injection.process-memory",
+    "CryptUnprotectData": "credentials.browser-data",
+}
+_BROWSER_STORES = re.compile(
+    r"login data|cookies|web data|logins\.json|key4\.db|cookies\.sqlite", re.IGNORECASE
+)
+# The shape of chat-client token patterns: three dot-separated base64url runs of fixed length, or "mfa." tokens.
+_TOKEN_PATTERN = re.compile(r"\{2[3-6](?:,\d+)?\}.*\\\.|mfa\\\.|dQw4w9WgXcQ")
+_TEMP_PLACES = re.compile(
+    r"[/\\](?:tmp|temp|downloads)[/\\]|%te?mp%|\$env:te?mp|appdata[/\\]local[/\\]temp", re.IGNORECASE
+)
+
+ROLES = (
+    ("clipboard", _CLIPBOARD),
+    ("screenshot", _SCREENSHOTS),
+    ("keylogger", _KEYLOGGERS),
+    ("dpapi", _DPAPI),
+    ("aes", _AES),
+    ("database", _DATABASES),
+    ("pattern", _PATTERNS),
+    ("library", NATIVE_LOADERS),
+)
+
+
+def check_clipboard(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.add("spyware.clipboard", call)
+
+
+def check_screenshot(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.add("spyware.screenshot", call)
+
+
+def check_keylogger(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.add("spyware.keylogger", call)
+
+
+def check_dpapi(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.add("credentials.browser-data", call, evidence=f"{target}: a browser's saved secrets decrypted")
+
+
+def check_aes(scan, call: ast.Call, scope: int, target: str) -> None:
+    """AES-GCM keyed from a browser's "Local State" file: how Chromium's cookies and passwords are decrypted."""
+    if b"Local State" in scan.source and b"encrypted_key" in scan.source:
+        scan.add(
+            "credentials.browser-data", call, evidence=f"{target} with the key of a browser's Local State"
+        )
+
+
+def check_database(scan, call: ast.Call, scope: int, target: str) -> None:
+    text = " ".join(_constant_texts(scan, call, scope))
+    match = _BROWSER_STORES.search(text)
+    if match is not None:
+        scan.add("credentials.browser-data", call, evidence=f"{target} on a browser store ({match.group(0)})")
+
+
+def check_pattern(scan, call: ast.Call, scope: int, target: str) -> None:
+    """A token-shaped pattern in a file that reads leveldb stores: the chat-token stealer."""
+    if b"leveldb" not in scan.source or not call.args:
+        return
+    pattern = scan.constant_text(call.args[0])
+    if pattern is not None and _TOKEN_PATTERN.search(pattern):
+        scan.add("credentials.token-theft", call, evidence="a token pattern run over leveldb stores")
+
+
+def check_library(scan, call: ast.Call, scope: int, target: str) -> None:
+    """CDLL/WinDLL/LoadLibrary of a temporary or download folder, or of a name built so no pattern sees it."""
+    if not call.args:
+        return
+    name = call.args[0]
+    texts = _constant_texts(scan, call, scope)
+    hidden = None
+    if name.__class__ in (ast.BinOp, ast.Call, ast.JoinedStr, ast.Subscript):
+        hidden = scan.folded_text(name, scope)
+    for node in scan.subtree([name], scope, follow_names=True):
+        if node.__class__ is ast.Call:
+            called = scan.resolve(node.func)
+            if called in _TEMP_FUNCTIONS or called in NETWORK:
+                scan.add("exec.native-library-sideload", call, evidence=f"library from {called}()")
+                return
+    place = _TEMP_PLACES.search("/".join(texts))
+    if place is not None:
+        scan.add("exec.native-library-sideload", call, evidence=f"library from {place.group(0)}")
+    elif hidden is not None and "/" not in hidden and "\\" not in hidden:
+        scan.add("exec.native-library-sideload", call, evidence=f"library name computed: {hidden[:60]}")
+
+
+def check_method(scan, call: ast.Call, scope: int, method: str) -> None:
+    rule = _METHOD_RULES[method]
+    scan.add(rule, call, evidence=None)
+    if method.startswith("LoadLibrary"):
+        check_library(scan, call, scope, method)
+
+
+def check_load_library(scan, call: ast.Call, scope: int, method: str) -> None:
+    check_library(scan, call, scope, method)
+
+
+def _constant_texts(scan, call: ast.Call, scope: int) -> list[str]:
+    texts = []
+    for node in scan.subtree(call_arguments(call)[:3], scope, follow_names=True):
+        if node.__class__ is ast.Constant and node.value.__class__ is str and len(node.value) <= 1_000:
+            texts.append(node.value)
+    for root in call.args[:2]:
+        if root.__class__ is not ast.Constant:
+            folded = scan.folded_text(root, scope)
+            if folded is not None:
+                texts.append(folded[:1_000])
+    return texts
+
+
+CHECKS = {
+    "clipboard": check_clipboard,
+    "screenshot": check_screenshot,
+    "keylogger": check_keylogger,
+    "dpapi": check_dpapi,
+    "aes": check_aes,
+    "database": check_database,
+    "pattern": check_pattern,
+    "library": check_library,
+}
+METHOD_CHECKS = dict.fromkeys(_METHOD_RULES, check_method)
+METHOD_CHECKS.update(
+    dict.fromkeys(("LoadLibrary", "LoadLibraryA", "LoadLibraryW", "LoadLibraryExW"), check_load_library)
+)

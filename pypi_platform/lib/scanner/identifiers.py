@@ -1,0 +1,65 @@
+"""Identifiers written to look like other identifiers: full-width or mathematical letters that the tokenizer
+normalises (NFKC) to an ASCII name (full-width "exec", U+FF45 U+FF58 U+FF45 U+FF43, runs exec, and so does
+its mathematical bold spelling), and names mixing scripts (a Cyrillic o, U+043E, in "os.system").
+
+The syntax tree already holds the normalised name, so this reads the raw source. It costs nothing on ASCII
+files; otherwise a regex finds candidate words, and only when one is found does the tokenizer confirm that it
+is a name and not text in a string or a comment (where any script is fine).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tokenize
+import unicodedata
+
+MAX_FINDINGS = 20
+_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
+# Cyrillic and Greek letters drawn like Latin ones.
+_CONFUSABLES = str.maketrans(
+    "аеорсухіјѕԁһԛԝАВЕКМНОРСТХУІЈЅαοριτυνκΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhqwABEKMHOPCTXYIJSaopitvvkABEZHIKMNOPTYX",
+)
+_SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
+
+
+def _script(character: str) -> str | None:
+    if character.isascii():
+        return "LATIN" if character.isalpha() else None
+    name = unicodedata.name(character, "")
+    return next((script for script in _SCRIPTS if name.startswith(script)), None)
+
+
+def disguise(word: str) -> str | None:
+    """The ASCII name a disguised identifier reads as, or None for an honest one."""
+    if not word.isidentifier():
+        return None
+    normalised = unicodedata.normalize("NFKC", word)
+    if normalised != word and normalised.isascii():
+        return normalised
+    scripts = {script for script in map(_script, word) if script is not None}
+    if len(scripts) > 1:
+        return word.translate(_CONFUSABLES)
+    return None
+
+
+def homoglyph_identifiers(source: bytes) -> list[tuple[int, int, str]]:
+    """(line, column, evidence) for each disguised identifier in the source."""
+    if source.isascii():
+        return []
+    text = source.decode("utf-8", errors="replace")
+    candidates = {word for word in _NON_ASCII_WORD.findall(text) if disguise(word) is not None}
+    if not candidates:
+        return []
+    found = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.NAME and token.string in candidates:
+                evidence = f"identifier {token.string!r} reads as {disguise(token.string)!r}"
+                found.append((token.start[0], token.start[1], evidence))
+                if len(found) >= MAX_FINDINGS:
+                    break
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        pass  # what was confirmed before the tokenizer stopped stands
+    return found
