@@ -13,85 +13,29 @@ marshal data is never loaded, no codec outside a fixed list is looked up.
 from __future__ import annotations
 
 import ast
-import base64
-import binascii
-import bz2
-import codecs
-import lzma
-import re
-import zlib
 from collections.abc import Callable
 
-MAX_VALUE = 100_000  # characters or bytes in any folded value
+from pypi_platform.lib.scanner.decoding import (
+    B64_FUNCTIONS,
+    DECOMPRESSORS,
+    FAILURES,
+    MAX_VALUE,
+    Exhausted,
+    convert,
+    decompress,
+    format_fields,
+    integer,
+    percent,
+    sized,
+    small,
+)
+
 MAX_DEPTH = 24
 STEPS_PER_FOLD = 4_000
 STEPS_PER_FILE = 400_000
-_MAX_INT = 2**64
+__all__ = ["MAX_VALUE", "Folder"]
 
 Value = str | bytes | int | list
-# Charset codecs: pure table lookups whose output is a few times the input at most; the EBCDIC pages (cp037,
-# cp500, cp1026, ...) are what payloads use to look like noise.
-_CHARSETS = re.compile(
-    r"(?:cp\d{3,5}|utf_?(?:8|16|32)(?:_[lb]e)?(?:_sig)?|latin_?1|iso_?8859_\d{1,2}|ascii|us_ascii|mac_[a-z]+"
-    r"|koi8_[a-z]|unicode_escape|raw_unicode_escape|utf_7|punycode)"
-)
-_FORMAT_FIELD = re.compile(r"\{(\d*|[A-Za-z_]\w*)\}")
-_PERCENT_FIELD = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d{0,3}(?:\.\d{0,3})?[sdirfxXoc%]|%")
-
-_B64_FUNCTIONS = {
-    "base64.b64decode": base64.b64decode,
-    "base64.standard_b64decode": base64.standard_b64decode,
-    "base64.urlsafe_b64decode": base64.urlsafe_b64decode,
-    "base64.decodebytes": base64.decodebytes,
-    "base64.decodestring": base64.decodebytes,
-    "base64.b32decode": base64.b32decode,
-    "base64.b16decode": lambda data: base64.b16decode(data, casefold=True),
-    "base64.b85decode": base64.b85decode,
-    "base64.a85decode": base64.a85decode,
-    "binascii.a2b_base64": binascii.a2b_base64,
-    "binascii.unhexlify": binascii.unhexlify,
-    "binascii.a2b_hex": binascii.a2b_hex,
-    "bytes.fromhex": bytes.fromhex,
-    "bytearray.fromhex": bytes.fromhex,
-}
-_DECOMPRESSORS = {"zlib.decompress", "gzip.decompress", "bz2.decompress", "lzma.decompress"}
-
-
-class _Exhausted(Exception):
-    """The budget of a fold (or of the file) ran out: the value is unknown."""
-
-
-# What a conversion of hostile constants may raise (bad padding, bad data streams, codec errors, big numbers).
-_FAILURES = (_Exhausted, ValueError, TypeError, LookupError, OverflowError, zlib.error, lzma.LZMAError)
-_FAILURES += (OSError, EOFError, MemoryError, RecursionError)
-
-
-def _decompress(name: str, data: bytes) -> bytes:
-    """At most MAX_VALUE bytes of the decompressed data: a bomb stops at the cap."""
-    if name in ("zlib.decompress", "gzip.decompress", "zlib"):
-        return zlib.decompressobj(47).decompress(data, MAX_VALUE)  # 47: zlib or gzip header, detected
-    if name in ("bz2.decompress", "bz2"):
-        return bz2.BZ2Decompressor().decompress(data, MAX_VALUE)
-    return lzma.LZMADecompressor().decompress(data, MAX_VALUE)
-
-
-def convert(value: str | bytes, codec: str, *, decoding: bool) -> str | bytes | None:
-    """value.decode(codec), value.encode(codec) or codecs.decode/encode, for the codecs known to be pure."""
-    name = codec.lower().replace("-", "_").replace(" ", "_")
-    if name in ("rot13", "rot_13") and isinstance(value, str):
-        return codecs.decode(value, "rot13")
-    raw = value.encode("latin-1", "replace") if isinstance(value, str) else value
-    if name in ("base64", "base_64"):
-        return base64.decodebytes(raw) if decoding else base64.encodebytes(raw)
-    if name in ("hex", "hex_codec"):
-        return binascii.unhexlify(raw) if decoding else binascii.hexlify(raw)
-    if name in ("zlib", "zip", "bz2"):
-        return _decompress(name if name != "zip" else "zlib", raw) if decoding else None
-    if not _CHARSETS.fullmatch(name):
-        return None
-    if decoding:
-        return raw.decode(name) if isinstance(value, bytes) else None
-    return value.encode(name) if isinstance(value, str) else None
 
 
 class Folder:
@@ -122,7 +66,7 @@ class Folder:
         self.steps = min(STEPS_PER_FOLD, self.file_steps)
         try:
             result = self._fold(expr, scope, {}, 0)
-        except _FAILURES:
+        except FAILURES:
             result = None
         finally:
             self.file_steps -= min(STEPS_PER_FOLD, self.file_steps) - self.steps
@@ -143,7 +87,7 @@ class Folder:
     def _fold(self, node: ast.AST, scope: int, names: dict[str, Value], depth: int) -> Value | None:
         self.steps -= 1
         if self.steps < 0 or depth > MAX_DEPTH:
-            raise _Exhausted
+            raise Exhausted
         cls = node.__class__
         if cls is ast.Constant:
             value = node.value
@@ -157,7 +101,7 @@ class Folder:
             return -operand if operand.__class__ is int else None
         if cls is ast.List or cls is ast.Tuple:
             items = [self._fold(item, scope, names, depth + 1) for item in node.elts]
-            return None if any(item is None for item in items) else _sized(items)
+            return None if any(item is None for item in items) else sized(items)
         if cls is ast.JoinedStr:
             return self._joined(node, scope, names, depth)
         if cls is ast.Subscript:
@@ -191,8 +135,8 @@ class Folder:
             if first is None or any(value.__class__ is not first.__class__ for value in values):
                 return None
             if first.__class__ is int:
-                return _small(sum(values))
-            return _sized(sum(values[1:], first) if first.__class__ is list else first[:0].join(values))
+                return small(sum(values))
+            return sized(sum(values[1:], first) if first.__class__ is list else first[:0].join(values))
         left = self._fold(node.left, scope, names, depth + 1)
         if left is None:
             return None
@@ -200,18 +144,18 @@ class Folder:
         if right is None:
             return None
         if op is ast.Mod and left.__class__ is str:
-            return _percent(left, right)
+            return percent(left, right)
         if op is ast.Mult:
             count, sequence = (right, left) if right.__class__ is int else (left, right)
             if count.__class__ is not int:
                 return None
             if sequence.__class__ is int:
-                return _small(sequence * count)
+                return small(sequence * count)
             if len(sequence) * count > MAX_VALUE:
-                raise _Exhausted
+                raise Exhausted
             return sequence * count
         if left.__class__ is int and right.__class__ is int:
-            return _integer(op, left, right)
+            return integer(op, left, right)
         return None
 
     def _joined(self, node: ast.JoinedStr, scope: int, names: dict[str, Value], depth: int) -> str | None:
@@ -226,7 +170,7 @@ class Folder:
             if value is None or value.__class__ is list:
                 return None
             pieces.append(str(value))
-        return _sized("".join(pieces))
+        return sized("".join(pieces))
 
     def _subscript(
         self, node: ast.Subscript, scope: int, names: dict[str, Value], depth: int
@@ -297,10 +241,10 @@ class Folder:
             return convert(first, args[1], decoding=target == "codecs.decode")
         if first.__class__ not in (str, bytes):
             return None
-        if target in _B64_FUNCTIONS:
-            return _sized(_B64_FUNCTIONS[target](first))
-        if target in _DECOMPRESSORS and first.__class__ is bytes:
-            return _decompress(target, first)
+        if target in B64_FUNCTIONS:
+            return sized(B64_FUNCTIONS[target](first))
+        if target in DECOMPRESSORS and first.__class__ is bytes:
+            return decompress(target, first)
         return None  # marshal.loads among others: never run, only detected
 
     def _method(self, node: ast.Call, func: ast.Attribute, scope: int, names, depth: int) -> Value | None:
@@ -319,7 +263,7 @@ class Folder:
             parts = args[0]
             if parts.__class__ is owner.__class__:
                 parts = list(parts) if owner.__class__ is str else [bytes([byte]) for byte in parts]
-            return _sized(owner.join(parts)) if parts.__class__ is list else None
+            return sized(owner.join(parts)) if parts.__class__ is list else None
         if method in ("decode", "encode"):
             if not args:
                 return owner.decode() if method == "decode" and owner.__class__ is bytes else owner.encode()
@@ -328,71 +272,8 @@ class Folder:
             return getattr(owner, method)()
         if method == "replace" and len(args) == 2 and all(arg.__class__ is owner.__class__ for arg in args):
             if args[0] and len(owner) // len(args[0]) * len(args[1]) > MAX_VALUE:
-                raise _Exhausted
+                raise Exhausted
             return owner.replace(*args)
         if method == "format" and owner.__class__ is str:
-            return _format(owner, args, node)
+            return format_fields(owner, args, node)
         return None
-
-
-def _sized(value):
-    if len(value) > MAX_VALUE:
-        raise _Exhausted
-    return value
-
-
-def _small(number: int) -> int:
-    if -_MAX_INT < number < _MAX_INT:
-        return number
-    raise _Exhausted
-
-
-def _integer(op: type, left: int, right: int) -> int | None:
-    if op is ast.Sub:
-        return _small(left - right)
-    if op is ast.BitXor:
-        return left ^ right
-    if op is ast.BitAnd:
-        return left & right
-    if op is ast.BitOr:
-        return left | right
-    if op is ast.Mod and right:
-        return left % right
-    if op is ast.FloorDiv and right:
-        return left // right
-    if op is ast.LShift and 0 <= right <= 64:
-        return _small(left << right)
-    if op is ast.RShift and right >= 0:
-        return left >> right
-    return None
-
-
-def _percent(template: str, arguments: Value) -> str | None:
-    """template % arguments, when every field is a plain one (a width of at most three digits)."""
-    fields = _PERCENT_FIELD.findall(template)
-    if any(field == "%" or "(" in field for field in fields):
-        return None  # a lone percent sign (an error) or a mapping key
-    values = tuple(arguments) if arguments.__class__ is list else (arguments,)
-    if any(value.__class__ is list for value in values):
-        return None
-    return _sized(template % values)
-
-
-def _format(template: str, args: list, node: ast.Call) -> str | None:
-    """ "{}-{}".format(a, b) with plain fields only (no conversion or format spec, which can ask for any width)."""
-    if node.keywords or "!" in template or ":" in template:
-        return None
-    counter = iter(range(len(args) + 1))
-
-    def field(match: re.Match[str]) -> str:
-        key = match.group(1)
-        index = int(key) if key.isdigit() else next(counter) if key == "" else None
-        if index is None or index >= len(args) or args[index].__class__ is list:
-            raise _Exhausted
-        return str(args[index])
-
-    return (
-        _sized(_FORMAT_FIELD.sub(field, template.replace("{{", "\0").replace("}}", "\1")))
-        .replace("\0", "{")
-        .replace("\1", "}")
-    )

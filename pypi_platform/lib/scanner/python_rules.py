@@ -16,8 +16,6 @@ exec as a constant is scanned as code.
 from __future__ import annotations
 
 import ast
-import math
-import operator
 import re
 import warnings
 from collections import Counter
@@ -31,32 +29,23 @@ from pypi_platform.lib.scanner import (
     rules_system,
 )
 from pypi_platform.lib.scanner.call_roles import (
-    BUILTINS,
     CORE_ROLES,
     NATIVE_LOADER_PREFIXES,
     call_roles,
     known_names,
 )
 from pypi_platform.lib.scanner.evidence import EVIDENCE_CHARS, EVIDENCE_WINDOW_BYTES, SourceLines, shortened
+from pypi_platform.lib.scanner.file_walk import Recorder
 from pypi_platform.lib.scanner.findings import RULES, Finding
 from pypi_platform.lib.scanner.identifiers import homoglyph_identifiers
+from pypi_platform.lib.scanner.indicators import indicator_findings  # applied to strings the folder computes
 from pypi_platform.lib.scanner.parsing import parse_python
 from pypi_platform.lib.scanner.pth_hooks import is_known_hook
-from pypi_platform.lib.scanner.resolution import MODULE_SCOPE, VALUES_PER_NAME, NameTable
-from pypi_platform.lib.scanner.syntax_walk import CHILDREN, push_children, string_value
-
-try:  # the string indicators (hosts, shells, paths), applied to strings the folder computes
-    from pypi_platform.lib.scanner.indicators import indicator_findings
-except (ImportError, AssertionError):  # pragma: no cover - built beside this module, and not always complete
-    indicator_findings = None
+from pypi_platform.lib.scanner.resolution import MODULE_SCOPE
+from pypi_platform.lib.scanner.syntax_walk import string_value
 
 __all__ = ["EVIDENCE_CHARS", "MAX_FINDINGS_PER_RULE", "pth_findings", "python_findings"]
 
-# Embedded data (icons, tables) is common in ordinary packages, so only long literals count, and only above the
-# 6.0 bits per symbol that base64 can reach: what is left is raw bytes, escaped bytes or base85-like payloads.
-HIGH_ENTROPY_MIN_CHARS = 1_000
-HIGH_ENTROPY_MIN_BITS = 6.0
-_ENTROPY_SAMPLE_CHARS = 65_536
 # A generated file can repeat one call a million times; a hundred findings per rule say as much.
 MAX_FINDINGS_PER_RULE = 100
 # Code handed to exec as a constant is scanned too: this deep (exec of exec of ...), this much per file.
@@ -66,7 +55,7 @@ _FOLDED_MIN_CHARS = 6  # shorter computed strings name nothing an indicator know
 
 _BEHAVIOURS = (behaviours_network, behaviours_spyware, behaviours_persistence)
 CALL_ROLES = call_roles(CORE_ROLES, *(module.ROLES for module in _BEHAVIOURS))
-NameTable.known_names = known_names(CALL_ROLES)
+Recorder.known_names = known_names(CALL_ROLES)
 _ROLE_CHECKS = {**rules_code.CHECKS, **rules_system.CHECKS, **rules_install.CHECKS}
 for _module in _BEHAVIOURS:
     assert not _ROLE_CHECKS.keys() & _module.CHECKS.keys()  # a role belongs to one module
@@ -95,6 +84,9 @@ for _rule in (
     "credentials.environment-dump",
     "parse.failed",
     "parse.node-limit",
+    "obfuscation.homoglyph-identifier",
+    "install.pth-known-hook",
+    "install.cmdclass-runs-code",
 ):
     assert _rule in RULES, _rule  # every rule here has a severity and a score
 
@@ -132,16 +124,9 @@ _EVIDENCE_WINDOW_BYTES = EVIDENCE_WINDOW_BYTES
 
 
 # --- one file --------------------------------------------------------------------------------------------------
-class _ScopeEnd:
-    """A stack marker: when popped, the walk is back in the enclosing scope."""
 
 
-_SCOPE_END = _ScopeEnd()
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_STRING_OPERATORS = (ast.Add, ast.Mod)
-
-
-class _FileScan(NameTable):
+class _FileScan(Recorder):
     """The state of one file's scan: names bound by imports and assignments, the calls to judge, the findings."""
 
     def __init__(self, path: str, source: bytes, *, depth: int = 0, outer: _FileScan | None = None) -> None:
@@ -152,11 +137,8 @@ class _FileScan(NameTable):
         self.embedded_chars = 0 if outer is None else outer.embedded_chars
         if outer is not None:  # exec'd code runs in its caller's namespace
             self.aliases.update(outer.aliases)
-        self.calls: list[tuple[ast.Call, int]] = []
-        self.string_operations: list[tuple[ast.BinOp, int]] = []
         self.command_texts: dict[int, str] = {}
         self.facts: dict[str, list | set] = {}  # what behaviours made of several calls collect
-        self.classes: dict[str, ast.ClassDef] = {}
         self.import_time_calls: set[int] = set()  # calls at a module's top level, outside a __main__ block
         # rule, line, column, the evidence (None for an excerpt of the line), whether it runs at import
         self.raw: list[tuple[str, int, int, str | None, bool]] = []
@@ -178,107 +160,6 @@ class _FileScan(NameTable):
                 )
             )
         return findings
-
-    # -- the walk -------------------------------------------------------------------------------------------------
-    def _walk(self, tree: ast.AST, max_nodes: int) -> bool:
-        """Visit the tree in source order with an explicit stack; True if the node cap stopped the walk."""
-        # Hot loop: locals for everything it touches, one dict lookup per node to dispatch on its class, and the
-        # children fetched by a C getter. Lists are pushed whole and spread when popped; leaves cost one lookup.
-        stack: list = [tree]
-        pop, push, extend = stack.pop, stack.append, stack.extend
-        steps = _STEPS
-        scope, enclosing, next_scope = MODULE_SCOPE, [], MODULE_SCOPE + 1
-        visited = 0
-        while stack:
-            node = pop()
-            step = steps.get(node.__class__, _UNLISTED)
-            if step is None:  # a leaf with nothing to record, or an absent optional child
-                continue
-            if step is _SPREAD:  # a list field: its items, first on top
-                extend(node[::-1])
-                continue
-            if step is _LEAVE_SCOPE:
-                scope = enclosing.pop()
-                continue
-            if visited == max_nodes:
-                return True
-            visited += 1
-            if step is _UNLISTED:
-                push_children(node, push, extend)
-                continue
-            handler, children, several, opens_scope = step
-            if handler is not None:
-                handler(self, node, scope)
-            if opens_scope:
-                if scope == MODULE_SCOPE and node.name in BUILTINS:
-                    self.shadowed.add(node.name)  # def open(...) at module level hides the builtin
-                push(_SCOPE_END)  # popped after everything inside the body
-                enclosing.append(scope)
-                scope, next_scope = next_scope, next_scope + 1
-            if children is not None:
-                if several:
-                    extend(children(node))
-                else:
-                    push(children(node))
-        return False
-
-    def _record_call(self, node: ast.Call, scope: int) -> None:
-        self.calls.append((node, scope))  # judged after the walk, once every import is known
-
-    def _record_constant(self, node: ast.Constant, scope: int) -> None:
-        value = node.value
-        if (value.__class__ is str or value.__class__ is bytes) and len(value) >= HIGH_ENTROPY_MIN_CHARS:
-            self._check_entropy(node, value)
-
-    def _record_string_operation(self, node: ast.BinOp, scope: int) -> None:
-        """ "a" + "b", "%s" % x: a string built at run time, which the folder may compute."""
-        if node.op.__class__ in _STRING_OPERATORS and (
-            node.right.__class__ is ast.Constant or node.left.__class__ is ast.Constant
-        ):
-            self.string_operations.append((node, scope))
-
-    def _record_class(self, node: ast.ClassDef, scope: int) -> None:
-        self.classes.setdefault(node.name, node)  # command classes, for what setup(cmdclass=...) runs
-
-    def _record_import(self, node: ast.Import, scope: int) -> None:
-        for alias in node.names:
-            if alias.asname:
-                self.aliases[alias.asname] = alias.name
-            else:  # import urllib.request binds urllib
-                top = alias.name.partition(".")[0]
-                self.aliases[top] = top
-
-    def _record_import_from(self, node: ast.ImportFrom, scope: int) -> None:
-        # A relative import gets a leading dot: it names the package's own module, never the standard one.
-        module = "." * (node.level or 0) + (node.module or "")
-        for alias in node.names:
-            if alias.name == "*":
-                if not node.level and node.module:
-                    self.star_modules.append(node.module)
-                continue
-            self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
-
-    def _record_assignment(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr, scope: int) -> None:
-        value = node.value
-        if value is None:  # x: int
-            return
-        for target in node.targets if node.__class__ is ast.Assign else (node.target,):
-            if target.__class__ is ast.Name:
-                assigned = self.values.setdefault((scope, target.id), [])
-                if len(assigned) < VALUES_PER_NAME:
-                    assigned.append(value)
-            elif target.__class__ is ast.Subscript and target.value.__class__ is ast.Name:
-                key = string_value(target.slice)
-                if key is not None:  # cmdclass["install"] = ...
-                    self.item_keys.setdefault((scope, target.value.id), set()).add(key)
-
-    def _record_with_item(self, node: ast.withitem, scope: int) -> None:
-        """`with open(path) as f` binds f to what open returned, as an assignment would."""
-        target = node.optional_vars
-        if target is not None and target.__class__ is ast.Name:
-            assigned = self.values.setdefault((scope, target.id), [])
-            if len(assigned) < VALUES_PER_NAME:
-                assigned.append(node.context_expr)
 
     # -- judging --------------------------------------------------------------------------------------------------
     def _judge(self) -> None:
@@ -349,7 +230,7 @@ class _FileScan(NameTable):
     def fold_and_check(self, expr: ast.AST, scope: int) -> None:
         """A computed string (never a single literal, which the raw-text rules see) through the indicators."""
         text = self.folder.text(expr, scope)
-        if indicator_findings is None or text is None or len(text) < _FOLDED_MIN_CHARS:
+        if text is None or len(text) < _FOLDED_MIN_CHARS:
             return
         for finding in indicator_findings(self.path, text, expr.lineno):
             self.add(finding.rule, expr, evidence=shortened(f"computed: {finding.evidence}"))
@@ -370,17 +251,6 @@ class _FileScan(NameTable):
             if finding.rule != "parse.node-limit":
                 self.add(finding.rule, call, evidence=shortened(f"exec'd code: {finding.evidence}"))
         self.embedded_chars = inner.embedded_chars
-
-    # -- literals -------------------------------------------------------------------------------------------------
-    def _check_entropy(self, node: ast.Constant, value: str | bytes) -> None:
-        if isinstance(value, str) and not value.isascii() and max(value) > "\xff":
-            return  # text in a script beyond Latin-1 (CJK, emoji) is language, not a payload
-        sample = value[:_ENTROPY_SAMPLE_CHARS]
-        bits = _shannon_entropy(sample)
-        if bits >= HIGH_ENTROPY_MIN_BITS:
-            unit = "bytes" if isinstance(value, bytes) else "characters"
-            evidence = f"{len(value):,} {unit}, {bits:.2f} bits per symbol, starts {value[:24]!r}"
-            self.add("obfuscation.high-entropy-literal", node, evidence=shortened(evidence))
 
     # -- findings -------------------------------------------------------------------------------------------------
     def add(self, rule: str, node: ast.AST, *, evidence: str | None = None) -> None:
@@ -424,41 +294,3 @@ def _main_guard_lines(tree: ast.AST | None) -> tuple[int, int] | None:
             ):
                 return statement.lineno, statement.end_lineno or statement.lineno
     return None
-
-
-def _shannon_entropy(sample: str | bytes) -> float:
-    total = len(sample)
-    return -sum(count / total * math.log2(count / total) for count in Counter(sample).values())
-
-
-# How the walk steps over each node class: (the _FileScan method that records something there, a getter of the
-# child fields, last first so that a stack pops them in source order, whether it returns several, whether the
-# node opens a scope). None for a class with neither handler nor children; the markers below for the rest.
-_NODE_HANDLERS: dict[type, str] = {
-    ast.Call: "_record_call",
-    ast.ClassDef: "_record_class",
-    ast.Constant: "_record_constant",
-    ast.BinOp: "_record_string_operation",
-    ast.Assign: "_record_assignment",
-    ast.AnnAssign: "_record_assignment",
-    ast.NamedExpr: "_record_assignment",
-    ast.withitem: "_record_with_item",
-    ast.Import: "_record_import",
-    ast.ImportFrom: "_record_import_from",
-}
-_SPREAD, _LEAVE_SCOPE, _UNLISTED = object(), object(), object()
-
-
-def _step(cls: type, fields: tuple[tuple[str, bool], ...]):
-    handler_name = _NODE_HANDLERS.get(cls)
-    handler = getattr(_FileScan, handler_name) if handler_name else None
-    names = [name for name, _ in fields]
-    children = operator.attrgetter(*names) if names else None
-    if handler is None and children is None and cls not in _SCOPES:
-        return None
-    return (handler, children, len(names) > 1, cls in _SCOPES)
-
-
-_STEPS: dict[type, object] = {cls: _step(cls, fields) for cls, fields in CHILDREN.items()}
-_STEPS.update({type(None): None, list: _SPREAD, _ScopeEnd: _LEAVE_SCOPE})
-assert all(cls in _STEPS for cls in _NODE_HANDLERS) and all(cls in _STEPS for cls in _SCOPES)

@@ -8,8 +8,11 @@ Each check takes the file's scan (``python_rules._FileScan``), the call, its sco
 from __future__ import annotations
 
 import ast
+import math
+from collections import Counter
 
 from pypi_platform.lib.scanner.call_roles import CODE_EVALUATORS, DECODERS, OPENERS
+from pypi_platform.lib.scanner.evidence import shortened
 from pypi_platform.lib.scanner.syntax_walk import (
     argument,
     identifier,
@@ -135,6 +138,29 @@ def check_marshal(scan, call: ast.Call, scope: int, target: str) -> None:
 def check_decoded(scan, call: ast.Call, scope: int, target: str) -> None:
     """A decoder applied to constants: what it decodes to is looked at as the string it is (a host, a path)."""
     scan.fold_and_check(call, scope)
+
+
+# Embedded data (icons, tables) is common in ordinary packages, so only long literals count, and only above the
+# 6.0 bits per symbol that base64 can reach: what is left is raw bytes, escaped bytes or base85-like payloads.
+HIGH_ENTROPY_MIN_CHARS = 1_000
+HIGH_ENTROPY_MIN_BITS = 6.0
+_ENTROPY_SAMPLE_CHARS = 65_536
+
+
+def check_entropy(scan, node: ast.Constant, value: str | bytes) -> None:
+    if isinstance(value, str) and not value.isascii() and max(value) > "\xff":
+        return  # text in a script beyond Latin-1 (CJK, emoji) is language, not a payload
+    sample = value[:_ENTROPY_SAMPLE_CHARS]
+    bits = _shannon_entropy(sample)
+    if bits >= HIGH_ENTROPY_MIN_BITS:
+        unit = "bytes" if isinstance(value, bytes) else "characters"
+        evidence = f"{len(value):,} {unit}, {bits:.2f} bits per symbol, starts {value[:24]!r}"
+        scan.add("obfuscation.high-entropy-literal", node, evidence=shortened(evidence))
+
+
+def _shannon_entropy(sample: str | bytes) -> float:
+    total = len(sample)
+    return -sum(count / total * math.log2(count / total) for count in Counter(sample).values())
 
 
 CHECKS = {

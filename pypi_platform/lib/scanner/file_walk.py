@@ -1,0 +1,171 @@
+"""The walk over one file's syntax tree: one iterative pass in source order that records imports, assignments,
+classes, calls and string operations, to be judged once the whole file is known (``python_rules.py``).
+
+Hot loop: one dict lookup per node to dispatch on its class, the children fetched by a C getter, lists pushed
+whole and spread when popped; leaves cost one lookup. Function and class bodies are scopes of their own.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+
+from pypi_platform.lib.scanner import rules_code
+from pypi_platform.lib.scanner.call_roles import BUILTINS
+from pypi_platform.lib.scanner.resolution import MODULE_SCOPE, VALUES_PER_NAME, NameTable
+from pypi_platform.lib.scanner.syntax_walk import CHILDREN, push_children, string_value
+
+HIGH_ENTROPY_MIN_CHARS = rules_code.HIGH_ENTROPY_MIN_CHARS
+
+
+class _ScopeEnd:
+    """A stack marker: when popped, the walk is back in the enclosing scope."""
+
+
+_SCOPE_END = _ScopeEnd()
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_STRING_OPERATORS = (ast.Add, ast.Mod)
+
+
+class Recorder(NameTable):
+    """A file's names (``NameTable``) and what the walk recorded for the judging that follows."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[ast.Call, int]] = []
+        self.string_operations: list[tuple[ast.BinOp, int]] = []
+        self.classes: dict[str, ast.ClassDef] = {}
+
+    # -- the walk -------------------------------------------------------------------------------------------------
+    def _walk(self, tree: ast.AST, max_nodes: int) -> bool:
+        """Visit the tree in source order with an explicit stack; True if the node cap stopped the walk."""
+        # Hot loop: locals for everything it touches, one dict lookup per node to dispatch on its class, and the
+        # children fetched by a C getter. Lists are pushed whole and spread when popped; leaves cost one lookup.
+        stack: list = [tree]
+        pop, push, extend = stack.pop, stack.append, stack.extend
+        steps = _STEPS
+        scope, enclosing, next_scope = MODULE_SCOPE, [], MODULE_SCOPE + 1
+        visited = 0
+        while stack:
+            node = pop()
+            step = steps.get(node.__class__, _UNLISTED)
+            if step is None:  # a leaf with nothing to record, or an absent optional child
+                continue
+            if step is _SPREAD:  # a list field: its items, first on top
+                extend(node[::-1])
+                continue
+            if step is _LEAVE_SCOPE:
+                scope = enclosing.pop()
+                continue
+            if visited == max_nodes:
+                return True
+            visited += 1
+            if step is _UNLISTED:
+                push_children(node, push, extend)
+                continue
+            handler, children, several, opens_scope = step
+            if handler is not None:
+                handler(self, node, scope)
+            if opens_scope:
+                if scope == MODULE_SCOPE and node.name in BUILTINS:
+                    self.shadowed.add(node.name)  # def open(...) at module level hides the builtin
+                push(_SCOPE_END)  # popped after everything inside the body
+                enclosing.append(scope)
+                scope, next_scope = next_scope, next_scope + 1
+            if children is not None:
+                if several:
+                    extend(children(node))
+                else:
+                    push(children(node))
+        return False
+
+    def _record_call(self, node: ast.Call, scope: int) -> None:
+        self.calls.append((node, scope))  # judged after the walk, once every import is known
+
+    def _record_constant(self, node: ast.Constant, scope: int) -> None:
+        value = node.value
+        if (value.__class__ is str or value.__class__ is bytes) and len(value) >= HIGH_ENTROPY_MIN_CHARS:
+            rules_code.check_entropy(self, node, value)
+
+    def _record_string_operation(self, node: ast.BinOp, scope: int) -> None:
+        """ "a" + "b", "%s" % x: a string built at run time, which the folder may compute."""
+        if node.op.__class__ in _STRING_OPERATORS and (
+            node.right.__class__ is ast.Constant or node.left.__class__ is ast.Constant
+        ):
+            self.string_operations.append((node, scope))
+
+    def _record_class(self, node: ast.ClassDef, scope: int) -> None:
+        self.classes.setdefault(node.name, node)  # command classes, for what setup(cmdclass=...) runs
+
+    def _record_import(self, node: ast.Import, scope: int) -> None:
+        for alias in node.names:
+            if alias.asname:
+                self.aliases[alias.asname] = alias.name
+            else:  # import urllib.request binds urllib
+                top = alias.name.partition(".")[0]
+                self.aliases[top] = top
+
+    def _record_import_from(self, node: ast.ImportFrom, scope: int) -> None:
+        # A relative import gets a leading dot: it names the package's own module, never the standard one.
+        module = "." * (node.level or 0) + (node.module or "")
+        for alias in node.names:
+            if alias.name == "*":
+                if not node.level and node.module:
+                    self.star_modules.append(node.module)
+                continue
+            self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}" if module else alias.name
+
+    def _record_assignment(self, node: ast.Assign | ast.AnnAssign | ast.NamedExpr, scope: int) -> None:
+        value = node.value
+        if value is None:  # x: int
+            return
+        for target in node.targets if node.__class__ is ast.Assign else (node.target,):
+            if target.__class__ is ast.Name:
+                assigned = self.values.setdefault((scope, target.id), [])
+                if len(assigned) < VALUES_PER_NAME:
+                    assigned.append(value)
+            elif target.__class__ is ast.Subscript and target.value.__class__ is ast.Name:
+                key = string_value(target.slice)
+                if key is not None:  # cmdclass["install"] = ...
+                    self.item_keys.setdefault((scope, target.value.id), set()).add(key)
+
+    def _record_with_item(self, node: ast.withitem, scope: int) -> None:
+        """`with open(path) as f` binds f to what open returned, as an assignment would."""
+        target = node.optional_vars
+        if target is not None and target.__class__ is ast.Name:
+            assigned = self.values.setdefault((scope, target.id), [])
+            if len(assigned) < VALUES_PER_NAME:
+                assigned.append(node.context_expr)
+
+
+# How the walk steps over each node class: (the Recorder method that records something there, a getter of the
+# child fields, last first so that a stack pops them in source order, whether it returns several, whether the
+# node opens a scope). None for a class with neither handler nor children; the markers below for the rest.
+_NODE_HANDLERS: dict[type, str] = {
+    ast.Call: "_record_call",
+    ast.ClassDef: "_record_class",
+    ast.Constant: "_record_constant",
+    ast.BinOp: "_record_string_operation",
+    ast.Assign: "_record_assignment",
+    ast.AnnAssign: "_record_assignment",
+    ast.NamedExpr: "_record_assignment",
+    ast.withitem: "_record_with_item",
+    ast.Import: "_record_import",
+    ast.ImportFrom: "_record_import_from",
+}
+_SPREAD, _LEAVE_SCOPE, _UNLISTED = object(), object(), object()
+
+
+def _step(cls: type, fields: tuple[tuple[str, bool], ...]):
+    handler_name = _NODE_HANDLERS.get(cls)
+    handler = getattr(Recorder, handler_name) if handler_name else None
+    names = [name for name, _ in fields]
+    children = operator.attrgetter(*names) if names else None
+    if handler is None and children is None and cls not in _SCOPES:
+        return None
+    return (handler, children, len(names) > 1, cls in _SCOPES)
+
+
+_STEPS: dict[type, object] = {cls: _step(cls, fields) for cls, fields in CHILDREN.items()}
+_STEPS.update({type(None): None, list: _SPREAD, _ScopeEnd: _LEAVE_SCOPE})
+assert all(cls in _STEPS for cls in _NODE_HANDLERS) and all(cls in _STEPS for cls in _SCOPES)
