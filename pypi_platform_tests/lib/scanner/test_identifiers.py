@@ -1,0 +1,30 @@
+"""Identifiers disguised as other identifiers, read from the raw source (the syntax tree holds them normalised)."""
+
+from pypi_platform.lib.scanner.identifiers import disguise
+from pypi_platform_tests.lib.scanner.python_scan import found, rules
+
+FULL_WIDTH_EXEC = "\uff45\uff58\uff45\uff43"
+BOLD_EVAL = "\U0001d41e\U0001d42f\U0001d41a\U0001d425"
+CYRILLIC_O = "\u043e"
+
+
+def test_obfuscation_homoglyph_identifier_full_width_and_mathematical_letters():
+    source = f"{FULL_WIDTH_EXEC}(code)\n{BOLD_EVAL}(code)\n"
+    assert [line for rule, line in found(source) if rule == "obfuscation.homoglyph-identifier"] == [1, 2]
+    assert disguise(FULL_WIDTH_EXEC) == "exec" and disguise(BOLD_EVAL) == "eval"
+
+
+def test_obfuscation_homoglyph_identifier_mixed_scripts():
+    source = f"{CYRILLIC_O}s = __import__('os')\n{CYRILLIC_O}s.system('id')\n"
+    assert [line for rule, line in found(source) if rule == "obfuscation.homoglyph-identifier"] == [1, 2]
+
+
+def test_other_scripts_in_names_strings_and_comments_are_quiet():
+    source = f"""
+    # {CYRILLIC_O}s in a comment, {FULL_WIDTH_EXEC} too
+    greeting = '{FULL_WIDTH_EXEC} {CYRILLIC_O}s'
+    \u043f\u0440\u0438\u0432\u0435\u0442 = 1
+    \u540d\u524d = '\u6f22\u5b57'
+    caf\u00e9 = 2
+    """
+    assert rules(source) == set()

