@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pypi_platform.lib.scanner.findings import RULESET_VERSION, Finding
+from pypi_platform.lib.scanner.parsing import GRAMMAR
 from pypi_platform.lib.scanner.pool import Job, WorkerPool
 from pypi_platform.lib.scanner.release import FileResult, scan_release_file
 from pypi_platform.lib.scanner.scoring import (
@@ -29,7 +30,7 @@ from pypi_platform.lib.scanner.scoring import (
 )
 from pypi_platform.lib.scanner.typosquat import PopularNames, typosquat_findings
 
-SCHEMA_VERSION = 2  # 2: flagged, score_parts, typosquatting, and a weight per detection
+SCHEMA_VERSION = 2  # 2: python_grammar, flagged, score_parts, typosquatting, weight and at_import
 _JOB_TARGET = "pypi_platform.lib.scanner.batch:scan_files"
 
 
@@ -206,6 +207,7 @@ def _identity(package: PackageInput, status: str) -> dict:
     return {
         "schema_version": SCHEMA_VERSION,
         "ruleset_version": RULESET_VERSION,
+        "python_grammar": GRAMMAR,
         "name": package.name,
         "version": package.version,
         "status": status,

@@ -21,6 +21,7 @@ from pypi_platform.lib.datasets.bundle import checksum_text
 from pypi_platform.lib.datasets.publish import DatasetFile
 from pypi_platform.lib.scanner.batch import SCHEMA_VERSION
 from pypi_platform.lib.scanner.findings import RULESET_VERSION
+from pypi_platform.lib.scanner.parsing import GRAMMAR
 from pypi_platform.lib.scanner.state import StoredOutcome
 
 FINDINGS = pl.Schema(
@@ -151,7 +152,8 @@ def _readme(scan_date: date, inputs: int, statuses: Counter, findings: int, typo
     status_lines = "".join(f"  {status}: {count:,}\n" for status, count in sorted(statuses.items()))
     return f"""pypi-platform security scan of {scan_date:%Y-%m-%d}
 Static analysis of the latest release of every mirrored project: every release file of it (sdist and wheels),
-read in memory and never executed. Schema version {SCHEMA_VERSION}, ruleset version {RULESET_VERSION}.
+read in memory and never executed. Schema version {SCHEMA_VERSION}, ruleset version {RULESET_VERSION}; Python
+sources read with the Python {GRAMMAR} grammar (statements of a newer Python are reported as parse.newer-syntax).
 
 Projects in the mirror at scan start: {inputs:,}
 Records by status:
@@ -160,7 +162,7 @@ Typosquatting: {typosquatting}
 
 Files
   dataset.zst           zstd stream of JSON lines, one per input project: schema_version, ruleset_version,
-                        name, version, status, files (filename, sha256, size, packagetype, score),
+                        python_grammar, name, version, status, files (filename, sha256, size, packagetype, score),
                         detections (rule, severity, score, kind, file, path, line, evidence, context,
                         weight, at_import, fingerprint), score (0-100, null unless status is ok),
                         flagged (score >= 30), score_parts (what the score is built from: each part's

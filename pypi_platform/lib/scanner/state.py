@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from pypi_platform.lib.datasets.mirror_state import mirrored_projects
 from pypi_platform.lib.scanner.batch import PackageOutcome
-from pypi_platform.lib.scanner.findings import RULESET_VERSION
+from pypi_platform.lib.scanner.release import RESULT_VERSION
 
 BUCKETS = 64
 
@@ -67,7 +67,7 @@ def latest_releases(conn: psycopg.Connection, bucket: int, buckets: int = BUCKET
 class PostgresResultCache:
     """Per release file results of the running ruleset (the scanner's ``ResultCache``)."""
 
-    def __init__(self, conn: psycopg.Connection, ruleset: str = RULESET_VERSION):
+    def __init__(self, conn: psycopg.Connection, ruleset: str = RESULT_VERSION):
         self.conn = conn
         self.ruleset = ruleset
 
