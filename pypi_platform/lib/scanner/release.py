@@ -1,7 +1,8 @@
 """Scanning one release file: its members in memory, each through the rules that fit it, with coverage.
 
 The result depends only on the file's bytes, the ruleset and the grammar of the Python that parses it (a 3.11
-parser cannot read what a 3.13 one can), which is what lets a scan cache it by (sha256, ``RESULT_VERSION``). Members with identical bytes are analysed once. Coverage says what was looked at and
+parser cannot read what a 3.13 one can), which is what lets a scan cache it by (sha256, ``RESULT_VERSION``).
+Members with identical bytes are analysed once. Coverage says what was looked at and
 what was skipped and why, so an empty result can be told apart from an unread file (REFERENCE.md §5.7-5.8).
 """
 
