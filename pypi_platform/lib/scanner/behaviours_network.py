@@ -11,7 +11,7 @@ import ast
 import ipaddress
 import re
 
-from pypi_platform.lib.scanner.call_roles import NETWORK, PROCESS, qualified
+from pypi_platform.lib.scanner.call_roles import NETWORK, PROCESS
 from pypi_platform.lib.scanner.syntax_walk import argument, call_arguments
 
 # Shell commands that hand a shell to the network or connect one: nc -e, bash -i >& /dev/tcp/..., a fifo
@@ -29,63 +29,46 @@ _SHELLS = re.compile(
     r"(?:^|[/\\\s\"'])(?:(?:ba|z|da|k|fi)?sh|cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh)(?:$|[\s\"'])"
 )
 _STANDARD_STREAMS = {0, 1, 2}
-# Sources of data about the machine and its user: what a beacon or a stealer sends home.
-HOST_DATA = {
-    "getpass.getuser",
-    "os.getlogin",
-    "socket.gethostname",
-    "socket.getfqdn",
-    "platform.node",
-    "platform.uname",
-    "os.uname",
-    "uuid.getnode",
-    "os.listdir",
-    "os.scandir",
-    "os.walk",
-    "glob.glob",
-    "os.getcwd",
-}
-_IDENTITY_VARIABLES = {"USER", "USERNAME", "LOGNAME", "COMPUTERNAME", "HOSTNAME", "USERDOMAIN", "HOME"}
-_ENCODERS = qualified("base64", "b64encode", "b32encode", "b16encode", "urlsafe_b64encode") | {
-    "binascii.hexlify"
-}
-_RESOLVERS = qualified("socket", "gethostbyname", "gethostbyname_ex", "getaddrinfo") | qualified(
-    "dns.resolver", "resolve", "query"
-)
-_HTTP_SENDERS = {
-    target for target in NETWORK if target.rpartition(".")[2] in ("post", "put", "patch", "request")
-}
-_HTTP_SENDERS |= {"urllib.request.urlopen", "urllib.request.Request", "urllib2.urlopen", "urllib2.Request"}
-_BODY_KEYWORDS = ("data", "json", "params", "files", "body", "content")
-_DROP_HOSTS = re.compile(
-    r"discord(?:app)?\.com/api/webhooks|hooks\.slack\.com|api\.telegram\.org/bot|webhook\.site|pastebin\.com"
-    r"|paste\.ee|transfer\.sh|requestbin|pipedream\.net|ngrok",
-    re.IGNORECASE,
+_ADDRESSES = (ast.Tuple, ast.Name, ast.Call, ast.Attribute)
+_OCTET = r"(?:0[xX][0-9a-fA-F]{1,2}|\d{1,4})"
+_ADDRESS_SPELLINGS = re.compile(
+    rf"(?<![\w.:])({_OCTET}(?:\.{_OCTET}){{3}})(?![\w.])"  # dotted, each part decimal, octal or hex
+    r"|\[?([0-9A-Fa-f:]*:[0-9A-Fa-f:]+)\]?"  # IPv6
+    r"|(?<=://)(0[xX][0-9a-fA-F]{8}|\d{8,10})(?=[:/]|$)"  # one number as a URL's host
 )
 
 ROLES = (
     ("connect", NETWORK | {"socket.create_connection"}),
     ("shell", PROCESS),
     ("dup2", {"os.dup2"}),
-    ("resolve-name", _RESOLVERS),
-    ("send-http", _HTTP_SENDERS),
 )
 
 
 def literal_ip(text: str) -> str | None:
-    """A public IP address (v4 or v6) in text: a URL's host, a bare address, an address in brackets."""
-    for match in re.finditer(
-        r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])|\[?([0-9A-Fa-f:]*:[0-9A-Fa-f:]+)\]?", text
-    ):
-        candidate = match.group(1) or match.group(2)
+    """A public IP address (v4 or v6) in text: a URL's host, a bare address, an address in brackets, or one
+    spelled in hex, octal or as one number (http://0xcb.0.0x71.0x2a/, http://3405803818/), as browsers and
+    socket libraries accept it."""
+    for match in _ADDRESS_SPELLINGS.finditer(text):
+        dotted, version6, number = match.group(1), match.group(2), match.group(3)
         try:
-            address = ipaddress.ip_address(candidate)
+            if dotted is not None:
+                parts = [
+                    int(part, 0)
+                    if part.lower().startswith("0x")
+                    else int(part, 8 if len(part) > 1 and part.startswith("0") else 10)
+                    for part in dotted.split(".")
+                ]
+                address = ipaddress.IPv4Address(bytes(parts))
+            elif number is not None:
+                address = ipaddress.IPv4Address(int(number, 0))
+            else:
+                address = ipaddress.ip_address(version6)
         except ValueError:
             continue
         if address.is_loopback or address.is_unspecified or address.is_link_local or address.is_multicast:
             continue
         if not address.is_private or _documentation(address):
-            return candidate
+            return str(address)
     return None
 
 
@@ -105,10 +88,12 @@ def _argument_texts(scan, call: ast.Call, scope: int) -> list[str]:
         for node in scan.subtree([root], scope, follow_names=True):
             if node.__class__ is ast.Constant and node.value.__class__ is str and len(node.value) <= 2_000:
                 texts.append(node.value)
-        if root.__class__ is not ast.Constant:
-            folded = scan.folded_text(root, scope)
-            if folded is not None:
-                texts.append(folded[:2_000])
+        parts = root.elts if root.__class__ is ast.Tuple else [root]  # ("1" + "98.51...", port)
+        for part in parts:
+            if part.__class__ is not ast.Constant:
+                folded = scan.folded_text(part, scope)
+                if folded is not None:
+                    texts.append(folded[:2_000])
     return texts
 
 
@@ -125,7 +110,7 @@ def check_connection(scan, call: ast.Call, scope: int, target: str) -> None:
 
 def check_socket_method(scan, call: ast.Call, scope: int, method: str) -> None:
     """sock.connect((host, port)) on a socket we cannot name."""
-    if method in ("connect", "connect_ex") and len(call.args) == 1 and call.args[0].__class__ is ast.Tuple:
+    if method in ("connect", "connect_ex") and len(call.args) == 1 and call.args[0].__class__ in _ADDRESSES:
         scan.facts.setdefault("socket-connect", []).append(call)
         check_connection(scan, call, scope, method)
 
@@ -140,6 +125,8 @@ def check_shell(scan, call: ast.Call, scope: int, target: str) -> None:
         streams = [keyword.value for keyword in call.keywords if keyword.arg in ("stdin", "stdout", "stderr")]
         if any(_is_fileno(stream) for stream in streams):  # Popen(["sh"], stdin=sock.fileno(), ...)
             scan.add("backdoor.reverse-shell", call)
+        elif any(stream.__class__ is ast.Attribute and stream.attr == "PIPE" for stream in streams):
+            scan.facts.setdefault("piped-shell", []).append(call)
 
 
 def _is_fileno(expr: ast.expr) -> bool:
@@ -147,88 +134,40 @@ def _is_fileno(expr: ast.expr) -> bool:
 
 
 def check_dup2(scan, call: ast.Call, scope: int, target: str) -> None:
-    stream = argument(call, 1, "fd2")
-    if stream is not None and stream.__class__ is ast.Constant and stream.value in _STANDARD_STREAMS:
+    """os.dup2(sock.fileno(), 0): a descriptor put in place of a standard stream (a variable one, as in
+    `for fd in (0, 1, 2)`, stands for all three)."""
+    source, stream = argument(call, 0, "fd"), argument(call, 1, "fd2")
+    if stream is None:
+        return
+    if stream.__class__ is ast.Constant and stream.value in _STANDARD_STREAMS:
         scan.facts.setdefault("dup2", set()).add(stream.value)
+    elif stream.__class__ is ast.Name and source is not None and _is_fileno(source):
+        scan.facts.setdefault("dup2", set()).update(_STANDARD_STREAMS)
+
+
+def check_relay(scan, call: ast.Call, scope: int, method: str) -> None:
+    """sock.send(shell.stdout.read(...)): a process's output relayed to a socket, the pipe form of a shell."""
+    if call.args and any(
+        node.__class__ is ast.Attribute and node.attr == "stdout" for node in ast.walk(call.args[0])
+    ):
+        scan.facts.setdefault("relay", []).append(call)
 
 
 def finish(scan) -> None:
-    """A shell started in a file that duplicated a descriptor onto two or more standard streams."""
+    """A shell started in a file that duplicated a descriptor onto two or more standard streams, or that relays
+    a shell's output to a socket."""
     if len(scan.facts.get("dup2", ())) >= 2:
         for call in scan.facts.get("shell", ()):
             scan.add("backdoor.reverse-shell", call)
-
-
-def carries_host_data(scan, expr: ast.expr, scope: int) -> str | None:
-    """The host-data source feeding an expression (getpass.getuser, socket.gethostname, os.environ["USER"], a
-    directory listing, an encoded value of one), or None."""
-    for node in scan.subtree([expr], scope, follow_names=True):
-        cls = node.__class__
-        if cls is ast.Call:
-            target = scan.resolve(node.func)
-            if target in HOST_DATA:
-                return target
-            if target in ("os.getenv", "os.environ.get") and node.args:
-                name = scan.constant_text(node.args[0])
-                if name in _IDENTITY_VARIABLES:
-                    return f"{target}({name!r})"
-        elif cls is ast.Subscript and scan.resolve(node.value) == "os.environ":
-            name = scan.constant_text(node.slice)
-            if name in _IDENTITY_VARIABLES:
-                return f"os.environ[{name!r}]"
-    return None
-
-
-def check_resolution(scan, call: ast.Call, scope: int, target: str) -> None:
-    """gethostbyname(f"{getpass.getuser()}.{host}"): the data travels in the name being looked up."""
-    name = argument(call, 0, "host") or argument(call, 0, "qname")
-    if name is None or name.__class__ not in (ast.JoinedStr, ast.BinOp, ast.Call, ast.Name):
-        return
-    if name.__class__ is ast.Call and scan.resolve(name.func) in HOST_DATA:
-        return  # gethostbyname(gethostname()): the machine's own address
-    source = carries_host_data(scan, name, scope)
-    if source is None and name.__class__ is not ast.Name:
-        source = _encoded_value(scan, name, scope)
-    if source is not None:
-        scan.add("exfiltration.dns", call, evidence=f"{source} in a name looked up with {target}")
-
-
-def _encoded_value(scan, expr: ast.expr, scope: int) -> str | None:
-    for node in scan.subtree([expr], scope, follow_names=True):
-        if node.__class__ is ast.Call:
-            target = scan.resolve(node.func)
-            if target in _ENCODERS or (node.func.__class__ is ast.Attribute and node.func.attr == "hex"):
-                return target or "hex()"
-    return None
-
-
-def check_http_send(scan, call: ast.Call, scope: int, target: str) -> None:
-    body = [keyword.value for keyword in call.keywords if keyword.arg in _BODY_KEYWORDS]
-    body += call.args[1:3] if target.rpartition(".")[2] != "request" else call.args[2:4]
-    for part in body:
-        source = carries_host_data(scan, part, scope)
-        if source is not None:
-            scan.add("exfiltration.host-data", call, evidence=f"{source} sent with {target}")
-            return
-    url = scan.constant_text(call.args[0]) if call.args else None
-    if url is not None and _DROP_HOSTS.search(url) and any(_reads_file(scan, part, scope) for part in body):
-        scan.add("exfiltration.host-data", call, evidence=f"file contents sent to {url[:60]}")
-
-
-def _reads_file(scan, expr: ast.expr, scope: int) -> bool:
-    return any(
-        node.__class__ is ast.Call
-        and node.func.__class__ is ast.Attribute
-        and node.func.attr in ("read", "read_text", "read_bytes")
-        for node in scan.subtree([expr], scope, follow_names=True)
-    )
+    if scan.facts.get("relay"):
+        for call in scan.facts.get("piped-shell", ()):
+            scan.add("backdoor.reverse-shell", call)
 
 
 CHECKS = {
     "connect": check_connection,
     "shell": check_shell,
     "dup2": check_dup2,
-    "resolve-name": check_resolution,
-    "send-http": check_http_send,
 }
 METHOD_CHECKS = {"connect": check_socket_method, "connect_ex": check_socket_method}
+METHOD_CHECKS.update(dict.fromkeys(("send", "sendall"), check_relay))

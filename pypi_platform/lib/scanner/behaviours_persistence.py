@@ -96,9 +96,7 @@ def check_copy(scan, call: ast.Call, scope: int, target: str) -> None:
 
 def check_path_write(scan, call: ast.Call, scope: int, method: str) -> None:
     """Path(...).write_text(...): the path is the object the method is called on."""
-    owner = call.func.value
-    if owner.__class__ is ast.Call and owner.args:
-        _check_place(scan, call, _path_text(scan, owner.args[0], scope))
+    _check_place(scan, call, _path_text(scan, call.func.value, scope))
 
 
 def check_download(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -135,28 +133,29 @@ def check_start_file(scan, call: ast.Call, scope: int, target: str) -> None:
 
 def finish(scan) -> None:
     """A file downloaded (urlretrieve, or bytes written where the file also fetches) and then run, opened or
-    made executable: the same name or the same path text in both places."""
+    made executable further down: the same variable in the same function, or the same path text anywhere."""
     written = list(scan.facts.get("downloaded", ()))
     if scan.facts.get("network"):
         written += scan.facts.get("written", ())
     runs = scan.facts.get("run", ())
     if not written or not runs:
         return
-    names, texts = set(), set()
+    names: set[tuple[int, str]] = set()  # (scope, name): a parameter named "filename" in two functions is two
+    texts: list[tuple[str, int]] = []
     for path, scope in written:
         if path.__class__ is ast.Name:
-            names.add(path.id)
+            names.add((scope, path.id))
         text = _path_text(scan, path, scope)
         if len(text) >= 4:
-            texts.add(text)
+            texts.append((text, path.lineno))
     for call, scope in runs:
         used = {
-            node.id
+            (scope, node.id)
             for node in scan.subtree(call.args[:2], scope, follow_names=False)
             if node.__class__ is ast.Name
         }
         command = scan.command_text(call, scope).replace("\\", "/").lower()
-        if used & names or any(text in command for text in texts):
+        if used & names or any(text in command and line <= call.lineno for text, line in texts):
             scan.add("dropper.download-and-run", call, evidence=None)
 
 

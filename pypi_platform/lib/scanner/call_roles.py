@@ -116,6 +116,7 @@ BUILTINS = {"eval", "exec", "compile", "open", "__import__", "getattr", "chr", "
     "vars",
     "map",
     "reversed",
+    "type",
 }
 BUILTIN_MODULES = {"builtins", "__builtin__", "__builtins__"}
 

@@ -70,11 +70,14 @@ RULES: dict[str, Rule] = {
     "network.tunnel-service": Rule(
         "medium", 20, "capability"
     ),  # opening a tunnel (ngrok http, ssh -R serveo)
-    "network.request-catcher": Rule("high", 50, "threat"),  # webhook.site, OAST and DNS-log hosts
+    # Request catchers (webhook.site, requestbin): documentation names them as examples, stealers post to them.
+    "network.request-catcher": Rule("medium", 20, "capability"),
+    "network.oast-host": Rule("high", 50, "threat"),  # interactsh/oast.*, Burp Collaborator, DNS loggers
     # The cloud metadata service hands out credentials: cloud clients query it honestly, exfiltration too.
     "network.cloud-metadata": Rule("medium", 20, "capability"),
     "network.raw-ip-endpoint": Rule("medium", 20, "capability"),  # "ip", port or ip:port outside a URL
-    "network.url-userinfo-host": Rule("medium", 30, "threat"),  # http://trusted.example@other.example/
+    # http://trusted.example@other.example/: deceptive, but only harmful where it is fetched.
+    "network.url-userinfo-host": Rule("medium", 20, "capability"),
     "persistence.autostart-path": Rule("medium", 20, "capability"),  # Startup folder, LaunchAgents, systemd
     "persistence.registry-run-key": Rule("medium", 20, "capability"),  # ...\CurrentVersion\Run
     "persistence.cron": Rule("medium", 20, "capability"),  # crontab -, /etc/cron.d

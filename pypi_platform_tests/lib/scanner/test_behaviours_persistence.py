@@ -113,3 +113,12 @@ def test_a_download_that_is_only_saved_is_no_dropper():
     """
     assert "dropper.download-and-run" not in rules(source)
     assert "dropper.download-and-run" not in rules("import os\nos.chmod('build/tool', 0o755)\n")
+
+
+def test_persistence_write_autostart_through_a_path_object_held_in_a_name():
+    source = """
+    from pathlib import Path
+    unit = Path.home() / '.config/systemd/user/helper.service'
+    unit.write_text('[Service]')
+    """
+    assert _lines(source, "persistence.write-autostart") == [4]

@@ -1,0 +1,164 @@
+"""Exfiltration at the syntax-tree level: host data or secrets spelled into a name that is resolved (DNS), and
+host data, sensitive files or the environment sent in a request body or over a socket.
+
+Each check takes the file's scan (``python_rules._FileScan``), the call, its scope and the call's qualified name.
+What counts as host data is narrow on purpose: a user name, a host name, a directory listing, the files where
+keys and histories live. An API client sending its own token or the platform in a User-Agent is not one.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from pypi_platform.lib.scanner.call_roles import NETWORK, qualified
+from pypi_platform.lib.scanner.syntax_walk import argument
+
+# Sources of data about the machine and its user: what a beacon or a stealer sends home.
+HOST_DATA = {
+    "getpass.getuser",
+    "os.getlogin",
+    "socket.gethostname",
+    "socket.getfqdn",
+    "platform.node",
+    "platform.uname",
+    "os.uname",
+    "uuid.getnode",
+    "os.listdir",
+    "os.scandir",
+    "os.walk",
+    "glob.glob",
+    "os.getcwd",
+}
+_IDENTITY_VARIABLES = {"USER", "USERNAME", "LOGNAME", "COMPUTERNAME", "HOSTNAME", "USERDOMAIN", "HOME"}
+_ENCODERS = qualified("base64", "b64encode", "b32encode", "b16encode", "urlsafe_b64encode") | {
+    "binascii.hexlify"
+}
+_RESOLVERS = qualified("socket", "gethostbyname", "gethostbyname_ex", "getaddrinfo") | qualified(
+    "dns.resolver", "resolve", "query"
+)
+_HTTP_SENDERS = {
+    target for target in NETWORK if target.rpartition(".")[2] in ("post", "put", "patch", "request")
+}
+_HTTP_SENDERS |= {"urllib.request.urlopen", "urllib.request.Request", "urllib2.urlopen", "urllib2.Request"}
+_BODY_KEYWORDS = ("data", "json", "params", "files", "body", "content")
+# Files whose contents are what a stealer uploads: keys, shell histories, password and configuration stores.
+_SENSITIVE_FILES = re.compile(
+    r"\.ssh/|/etc/(?:passwd|shadow)|\.aws/|\.kube/|\.gnupg|_history\b|\.netrc|\.pypirc|\.docker/config"
+    r"|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.config\b|\.git-credentials",
+    re.IGNORECASE,
+)
+_READS = {"read", "read_text", "read_bytes"}
+_DROP_HOSTS = re.compile(
+    r"discord(?:app)?\.com/api/webhooks|hooks\.slack\.com|api\.telegram\.org/bot|webhook\.site|pastebin\.com"
+    r"|paste\.ee|transfer\.sh|requestbin|pipedream\.net|ngrok",
+    re.IGNORECASE,
+)
+
+ROLES = (
+    ("resolve-name", _RESOLVERS),
+    ("send-http", _HTTP_SENDERS),
+)
+
+
+def carries_host_data(scan, expr: ast.expr, scope: int) -> str | None:
+    """The host-data source feeding an expression (getpass.getuser, socket.gethostname, os.environ["USER"], a
+    directory listing, an encoded value of one), or None."""
+    for node in scan.subtree([expr], scope, follow_names=True):
+        cls = node.__class__
+        if cls is ast.Call:
+            target = scan.resolve(node.func)
+            if target in HOST_DATA:
+                return target
+            if target in ("os.getenv", "os.environ.get") and node.args:
+                name = scan.constant_text(node.args[0])
+                if name in _IDENTITY_VARIABLES:
+                    return f"{target}({name!r})"
+        elif cls is ast.Subscript and scan.resolve(node.value) == "os.environ":
+            name = scan.constant_text(node.slice)
+            if name in _IDENTITY_VARIABLES:
+                return f"os.environ[{name!r}]"
+    return None
+
+
+def check_resolution(scan, call: ast.Call, scope: int, target: str) -> None:
+    """gethostbyname(f"{getpass.getuser()}.{host}"): the data travels in the name being looked up."""
+    name = argument(call, 0, "host") or argument(call, 0, "qname")
+    if name is None or name.__class__ not in (ast.JoinedStr, ast.BinOp, ast.Call, ast.Name):
+        return
+    if name.__class__ is ast.Call and scan.resolve(name.func) in HOST_DATA:
+        return  # gethostbyname(gethostname()): the machine's own address
+    source = carries_host_data(scan, name, scope)
+    if source is None and name.__class__ is not ast.Name:
+        source = _encoded_value(scan, name, scope)
+    if source is not None:
+        scan.add("exfiltration.dns", call, evidence=f"{source} in a name looked up with {target}")
+
+
+def _encoded_value(scan, expr: ast.expr, scope: int) -> str | None:
+    for node in scan.subtree([expr], scope, follow_names=True):
+        if node.__class__ is ast.Call:
+            target = scan.resolve(node.func)
+            if target in _ENCODERS or (node.func.__class__ is ast.Attribute and node.func.attr == "hex"):
+                return target or "hex()"
+    return None
+
+
+def check_http_send(scan, call: ast.Call, scope: int, target: str) -> None:
+    body = [keyword.value for keyword in call.keywords if keyword.arg in _BODY_KEYWORDS]
+    body += call.args[1:3] if target.rpartition(".")[2] != "request" else call.args[2:4]
+    url = " ".join(
+        node.value
+        for node in scan.subtree(call.args[:1], scope, follow_names=True)
+        if node.__class__ is ast.Constant and node.value.__class__ is str
+    )
+    _check_sent(scan, call, scope, body, target, drop=bool(_DROP_HOSTS.search(url)))
+
+
+def check_sending_method(scan, call: ast.Call, scope: int, method: str) -> None:
+    """session.post(...), conn.request("POST", path, body=...), sock.sendall(...) on objects we cannot name."""
+    body = [keyword.value for keyword in call.keywords if keyword.arg in _BODY_KEYWORDS]
+    body += (
+        call.args[2:4]
+        if method == "request"
+        else call.args[:1]
+        if method.startswith("send")
+        else call.args[1:3]
+    )
+    _check_sent(scan, call, scope, body, method, drop=False)
+
+
+def _check_sent(scan, call: ast.Call, scope: int, body: list[ast.expr], how: str, *, drop: bool) -> None:
+    for part in body:
+        source = carries_host_data(scan, part, scope) or _sensitive_file_read(scan, part, scope, drop=drop)
+        if source is not None:
+            scan.add("exfiltration.host-data", call, evidence=f"{source} sent with {how}")
+            return
+
+
+def _sensitive_file_read(scan, expr: ast.expr, scope: int, *, drop: bool) -> str | None:
+    """A file read (open(path).read(), open(path, "rb"), Path(path).read_bytes()) of a sensitive path, or of any
+    path when the destination is a webhook or paste site."""
+    for node in scan.subtree([expr], scope, follow_names=True):
+        if node.__class__ is not ast.Call:
+            continue
+        func = node.func
+        opened = None
+        if func.__class__ is ast.Attribute and func.attr in _READS:
+            opened = func.value
+        elif scan.resolve(func) == "open":
+            opened = node
+        if opened is None:
+            continue
+        path = " ".join(
+            part.value
+            for part in scan.subtree([opened], scope, follow_names=True)
+            if part.__class__ is ast.Constant and part.value.__class__ is str
+        )
+        if drop or _SENSITIVE_FILES.search(path.replace("\\", "/")):
+            return f"contents of {path[:60] or 'a file'}"
+    return None
+
+
+CHECKS = {"resolve-name": check_resolution, "send-http": check_http_send}
+METHOD_CHECKS = dict.fromkeys(("post", "put", "request", "send", "sendall", "sendto"), check_sending_method)
