@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 EVIDENCE_CHARS = 120
 
-Judge = Callable[[re.Match[str]], "tuple[str, str] | None"]
+# (rule, evidence) or (rule, evidence, (start, end)) when the finding covers more than the match, or None.
+Judge = Callable[[re.Match[str]], "tuple[str, str] | tuple[str, str, tuple[int, int]] | None"]
 
 
 def excerpt(value: str, limit: int = EVIDENCE_CHARS) -> str:
@@ -37,8 +38,10 @@ _PLACEHOLDER_WORDS = re.compile(
 )
 
 
-def is_placeholder(token: str) -> bool:
-    """A key-shaped token that is no key: a marked example, a repeated unit, a run, or too little entropy."""
+def is_placeholder(token: str, *, entropy: bool = True) -> bool:
+    """A key-shaped token that is no key: a marked example, a repeated unit, a run, or too little entropy.
+
+    ``entropy=False`` for ids (a webhook's digits): a random number of a few digits can look orderly."""
     if _PLACEHOLDER_WORDS.search(token):
         return True
     for unit in range(1, 9):  # "a1B2a1B2...", "xxxx...": a short unit repeated
@@ -47,10 +50,16 @@ def is_placeholder(token: str) -> bool:
     steps = sum(1 for a, b in itertools.pairwise(token) if abs(ord(b) - ord(a)) == 1)
     if steps * 2 >= len(token):  # "ABCDEFGH...", "0123456789..."
         return True
+    if not entropy:
+        return False
     counts = Counter(token)
-    entropy = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
+    bits = -sum(n / len(token) * math.log2(n / len(token)) for n in counts.values())
     # A random key's characters carry close to log2(min(length, alphabet)) bits each; well under that is typed.
-    return entropy < 0.6 * math.log2(min(len(token), 62))
+    return bits < 0.6 * math.log2(min(len(token), 62))
+
+
+# An access key id in a presigned URL's query is public by design: the URL is meant to be handed out.
+_SIGNED_URL_PARAMETER = re.compile(r"(?:X-Amz-Credential|AWSAccessKeyId)=$", re.IGNORECASE)
 
 
 def secret(rule: str, prefix_chars: int) -> Judge:
@@ -60,9 +69,25 @@ def secret(rule: str, prefix_chars: int) -> Judge:
         token = match.group()
         if is_placeholder(token[prefix_chars:]):
             return "secret.placeholder", masked(token)
+        if _SIGNED_URL_PARAMETER.search(match.string, max(0, match.start() - 20), match.start()):
+            return "secret.placeholder", masked(token) + " in a presigned URL"
         return rule, masked(token)
 
     return judge
+
+
+_ENDPOINT_IDS = re.compile(r"[A-Za-z0-9_-]*\d[A-Za-z0-9_-]*")
+
+
+def concrete_endpoint(match: re.Match[str]) -> tuple[str, str]:
+    """A webhook, bot or paste URL with its ids; made-up ids ("T00000000/XXXXXXXX") only name the API."""
+    value = match.group()
+    path = value.partition("/")[2]
+    ids = [run for run in _ENDPOINT_IDS.findall(path) if len(run) >= 4]
+    if _PLACEHOLDER_WORDS.search(path) or any(is_placeholder(run, entropy=not run.isdigit()) for run in ids):
+        messaging = any(name in value for name in ("discord", "telegram", "slack"))
+        return ("network.messaging-api" if messaging else "network.paste-site"), excerpt(value)
+    return "network.paste-or-webhook-url", excerpt(value)
 
 
 _PEM_END = "-----END "
@@ -95,9 +120,10 @@ _LOCAL_NETWORKS = [
     ipaddress.ip_network(network)
     for network in (
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-        "192.168.0.0/16", "224.0.0.0/3", "::/127", "fe80::/10", "fc00::/7", "ff00::/8",
+        "192.168.0.0/16", "224.0.0.0/3",
     )
 ]  # fmt: skip
+_IPV6_GLOBAL = ipaddress.ip_network("2000::/3")  # the rest of IPv6 is local, reserved or unassigned
 METADATA_ADDRESSES = {ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "169.254.170.2")}
 # Public resolvers: "connect a UDP socket to 8.8.8.8 to learn the outgoing interface" is everyday code.
 _WELL_KNOWN = {
@@ -126,9 +152,21 @@ def is_remote_ip(value: str) -> bool:
     address = parse_ip(value)
     if address is None or address in METADATA_ADDRESSES or address in _WELL_KNOWN:
         return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is None:
+            return address in _IPV6_GLOBAL
         address = address.ipv4_mapped
-    return not any(address in network for network in _LOCAL_NETWORKS if network.version == address.version)
+    if _typed_address(str(address)):
+        return False
+    return not any(address in network for network in _LOCAL_NETWORKS if network.version == 4)
+
+
+def _typed_address(dotted: str) -> bool:
+    """1.2.3.4, 4.3.2.1, 12.34.56.78, 5.5.5.5: addresses typed as examples, not copied from a server."""
+    octets = dotted.split(".")
+    digits = "".join(octets)
+    steps = {int(b) - int(a) for a, b in itertools.pairwise(digits)}
+    return len(set(octets)) == 1 or steps in ({1}, {-1})
 
 
 _URL_SCHEMES = ("http", "https", "ftp", "ftps", "ws", "wss", "tcp", "udp")
@@ -146,12 +184,25 @@ def raw_ip_url(match: re.Match[str]) -> tuple[str, str] | None:
     return "network.raw-ip-url", excerpt(scheme.group() + match.group())
 
 
+_FIRST_OCTET = re.compile(r"(?<![\w.:/@-])\d{1,3}$")
+
+
 def ip_endpoint(match: re.Match[str]) -> tuple[str, str] | None:
-    """``ip:port`` or ``"ip", port`` outside a URL: a socket's address written out."""
-    port = int(match.group("port"))
-    if not 0 < port < 65536 or not is_remote_ip(match.group("host")):
+    """``ip:port`` or ``"ip", port`` outside a URL: a socket's address written out.
+
+    The dotted-quad pattern starts at the first dot, so the first octet is read back from before the match."""
+    groups = match.groupdict()
+    if groups.get("host") is None:
+        first = _FIRST_OCTET.search(match.string, max(0, match.start() - 3), match.start())
+        if first is None:
+            return None
+        host = first.group() + re.split(r"[\"':]", match.group(), maxsplit=1)[0]
+        shown = first.group() + match.group()
+    else:
+        host, shown = groups["host"], match.group()
+    if not 0 < int(groups["port"]) < 65536 or not is_remote_ip(host):
         return None
-    return "network.raw-ip-endpoint", excerpt(match.group())
+    return "network.raw-ip-endpoint", excerpt(shown)
 
 
 _TLDS = {
@@ -185,37 +236,56 @@ def userinfo_host(match: re.Match[str]) -> tuple[str, str] | None:
     return "network.url-userinfo-host", excerpt(match.group())
 
 
+def tunnel_host(match: re.Match[str]) -> tuple[str, str]:
+    """A tunnel's own subdomain is a live endpoint; "abc123.ngrok.io" or "your-app.ngrok.io" is a docs example."""
+    label = match.group().split(".", 1)[0]
+    if _PLACEHOLDER_WORDS.search(label) or re.search(r"(?i)\b(?:my|app|demo|name|server|sub)", label):
+        return "network.tunnel-service", excerpt(match.group())
+    if is_placeholder(label, entropy=False):
+        return "network.tunnel-service", excerpt(match.group())
+    return "network.tunnel-host", excerpt(match.group())
+
+
 # ---- reverse shells --------------------------------------------------------------------------------------------
 
 
-def line_around(match: re.Match[str], limit: int = 2000) -> str:
+def line_span(match: re.Match[str], limit: int = 2000) -> tuple[int, int]:
+    """The line a match sits on, at most ``limit`` characters either side of it (minified files)."""
     text = match.string
     start = text.rfind("\n", max(0, match.start() - limit), match.start()) + 1
     end = text.find("\n", match.end(), match.end() + limit)
-    return text[start : end if end >= 0 else min(len(text), match.end() + limit)]
+    return start, end if end >= 0 else min(len(text), match.end() + limit)
+
+
+def line_around(match: re.Match[str], limit: int = 2000) -> str:
+    start, end = line_span(match, limit)
+    return match.string[start:end]
 
 
 _SHELL_REDIRECT = re.compile(r"\b(?:ba|z|k|da)?sh\s+-i\b|[0-2]?>&\s*[0-2]?|<&\s*\d|\bexec\s+\d+<>")
 
 
-def dev_tcp(match: re.Match[str]) -> tuple[str, str]:
+def dev_tcp(match: re.Match[str]) -> tuple[str, str, tuple[int, int]] | tuple[str, str]:
     """``/dev/tcp/host/port`` with a shell's streams redirected onto it is a reverse shell; alone, a probe."""
-    line = line_around(match, 300)
+    span = line_span(match, 300)
+    line = match.string[span[0] : span[1]]
     if _SHELL_REDIRECT.search(line) or is_remote_ip(match.group("host")):
-        return "network.reverse-shell", excerpt(line.strip())
+        return "network.reverse-shell", excerpt(line.strip()), span
     return "network.dev-tcp", excerpt(match.group())
 
 
-def socket_one_liner(match: re.Match[str]) -> tuple[str, str] | None:
+def socket_one_liner(match: re.Match[str]) -> tuple[str, str, tuple[int, int]] | None:
     """A one-line program (``python -c``, an exec'd string) that connects a socket and dup2s it onto stdio."""
-    line = line_around(match)
+    span = line_span(match)
+    line = match.string[span[0] : span[1]]
     if "socket" in line and "connect" in line:
-        return "network.reverse-shell", excerpt(line.strip())
+        return "network.reverse-shell", excerpt(line.strip()), span
     return None
 
 
 def whole_line(rule: str) -> Judge:
-    def judge(match: re.Match[str]) -> tuple[str, str]:
-        return rule, excerpt(line_around(match, 300).strip())
+    def judge(match: re.Match[str]) -> tuple[str, str, tuple[int, int]]:
+        span = line_span(match, 300)
+        return rule, excerpt(match.string[span[0] : span[1]].strip()), span
 
     return judge

@@ -36,10 +36,15 @@ _TUNNELS = (
     "localtunnel.me", "serveo.net", "serveousercontent.com", "pinggy.io", "pinggy.link", "pinggy.online",
     "localhost.run", "lhr.life", "bore.pub", "tunnelto.dev", "telebit.io",
 )  # fmt: skip
+# Request catchers: developer tools that show what a client sent; documentation uses them as examples too.
 _CATCHERS = (
+    "webhook.site", "requestbin.net", "requestbin.com", "m.pipedream.net", "beeceptor.com", "requestcatcher.com",
+)  # fmt: skip
+# Out-of-band callback hosts of security testing (OAST) and DNS loggers: a package has no honest use for them,
+# and dependency-confusion probes report home through them.
+_OAST = (
     "oast.fun", "oast.pro", "oast.live", "oast.site", "oast.online", "oast.me", "oastify.com", "interact.sh",
-    "interactsh.com", "burpcollaborator.net", "dnslog.cn", "dnslog.link", "ceye.io", "requestbin.net",
-    "requestbin.com", "m.pipedream.net", "beeceptor.com", "requestcatcher.com", "webhook.site", "canarytokens.com",
+    "interactsh.com", "burpcollaborator.net", "dnslog.cn", "dnslog.link", "ceye.io", "canarytokens.com",
     "canarytokens.org", "eyes.sh",
 )  # fmt: skip
 # The service's own pages, which clients and docs name: not a tunnel someone opened.
@@ -58,6 +63,9 @@ _WALLET_DIRS = (
     "exodus.wallet", "Exodus", "Electrum", ".electrum", "Atomic", "Ethereum", ".ethereum", "Coinomi", "Guarda",
     "com.liberty.jaxx", "Armory", "Zcash", "Bitcoin", "wallet.dat",
 )  # fmt: skip
+# "nc" and "ncat" as words: "async " and "concat" hold them inside a word, and are everywhere.
+_NETCAT = tuple(f"{before}{name}" for name in ("nc ", "ncat", "netcat") for before in " '\"/|\n(;`\t")
+_SOCKET_WORDS = ("socket", "sendto", "SOCK_", "telnet", "TCPClient", *_NETCAT)
 _BROWSER_FILES = (
     "Login Data",
     "Local State",
@@ -85,12 +93,12 @@ INDICATORS: list[tuple] = [
     # ---- reverse shells: a shell's streams wired to a socket ----
     ("network.reverse-shell", ("/dev/tcp/", "/dev/udp/"),
      re.compile(r"/dev/(?:tcp|udp)/(?P<host>[^\s/\"']+)/[\w$\"'{}]+"), judges.dev_tcp),
-    ("network.reverse-shell", ("nc ", "ncat", "netcat", "nc.traditional"),
+    ("network.reverse-shell", _NETCAT,
      re.compile(r"\b(?:nc|ncat|netcat|nc\.traditional|nc\.openbsd)\b[^\n|;&]{0,120}?\s"
                 r"(?:-[a-zA-Z]*e\s+\S|-[a-zA-Z]*c\s+[\"']?(?:/bin/)?(?:ba|z|da)?sh\b|--(?:sh-)?exec\b)"),
-     judges.whole_line("network.reverse-shell")),
+     judges.whole_line("network.reverse-shell"), True),
     ("network.reverse-shell", ("mkfifo", "mknod"),
-     re.compile(r"\bmk(?:fifo|nod)\b[^\n]{0,200}?\|\s*(?:nc|ncat|netcat|telnet|openssl\s+s_client)\b"),
+     re.compile(r"\bmk(?:fifo|nod)\s+[^\n]{0,200}?\|\s*(?:nc|ncat|netcat|telnet|openssl\s+s_client)\s"),
      judges.whole_line("network.reverse-shell")),
     ("network.reverse-shell", ("socat", "SOCAT"), re.compile(r"\bsocat\b[^\n]{0,200}?\b(?:exec|system):", _I),
      judges.whole_line("network.reverse-shell")),
@@ -109,34 +117,49 @@ INDICATORS: list[tuple] = [
          r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Z0-9]{6,}/[\w/-]{6,}"
          r"|pastebin\.com/(?:raw/|dl/)?(?!api\b|doc_|u/)\w{8}\b"
          r"|" + _HOST_START + _hosts(*_PASTE_HOSTS[1:]) + r"/(?:[a-z]{1,5}/)?[\w-]{4,}(?:\.\w+)?)\S*"
-     ), None),
+     ), judges.concrete_endpoint),
     ("network.messaging-api", ("discord", "telegram", "hooks.slack", "/send", "api_post.php"),
      re.compile(
          r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks|api\.telegram\.org/bot|hooks\.slack\.com/services"
          r"|/send(?:Message|Document|Photo|Video|Audio|MediaGroup)\b|api_post\.php"
      ), None),
     ("network.paste-site", _PASTE_HOSTS, re.compile(_HOST_START + _hosts(*_PASTE_HOSTS) + r"\b", _I), None),
-    ("network.url-shortener", _SHORTENERS,
+    ("network.url-shortener", tuple(f"{host}/" for host in _SHORTENERS),
      re.compile(_HOST_START + _hosts(*_SHORTENERS) + r"/[\w-]{3,}", _I), None),
     ("network.tunnel-host", _TUNNELS,
-     re.compile(_HOST_START + _SERVICE_LABELS + r"(?:[\w-]+\.)+" + _hosts(*_TUNNELS) + r"\b", _I), None),
+     re.compile(_HOST_START + _SERVICE_LABELS + r"(?:[\w-]+\.)+" + _hosts(*_TUNNELS) + r"\b", _I), judges.tunnel_host),
     ("network.tunnel-service", ("ngrok", "serveo.net", "localhost.run", "pinggy", "loca.lt", "trycloudflare"),
      re.compile(r"\bngrok\s+(?:http|tcp|tls)\b|\bssh\b[^\n]{0,80}\s-R\s*[^\n]{0,80}"
                 r"(?:serveo\.net|localhost\.run|pinggy\.io|\.loca\.lt)|--url\s+\S*trycloudflare", _I), None),
     ("network.request-catcher", _CATCHERS,
-     re.compile(_HOST_START + r"(?:(?:[\w-]+\.)+" + _hosts(*_CATCHERS) + r"\b"
-                r"|(?:webhook\.site|requestbin\.com/r|canarytokens\.(?:com|org)/\w+)/[\w-]{6,})", _I), None),
+     re.compile(_HOST_START + r"(?:(?:[\w-]+\.)+" + _hosts(*_CATCHERS[1:]) + r"\b"
+                r"|(?:webhook\.site|requestbin\.com/r)/[\w-]{6,})", _I), None),
+    ("network.oast-host", _OAST,
+     re.compile(_HOST_START + r"(?:(?:[\w-]+\.)+" + _hosts(*_OAST) + r"\b|canarytokens\.(?:com|org)/\w+)", _I),
+     None),
     ("network.cloud-metadata", ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "metadata.google.internal"),
      re.compile(r"169\.254\.169\.254|fd00:ec2::254|169\.254\.170\.2\b|metadata\.google\.internal", _I), None),
     ("network.raw-ip-url", ("://",),
      re.compile(r"://(?:[^\s/?#@\"'<>\\]{0,120}@)?(?P<host>\[[0-9A-Fa-f:.%\w]+\]|(?:\d{1,3}\.){3}\d{1,3}"
-                r"|0x[0-9A-Fa-f]{8}|\d{8,10})(?=[:/?#\"'\s\\)>]|$)(?::\d{1,5})?"), judges.raw_ip_url),
+                r"|0x[0-9A-Fa-f]{8}|\d{8,10})(?=[:/?#\"'\s\\)>]|$)(?::\d{1,5})?"), judges.raw_ip_url, False, None),
+    # An address and port outside a URL, as a socket is given them; in a whole file only where sockets or
+    # netcat are named, in a single value always.
+    # The patterns start at a literal ("." of the address, "[" or ":" of IPv6) for the regex engine to skip to.
+    ("network.raw-ip-endpoint", _SOCKET_WORDS,
+     re.compile(r"\.\d{1,3}\.\d{1,3}\.\d{1,3}(?:[\"']\s*,\s*|:)(?P<port>\d{2,5})\b(?![.\d])"),
+     judges.ip_endpoint, True, None),
+    ("network.raw-ip-endpoint", (),
+     re.compile(r"[\"'](?P<host>[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7})[\"']\s*,\s*(?P<port>\d{1,5})\b"),
+     judges.ip_endpoint, True),
+    ("network.raw-ip-endpoint", _SOCKET_WORDS,
+     re.compile(r"\[(?P<host>[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\]:(?P<port>\d{2,5})\b"),
+     judges.ip_endpoint, True, None),
     ("network.url-userinfo-host", ("://",),
      re.compile(r"://(?P<user>[\w-]+(?:\.[\w-]+)+)@(?P<host>[\w-]+(?:\.[\w-]+)*|\[[0-9A-Fa-f:.]+\])"),
-     judges.userinfo_host),
+     judges.userinfo_host, False, None),
     # ---- where credentials live (capabilities: clients read their own honestly) ----
     ("credentials.sensitive-path",
-     (".ssh/", ".aws/", ".kube/", "gcloud", ".azure/", "/etc/shadow", *_BROWSER_FILES, "leveldb", "tdata",
+     (".ssh/", ".aws/", ".kube/", "gcloud", ".azure/", "/etc/shadow", *_BROWSER_FILES, "leveldb", "Telegram Desktop",
       *_WALLET_EXTENSIONS, *_WALLET_DIRS),
      re.compile(
          r"\.ssh[/\\]+(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws[/\\]+credentials|\.kube[/\\]+config"
@@ -158,7 +181,8 @@ INDICATORS: list[tuple] = [
      re.compile(r"CurrentVersion\\{1,2}(?:Run(?:Once|Services(?:Once)?)?|Winlogon|Policies\\{1,2}Explorer"
                 r"\\{1,2}Run)\b", _I), None),
     ("persistence.cron", ("crontab", "/etc/cron", "/var/spool/cron"),
-     re.compile(r"\bcrontab\s+-[lerui]?\s|\|\s*crontab\b|/etc/cron(?:tab|\.d|\.daily|\.hourly|\.weekly|\.monthly)"
+     re.compile(r"\bcrontab\s+-[lerui]?(?=[\s;)|&]|$)|\|\s*crontab(?:\s+-|\s*[;)\"'\n])"
+                r"|/etc/cron(?:tab|\.d|\.daily|\.hourly|\.weekly|\.monthly)"
                 r"|/var/spool/cron"), None),
     ("persistence.shell-profile", ("bashrc", "bash_profile", "zshrc", "zprofile", "bash_login", ".profile"),
      re.compile(r"(?:[~/\\\"']|\$HOME)\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|zshenv)\b"

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import re
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import ahocorasick_rs
@@ -29,11 +31,28 @@ class Indicator:
     anchors: tuple[str, ...]
     pattern: re.Pattern[str]
     judge: Judge | None = None  # (rule, evidence), or None to drop the match; default: the rule, an excerpt
+    # Also run, anchors or not, on a string this short: a single value (an address a socket is given) carries
+    # none of the words around it that anchor the pattern in a whole file.
+    short_text: bool = False
+    # How far before and after an anchor a match can reach. The pattern runs only in these windows around
+    # the anchors (merged where they overlap), so a file with one URL among a megabyte of code costs one
+    # small search, not a scan of the megabyte. None: the anchor only says the pattern is worth running, and
+    # it runs over the whole text (an address written far from the socket call that uses it).
+    reach: tuple[int, int] | None = (256, 1024)
+
+
+# A single value, not a file: a host literal, a joined URL, a decoded command line.
+SHORT_TEXT = 512
 
 
 _INDICATORS: list[Indicator] = [Indicator(*fields) for fields in INDICATORS]
 _ANCHOR_OWNERS = [index for index, indicator in enumerate(_INDICATORS) for _ in indicator.anchors]
-_ANCHOR_SEARCH = ahocorasick_rs.AhoCorasick([anchor for ind in _INDICATORS for anchor in ind.anchors])
+# The DFA form is the fastest on a few hundred anchors: about twice the default's speed on real packages.
+_ANCHOR_SEARCH = ahocorasick_rs.AhoCorasick(
+    [anchor for ind in _INDICATORS for anchor in ind.anchors],
+    implementation=ahocorasick_rs.Implementation.DFA,
+)
+_SHORT_TEXT_INDICATORS = {index for index, indicator in enumerate(_INDICATORS) if indicator.short_text}
 for _indicator in _INDICATORS:
     assert _indicator.rule in RULES, _indicator.rule  # every rule here has a severity and a score
 
@@ -58,17 +77,20 @@ def indicator_matches(text: str) -> list[tuple[int, str, str]]:
     Where matches overlap, the highest-scoring one is kept: a webhook with its token is one finding, not also
     a mention of the messaging API it belongs to.
     """
-    present = {
-        _ANCHOR_OWNERS[index]
-        for index, _, _ in _ANCHOR_SEARCH.find_matches_as_indexes(text, overlapping=True)
-    }
+    windows: dict[int, list[tuple[int, int]]] = {}
+    for anchor, start, end in _ANCHOR_SEARCH.find_matches_as_indexes(text, overlapping=True):
+        windows.setdefault(_ANCHOR_OWNERS[anchor], []).append((start, end))
+    if len(text) <= SHORT_TEXT:
+        for index in _SHORT_TEXT_INDICATORS:
+            windows.setdefault(index, [(0, len(text))])
     found = []
-    for index in sorted(present):
+    for index in sorted(windows):
         indicator = _INDICATORS[index]
-        for match in indicator.pattern.finditer(text):
+        for match in _matches(indicator, text, windows[index]):
             verdict = indicator.judge(match) if indicator.judge else (indicator.rule, excerpt(match.group()))
-            if verdict is not None:
-                found.append((match.start(), match.end(), *verdict))
+            if verdict is not None:  # a judge that read the whole line claims the line's span
+                start, end = verdict[2] if len(verdict) > 2 else match.span()
+                found.append((start, end, verdict[0], verdict[1]))
     found.sort()
     kept = []
     cluster: list[tuple[int, int, str, str]] = []
@@ -79,6 +101,24 @@ def indicator_matches(text: str) -> list[tuple[int, str, str]]:
         cluster.append(item)
     kept += _best_of(cluster)
     return [(start, rule, evidence) for start, _, rule, evidence in sorted(kept)]
+
+
+def _matches(indicator: Indicator, text: str, anchors: list[tuple[int, int]]) -> Iterator[re.Match[str]]:
+    if indicator.reach is None or len(text) <= SHORT_TEXT:
+        yield from indicator.pattern.finditer(text)
+        return
+    before, after = indicator.reach
+    last = -1  # matches start after this offset: a match found in one window is not found again in the next
+    window_start, window_end = -1, -1
+    for start, end in [*sorted(anchors), (sys.maxsize, 0)]:  # the last one closes the final window
+        if start - before <= window_end:
+            window_end = max(window_end, end + after)
+            continue
+        if window_end >= 0:
+            for match in indicator.pattern.finditer(text, max(window_start, last + 1), window_end):
+                last = match.start()
+                yield match
+        window_start, window_end = max(0, start - before), end + after
 
 
 def _best_of(cluster: list[tuple[int, int, str, str]]) -> list[tuple[int, int, str, str]]:

