@@ -6,6 +6,8 @@ import stat
 import tarfile
 import zipfile
 
+import pytest
+
 from pypi_platform.lib.scanner.archive import Limits, read_archive
 from pypi_platform_tests.dists import build_sdist, build_wheel
 
@@ -156,3 +158,60 @@ def test_nested_archives_are_read_to_a_depth_and_then_flagged():
     assert [m.path for m in deep.members] == ["pkg/middle.zip!inner.zip!evil.py"]
     shallow = read_archive(outer, "p-1.tar.gz", Limits(depth=1))
     assert _rules(shallow) == [("archive.nested-too-deep", "pkg/middle.zip!inner.zip")]
+
+
+def _renamed(data: bytes, old: bytes, new: bytes) -> bytes:
+    """The archive with a member name's bytes replaced in both zip headers (same length, so offsets hold)."""
+    assert len(old) == len(new) and data.count(old) == 2
+    return data.replace(old, new)
+
+
+def test_archive_non_utf8_name_in_a_zip_with_and_without_the_utf8_flag():
+    flagged = _renamed(_zip(("pkg/\u00e9.py", b"x = 1\n")), "pkg/\u00e9.py".encode(), b"pkg/\xe9\xff.py")
+    unflagged = _renamed(_zip(("pkg/ab.py", b"x = 2\n")), b"pkg/ab.py", b"pkg/\xe9\xff.py")
+    for data in (flagged, unflagged):
+        contents = read_archive(data, "pkg-1.0-py3-none-any.whl")
+        assert _rules(contents) == [("archive.non-utf8-name", "pkg/\ufffd\ufffd.py")]
+        assert [m.path for m in contents.members] == ["pkg/\ufffd\ufffd.py"]  # still read, under a text path
+
+
+def test_archive_non_utf8_name_in_a_tar():
+    name = b"pkg/\xe9.py".decode("utf-8", "surrogateescape")
+    contents = read_archive(
+        _tar_gz((_member(name), b"x = 1\n"), (_member("pkg/ok.py"), b"")), "pkg-1.0.tar.gz"
+    )
+    assert _rules(contents) == [("archive.non-utf8-name", "pkg/\ufffd.py")]
+    assert sorted(m.path for m in contents.members) == ["pkg/ok.py", "pkg/\ufffd.py"]
+
+
+def test_utf8_names_without_the_zip_flag_are_read_as_utf8_and_not_flagged():
+    data = _renamed(_zip(("pkg/abcd.py", b"x = 1\n")), b"pkg/abcd.py", "pkg/\u00e9\u00e8.py".encode())
+    contents = read_archive(data, "pkg-1.0-py3-none-any.whl")
+    assert contents.findings == []
+    assert [m.path for m in contents.members] == ["pkg/\u00e9\u00e8.py"]
+
+
+def test_archive_duplicate_member_in_zip_and_tar():
+    with pytest.warns(UserWarning, match="Duplicate name"):  # zipfile warns, and writes it all the same
+        zipped = _zip(("pkg/__init__.py", b"safe = True\n"), ("pkg/__init__.py", b"import os\n"))
+    tarred = _tar_gz(
+        (_member("pkg/setup.py"), b"a = 1\n"),
+        (_member("pkg/./setup.py"), b"b = 2\n"),  # lands on the same file when extracted
+    )
+    assert _rules(read_archive(zipped, "pkg-1.0-py3-none-any.whl")) == [
+        ("archive.duplicate-member", "pkg/__init__.py")
+    ]
+    contents = read_archive(tarred, "pkg-1.0.tar.gz")
+    assert _rules(contents) == [("archive.duplicate-member", "pkg/./setup.py")]
+    assert len(contents.members) == 2  # both copies are scanned
+
+
+def test_a_directory_listed_twice_and_same_names_in_nested_archives_are_not_duplicates():
+    inner = _zip(("pkg/__init__.py", b"x = 1\n"))
+    data = _tar_gz(
+        (_member("pkg", tarfile.DIRTYPE), None),
+        (_member("pkg", tarfile.DIRTYPE), None),
+        (_member("pkg/__init__.py"), b"x = 2\n"),
+        (_member("pkg/inner.zip"), inner),
+    )
+    assert read_archive(data, "pkg-1.0.tar.gz").findings == []
