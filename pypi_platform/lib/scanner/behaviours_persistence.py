@@ -22,10 +22,13 @@ _PLACES = (
         ),
     ),
     ("persistence.write-cron", re.compile(r"/etc/cron|/var/spool/cron|(?:^|/)crontabs?(?:/|$)")),
+    ("exec.native-library-sideload", re.compile(r"/etc/ld\.so\.preload")),
+    # A chat client's own code rewritten to send its tokens on every start.
+    ("credentials.token-theft", re.compile(r"discord[\w. -]*/.*(?:index\.js|core\.asar)$")),
     (
         "persistence.write-shell-rc",
         re.compile(
-            r"(?:^|/)\.(?:bashrc|zshrc|profile|bash_profile|bash_login|zprofile|zshenv)$|/etc/profile"
+            r"(?:^|/)\.(?:bashrc|zshrc|profile|bash_profile|bash_login|zprofile|zshenv)\b|/etc/profile"
         ),
     ),
 )
@@ -38,6 +41,7 @@ _COMMANDS = (
     ("persistence.write-shell-rc", re.compile(r">>\s*~?[\w/.$]*/?\.(?:bashrc|zshrc|profile|bash_profile)\b")),
 )
 _RUN_KEY = re.compile(rb"currentversion\\{1,2}run", re.IGNORECASE)
+_REMOVES_VALUES = re.compile(rb"\bDeleteValue\s*\(")
 _COPIERS = {"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.move", "os.rename", "os.replace"}
 _DOWNLOADERS = {"urllib.request.urlretrieve", "urllib.urlretrieve"}
 _REGISTRY_WRITERS = {"winreg.SetValueEx", "winreg.SetValue", "_winreg.SetValueEx", "_winreg.SetValue"}
@@ -106,7 +110,9 @@ def check_download(scan, call: ast.Call, scope: int, target: str) -> None:
 
 
 def check_registry(scan, call: ast.Call, scope: int, target: str) -> None:
-    if _RUN_KEY.search(scan.source):
+    """A value set in a file that opens a Run key, unless the file also deletes values there: an application's
+    own start-at-login option, which the user can switch off, while malware never removes its foothold."""
+    if _RUN_KEY.search(scan.source) and not _REMOVES_VALUES.search(scan.source):
         scan.add("persistence.write-registry-run", call, evidence=f"{target} in a file that opens a Run key")
 
 

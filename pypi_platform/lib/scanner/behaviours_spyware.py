@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
-from pypi_platform.lib.scanner.call_roles import NATIVE_LOADERS, NETWORK
+from pypi_platform.lib.scanner.call_roles import NATIVE_LOADERS, NETWORK, PROCESS
 from pypi_platform.lib.scanner.syntax_walk import call_arguments
 
 _CLIPBOARD = {"pyperclip.paste", "win32clipboard.GetClipboardData", "clipboard.paste", "klembord.get"}
@@ -57,7 +57,40 @@ _TEMP_PLACES = re.compile(
     r"[/\\](?:tmp|temp|downloads)[/\\]|%te?mp%|\$env:te?mp|appdata[/\\]local[/\\]temp", re.IGNORECASE
 )
 
+# The same behaviours through command-line tools.
+_COMMANDS = (
+    (
+        "spyware.clipboard",
+        re.compile(r"\b(?:xclip|xsel)\b.*\s-(?:o|-output)\b|\bpbpaste\b|get-clipboard", re.I),
+    ),
+    (
+        "spyware.screenshot",
+        re.compile(
+            r"^(?:screencapture|scrot|gnome-screenshot|grim|spectacle)\b|^import\s+-window\s+root", re.I
+        ),
+    ),
+    (
+        "exec.native-library-sideload",
+        re.compile(
+            r"\b(?:regsvr32|rundll32)(?:\.exe)?\b.*(?:%te?mp%|[/\\]te?mp[/\\]|appdata|downloads)", re.I
+        ),
+    ),
+)
+_CLIPBOARD_WRITERS = {"pyperclip.copy", "win32clipboard.SetClipboardText", "clipboard.copy"}
+_CLIPBOARD_WRITE_METHODS = {"clipboard_append", "SetClipboardData", "SetClipboardText"}
+_CLIPBOARD_WRITE_COMMANDS = re.compile(
+    r"^(?:xclip|xsel)\b(?!.*\s-(?:o|-output)\b)|^pbcopy\b|^clip(?:\.exe)?$|set-clipboard", re.I
+)
+# Wallet addresses, or patterns for them: what a clipboard hijacker looks for and puts in their place.
+_WALLET_ADDRESSES = re.compile(
+    rb"\b(?:bc1[02-9ac-hj-np-z]{11,71}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40})\b|bc1\||\[13\]\["
+)
+# Environment variables that make every later process load a library.
+_PRELOADS = {"LD_PRELOAD", "DYLD_INSERT_LIBRARIES"}
+
 ROLES = (
+    ("clipboard-write", _CLIPBOARD_WRITERS),
+    ("spy-command", PROCESS),
     ("clipboard", _CLIPBOARD),
     ("screenshot", _SCREENSHOTS),
     ("keylogger", _KEYLOGGERS),
@@ -66,11 +99,51 @@ ROLES = (
     ("database", _DATABASES),
     ("pattern", _PATTERNS),
     ("library", NATIVE_LOADERS),
+    ("preload", {"os.putenv", "os.environ.setdefault"}),
 )
 
 
 def check_clipboard(scan, call: ast.Call, scope: int, target: str) -> None:
     scan.add("spyware.clipboard", call)
+    scan.facts.setdefault("clipboard-read", []).append(call)
+
+
+def check_clipboard_write(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.facts.setdefault("clipboard-write", []).append(call)
+
+
+def check_command(scan, call: ast.Call, scope: int, target: str) -> None:
+    command = scan.command_text(call, scope).strip()
+    for rule, pattern in _COMMANDS:
+        if pattern.search(command):
+            scan.add(rule, call)
+            if rule == "spyware.clipboard":
+                scan.facts.setdefault("clipboard-read", []).append(call)
+    if _CLIPBOARD_WRITE_COMMANDS.search(command):
+        scan.facts.setdefault("clipboard-write", []).append(call)
+
+
+def finish(scan) -> None:
+    """The clipboard read and written in a file that knows wallet addresses: a clipboard hijacker. And a
+    library forced into every later process through the environment."""
+    if (
+        scan.facts.get("clipboard-read")
+        and scan.facts.get("clipboard-write")
+        and _WALLET_ADDRESSES.search(scan.source)
+    ):
+        for call in scan.facts["clipboard-write"]:
+            scan.add("spyware.clipboard-hijack", call)
+    for container, key, statement in scan.item_writes:
+        if key in _PRELOADS and scan.resolve(container) in ("os.environ", "os.environb"):
+            scan.add(
+                "exec.native-library-sideload", statement, evidence=f"{key} set: every later process loads it"
+            )
+
+
+def check_preload(scan, call: ast.Call, scope: int, target: str) -> None:
+    """os.putenv("LD_PRELOAD", ...), os.environ.setdefault("LD_PRELOAD", ...)."""
+    if call.args and scan.constant_text(call.args[0]) in _PRELOADS:
+        scan.add("exec.native-library-sideload", call, evidence=f"{target} of a preload variable")
 
 
 def check_screenshot(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -131,8 +204,14 @@ def check_library(scan, call: ast.Call, scope: int, target: str) -> None:
         scan.add("exec.native-library-sideload", call, evidence=f"library name computed: {hidden[:60]}")
 
 
+def check_clipboard_write_method(scan, call: ast.Call, scope: int, method: str) -> None:
+    scan.facts.setdefault("clipboard-write", []).append(call)
+
+
 def check_method(scan, call: ast.Call, scope: int, method: str) -> None:
     rule = _METHOD_RULES[method]
+    if rule == "spyware.clipboard":
+        scan.facts.setdefault("clipboard-read", []).append(call)
     scan.add(rule, call, evidence=None)
     if method.startswith("LoadLibrary"):
         check_library(scan, call, scope, method)
@@ -156,6 +235,9 @@ def _constant_texts(scan, call: ast.Call, scope: int) -> list[str]:
 
 
 CHECKS = {
+    "clipboard-write": check_clipboard_write,
+    "spy-command": check_command,
+    "preload": check_preload,
     "clipboard": check_clipboard,
     "screenshot": check_screenshot,
     "keylogger": check_keylogger,
@@ -166,6 +248,7 @@ CHECKS = {
     "library": check_library,
 }
 METHOD_CHECKS = dict.fromkeys(_METHOD_RULES, check_method)
+METHOD_CHECKS.update(dict.fromkeys(_CLIPBOARD_WRITE_METHODS, check_clipboard_write_method))
 METHOD_CHECKS.update(
     dict.fromkeys(("LoadLibrary", "LoadLibraryA", "LoadLibraryW", "LoadLibraryExW"), check_load_library)
 )

@@ -35,6 +35,7 @@ class Recorder(NameTable):
         self.calls: list[tuple[ast.Call, int]] = []
         self.string_operations: list[tuple[ast.BinOp, int]] = []
         self.classes: dict[str, ast.ClassDef] = {}
+        self.item_writes: list[tuple[ast.expr, str, ast.AST]] = []  # (container, key, statement)
 
     # -- the walk -------------------------------------------------------------------------------------------------
     def _walk(self, tree: ast.AST, max_nodes: int) -> bool:
@@ -124,10 +125,22 @@ class Recorder(NameTable):
                 assigned = self.values.setdefault((scope, target.id), [])
                 if len(assigned) < VALUES_PER_NAME:
                     assigned.append(value)
-            elif target.__class__ is ast.Subscript and target.value.__class__ is ast.Name:
+            elif target.__class__ is ast.Subscript:
                 key = string_value(target.slice)
-                if key is not None:  # cmdclass["install"] = ...
+                if key is None:
+                    continue
+                if target.value.__class__ is ast.Name:  # cmdclass["install"] = ...
                     self.item_keys.setdefault((scope, target.value.id), set()).add(key)
+                else:  # os.environ["LD_PRELOAD"] = ...
+                    self.item_writes.append((target.value, key, node))
+
+    def _record_for(self, node: ast.For | ast.AsyncFor, scope: int) -> None:
+        """`for rc in (".bashrc", ".zshrc")` binds rc to the items: kept as the iterable, which what looks
+        at a name's constants reads through."""
+        if node.target.__class__ is ast.Name:
+            assigned = self.values.setdefault((scope, node.target.id), [])
+            if len(assigned) < VALUES_PER_NAME:
+                assigned.append(node.iter)
 
     def _record_with_item(self, node: ast.withitem, scope: int) -> None:
         """`with open(path) as f` binds f to what open returned, as an assignment would."""
@@ -150,6 +163,8 @@ _NODE_HANDLERS: dict[type, str] = {
     ast.AnnAssign: "_record_assignment",
     ast.NamedExpr: "_record_assignment",
     ast.withitem: "_record_with_item",
+    ast.For: "_record_for",
+    ast.AsyncFor: "_record_for",
     ast.Import: "_record_import",
     ast.ImportFrom: "_record_import_from",
 }

@@ -121,6 +121,8 @@ RULES: dict[str, Rule] = {
     # Reading the clipboard or taking a screenshot: clipboard tools and test harnesses do both.
     "spyware.clipboard": Rule("medium", 20, "capability"),
     "spyware.screenshot": Rule("medium", 20, "capability"),
+    # The clipboard read and replaced in a file that holds wallet addresses: payments redirected.
+    "spyware.clipboard-hijack": Rule("high", 70, "threat"),
     # A global keyboard hook or key-state polling: automation tools do it, libraries almost never.
     "spyware.keylogger": Rule("high", 60, "threat"),
     # A browser's password, cookie or card store opened, or its encryption undone with DPAPI.

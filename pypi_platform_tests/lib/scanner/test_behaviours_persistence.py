@@ -122,3 +122,34 @@ def test_persistence_write_autostart_through_a_path_object_held_in_a_name():
     unit.write_text('[Service]')
     """
     assert _lines(source, "persistence.write-autostart") == [4]
+
+
+def test_an_application_start_at_login_option_that_can_be_switched_off_is_no_threat():
+    source = r"""
+    import sys, winreg
+    RUN_KEY = r'Software\Microsoft\Windows\CurrentVersion\Run'
+
+    def start_at_login(enabled):
+        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, RUN_KEY, 0, winreg.KEY_SET_VALUE) as key:
+            if enabled:
+                winreg.SetValueEx(key, 'App', 0, winreg.REG_SZ, sys.executable)
+            else:
+                winreg.DeleteValue(key, 'App')
+    """
+    assert rules(source) == set()
+
+
+def test_shell_rc_files_written_in_a_loop_and_a_chat_client_rewritten():
+    source = """
+    import os
+    from pathlib import Path
+    HOME = Path.home()
+    for rc in ('.bashrc', '.zshrc'):
+        with open(HOME / rc, 'a') as fh:
+            fh.write('export X=1')
+    index = os.path.join(os.getenv('APPDATA', ''), 'discord', '0.0.309', 'modules', 'core', 'index.js')
+    with open(index, 'w') as fh:
+        fh.write('module.exports = 1')
+    """
+    assert _lines(source, "persistence.write-shell-rc") == [6]
+    assert _lines(source, "credentials.token-theft") == [9]

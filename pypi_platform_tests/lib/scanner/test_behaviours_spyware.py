@@ -151,3 +151,54 @@ def test_loading_a_system_or_packaged_library_is_no_sideload():
     ctypes.WinDLL('kernel32')
     """
     assert rules(source) == {"exec.native-library"}  # the loading itself, a capability
+
+
+# --- spyware.clipboard-hijack and the command-line forms -----------------------------------------------------
+def test_spyware_clipboard_hijack_read_and_replaced_beside_wallet_addresses():
+    source = """
+    import re, subprocess, pyperclip
+    MINE = {'btc': 'bc1qexampleexampleexampleexample0000000', 'eth': '0x' + '0' * 40}
+    text = pyperclip.paste()
+    if re.fullmatch(r'(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,39}', text):
+        pyperclip.copy(MINE['btc'])
+    current = subprocess.run(['xclip', '-selection', 'clipboard', '-o'], capture_output=True).stdout
+    subprocess.run(['pbcopy'], input=MINE['eth'], text=True)
+    """
+    found_rules = found(source)
+    assert _lines(source, "spyware.clipboard-hijack") == [6, 8]
+    assert ("spyware.clipboard", 7) in found_rules
+
+
+def test_a_clipboard_tool_that_copies_and_pastes_text_is_no_hijack():
+    source = """
+    import pyperclip
+    def swap_case():
+        pyperclip.copy(pyperclip.paste().swapcase())
+    """
+    assert "spyware.clipboard-hijack" not in rules(source)
+
+
+def test_spyware_screenshot_and_sideload_through_commands():
+    source = """
+    import os, subprocess
+    subprocess.run(['screencapture', '-x', '/tmp/s.png'])
+    subprocess.run(['import', '-window', 'root', '/tmp/s.png'])
+    os.system('regsvr32 /s %TEMP%\\\\helper.dll')
+    """
+    assert _lines(source, "spyware.screenshot") == [3, 4]
+    assert _lines(source, "exec.native-library-sideload") == [5]
+
+
+def test_exec_native_library_sideload_through_preload_variables():
+    source = """
+    import os
+    os.environ['LD_PRELOAD'] = os.path.join(os.path.dirname(__file__), 'libhook.so')
+    os.putenv('DYLD_INSERT_LIBRARIES', '/tmp/x.dylib')
+    with open('/etc/ld.so.preload', 'a') as preload:
+        preload.write('/tmp/x.so')
+    """
+    assert _lines(source, "exec.native-library-sideload") == [3, 4, 5]
+
+
+def test_setting_an_ordinary_environment_variable_is_quiet():
+    assert rules("import os\nos.environ['PYTHONPATH'] = 'src'\nos.putenv('LANG', 'C')\n") == set()
