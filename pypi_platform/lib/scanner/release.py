@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from pypi_platform.lib.scanner.archive import Limits, Member, is_archive, read_archive
 from pypi_platform.lib.scanner.binaries import binary_findings
+from pypi_platform.lib.scanner.config_rules import config_findings
 from pypi_platform.lib.scanner.findings import RULESET_VERSION, Finding
 from pypi_platform.lib.scanner.large_sources import python_findings_in_pieces
 from pypi_platform.lib.scanner.parsing import GRAMMAR
@@ -107,6 +108,7 @@ def _member_findings(member: Member, packagetype: str, coverage: Counter) -> lis
         return findings
     text = data.decode("utf-8", "replace")
     findings.extend(text_findings(path, text))
+    findings.extend(config_findings(path, text))  # pyproject.toml: an in-tree build backend
     if lower.endswith(PYTHON_SUFFIXES):
         coverage["python_files"] += 1
         if len(data) > AST_MAX_BYTES or data.count(b"\n") > AST_MAX_LINES:
