@@ -144,7 +144,10 @@ def _print_flagged(row: dict, limit: float, details: bool) -> None:
         return
     for member, detections in explanation(record, ours["member_scores"], limit, details):
         where = f"{member['file']}: {member['path'] or '(package)'}"
-        print(f"    member score {member['score']:>5} [{place(member['path'])}] {where}")
+        # The scanner's own context of the member (how it was weighted), and where it sits when that differs.
+        weighed, sits = detections[0].get("context", "?"), place(member["path"])
+        label = weighed if _same_place(weighed, sits) else f"{weighed}; in {sits}"
+        print(f"    member score {member['score']:>5} [{label}] {where}")
         shown = detections if details else detections[:TOP_DETECTIONS]
         for d in shown:
             line = f":{d['line']}" if d.get("line") else ""
@@ -152,6 +155,10 @@ def _print_flagged(row: dict, limit: float, details: bool) -> None:
                   f"line{line or ' -'}  {trim(d['evidence'])}")  # fmt: skip
         if len(detections) > len(shown):
             print(f"      ... {len(detections) - len(shown)} more in this member")
+
+
+def _same_place(context: str, where: str) -> bool:
+    return context.rstrip("s") == where.rstrip("s") or (context, where) in {("code", "package")}
 
 
 def explanation(record: dict, members, limit: float, details: bool) -> list[tuple[dict, list[dict]]]:
@@ -202,7 +209,10 @@ def print_causes(rows: list[dict], limit: float) -> None:
             places[rule][where] += 1
     if not projects:
         return
-    print("\nbehind our flags (every threat, and the rules of each member scoring past the limit):")
+    print(
+        "\nbehind our flags (every threat, and the rules of each member scoring past the limit; 'at' counts "
+        "projects per place, where a member sits by its path):"
+    )
     for rule in sorted(projects, key=lambda r: (-len(projects[r]), r)):
         where = ", ".join(f"{p} {n}" for p, n in places[rule].most_common())
         names = sorted(projects[rule])
