@@ -22,7 +22,6 @@ from pypi_platform.lib.scanner.pool import Job, WorkerPool
 from pypi_platform.lib.scanner.release import FileResult, scan_release_file
 from pypi_platform.lib.scanner.scoring import (
     CONTEXT_WEIGHTS,
-    RUNNERS_UP,
     context,
     explain,
     flagged,
@@ -162,20 +161,11 @@ def build_record(
         "detections": [_detection(filename, finding) for filename, finding in pairs],
         "score": score,
         "flagged": flagged(score),
-        "score_parts": _explained(parts),
+        "score_parts": [part.to_json() for part in parts],
         "typosquatting": popular.status(),
         "coverage": dict(coverage),
         "error": "",
     }
-
-
-def _explained(parts) -> list[dict]:
-    """The parts of the score, each with the share it counts at: score = sum(part score x counts), capped."""
-    weights = (1.0, *RUNNERS_UP)
-    return [
-        {**part.to_json(), "counts": weights[index] if index < len(weights) else 0.0}
-        for index, part in enumerate(parts)
-    ]
 
 
 def failure_record(package: PackageInput, status: str, error: str) -> dict:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import posixpath
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pypi_platform.lib.scanner.findings import Finding
 
@@ -49,8 +49,8 @@ _TEST_DIRS = {"test", "tests", "testing", "testdata", "test_data", "fixtures", "
 _DOCS_DIRS = {"doc", "docs", "docs_src", "documentation", "sphinx", "man"}
 _EXAMPLE_DIRS = {"example", "examples", "sample", "samples", "demo", "demos", "tutorial", "tutorials"}
 _EXAMPLE_DIRS |= {"benchmark", "benchmarks", "bench", "notebooks", "cookbook", "recipes"}
-_VENDORED_DIRS = {"vendor", "_vendor", "vendored", "_vendored", "third_party", "thirdparty", "third-party"}
-_VENDORED_DIRS |= {"extern", "_extern", "externals", "_externals", "contrib/_vendor"}
+_VENDORED_DIRS = {"third_party", "thirdparty", "third-party", "extern", "_extern", "externals", "_externals"}
+_VENDORED_MARK = "vendor"  # vendor, _vendor, vendored, _vendored, vendored-meson, ...
 _CODE_SUFFIXES = (
     ".py",
     ".pyw",
@@ -66,6 +66,7 @@ _CODE_SUFFIXES = (
     ".js",
 )
 _CODE_SUFFIXES += (".vbs", ".exe", ".dll", ".so", ".dylib", ".bin", ".whl", ".zip", ".egg", ".tar.gz", ".tgz")
+_PYTHON_SUFFIXES = (".py", ".pyw", ".pth")
 _DOCS_SUFFIXES = (".md", ".rst", ".txt", ".ipynb", ".html", ".htm", ".tex")
 _PACKAGING_FILES = {
     "pyproject.toml",
@@ -78,8 +79,10 @@ _PACKAGING_FILES = {
 }
 
 _NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
+# Spawning a process next to a credential path is how cloud CLIs are driven (gcloud, ssh-keygen), so only a
+# network call makes a credential path a way out.
 _THREATENING_PAIRS = (
-    ({"credentials.sensitive-path"}, _NETWORK | {"process.spawn"}),
+    ({"credentials.sensitive-path"}, _NETWORK),
     ({"exec.dynamic-code"}, _NETWORK),
 )
 # Capabilities that count alone at install time, at these points before the install weight; what is not
@@ -95,9 +98,14 @@ _IMPORT_SCORES = {"network.connection": 30.0, "process.spawn": 15.0}
 ANOMALY_ALONE = {
     "parse.failed": 15.0,
     "archive.link": 15.0,
-    "binary.executable-in-sdist": 25.0,
+    "archive.oversize-member": 10.0,  # wheels carry large native libraries; such a member is only unread
+    "archive.total-size": 10.0,
+    "binary.executable-in-sdist": 20.0,
     "secret.private-key": 20.0,
 }
+# Alone in tests, docs, examples, vendored code or data, an anomaly is a fixture (a malformed archive kept to
+# test an unpacker) more often than a trick: at most this much.
+_REDUCED_ANOMALY_CAP = 15.0
 _CREDENTIAL_STORES = {
     "ssh": (".ssh/",),
     "cloud": (".aws/", ".kube/", "gcloud", ".azure/"),
@@ -129,7 +137,7 @@ def context(path: str, install_members: frozenset[str] = frozenset()) -> str:
         return DOCS
     if found & _EXAMPLE_DIRS:
         return EXAMPLE
-    if found & _VENDORED_DIRS:
+    if found & _VENDORED_DIRS or any(_VENDORED_MARK in part for part in found):
         return VENDORED
     if name in _PACKAGING_FILES:
         return CODE
@@ -164,20 +172,29 @@ class Part:
     path: str = ""  # the member
     context: str = ""
     rules: tuple[str, ...] = ()
+    threat: bool = False  # a threat (or a pair of capabilities that makes one) is in it
+    counts: float = 0.0  # the share of `score` in the package's score
 
     def to_json(self) -> dict:
         return {
             "source": self.source,
             "score": round(self.score, 1),
+            "counts": self.counts,
             "file": self.file,
             "path": self.path,
             "context": self.context,
             "rules": list(self.rules),
+            "threat": self.threat,
         }
 
 
 def file_score(findings: list[Finding], where: str) -> float:
     """The score of one member's findings in context `where` (anomalies included only beside a threat)."""
+    return _file_score(findings, where)[0]
+
+
+def _file_score(findings: list[Finding], where: str) -> tuple[float, bool]:
+    """The score, and whether a threat (or a threatening pair of capabilities) made it."""
     threats, capabilities, anomalies = 0.0, {}, 0.0
     for finding in findings:
         if finding.kind == "threat":
@@ -202,7 +219,7 @@ def file_score(findings: list[Finding], where: str) -> float:
         score = rest + min(everyday, _INSTALL_EVERYDAY_CAP)
     else:
         score = _import_time_score(findings) if where == CODE else 0.0
-    return min(MAX_SCORE, score * CONTEXT_WEIGHTS[where])
+    return min(MAX_SCORE, score * CONTEXT_WEIGHTS[where]), threats > 0
 
 
 def _import_time_score(findings: list[Finding]) -> float:
@@ -227,28 +244,41 @@ def explain(findings: Iterable[tuple[str, Finding]]) -> tuple[float, list[Part]]
     anomalies: dict[str, Part] = {}
     for (filename, path), members in by_member.items():
         where = context(path, install_members) if path else CODE
-        score = file_score(members, where)
-        threatened = score > 0 and any(finding.kind == "threat" for finding in members)
+        score, threatened = _file_score(members, where)
         if score:
             rules = tuple(sorted({f.rule for f in members if f.kind != "anomaly" or threatened}))
-            parts.append(Part("file", score, filename, path, where, rules))
+            parts.append(Part("file", score, filename, path, where, rules, threatened))
         if threatened:
             continue  # its anomalies counted in full inside the file's score
         for finding in members:
             if finding.kind != "anomaly":
                 continue
             points = min(finding.score, ANOMALY_ALONE.get(finding.rule, finding.score))
-            points *= min(1.0, CONTEXT_WEIGHTS[where])
+            if CONTEXT_WEIGHTS[where] < 1:
+                points = min(points * CONTEXT_WEIGHTS[where], _REDUCED_ANOMALY_CAP)
             if finding.rule not in anomalies or anomalies[finding.rule].score < points:
                 anomalies[finding.rule] = Part("anomaly", points, filename, path, where, (finding.rule,))
     parts = _once_per_member(parts) + list(anomalies.values())
     stores = _credential_stores(pairs, install_members)
     if len(stores) >= 2:
-        parts.append(
-            Part("stealer", STEALER_SCORE, rules=("credentials.sensitive-path",), context=",".join(stores))
+        stealer = Part(
+            "stealer", STEALER_SCORE, context=",".join(stores), rules=("credentials.sensitive-path",)
         )
-    parts.sort(key=lambda part: -part.score)
-    return combine(part.score for part in parts), parts
+        parts.append(replace(stealer, threat=True))
+    parts.sort(key=lambda part: (-part.score, not part.threat))
+    return _combined(parts)
+
+
+def _combined(parts: list[Part]) -> tuple[float, list[Part]]:
+    """The worst part in full, then the next threats at ``RUNNERS_UP``: weak signals that are not threats (a
+    build step, a launcher binary, a symbolic link) never add up to a flag together."""
+    shares = iter(RUNNERS_UP)
+    counted = []
+    for index, part in enumerate(parts):
+        share = 1.0 if index == 0 else next(shares, 0.0) if part.threat else 0.0
+        counted.append(replace(part, counts=share))
+    total = sum(part.score * part.counts for part in counted)
+    return round(min(MAX_SCORE, total), 1), counted
 
 
 def _once_per_member(parts: list[Part]) -> list[Part]:
@@ -263,7 +293,7 @@ def _once_per_member(parts: list[Part]) -> list[Part]:
 
 def _member_key(filename: str, path: str) -> str:
     """A member's path as a wheel names it: an sdist's "name-version/" and "src/" dropped."""
-    top, slash, rest = path.partition("/")
+    _, slash, rest = path.partition("/")
     if slash and filename.lower().endswith((".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")):
         path = rest
     return path.removeprefix("src/")
@@ -286,9 +316,11 @@ def _declared_install_members(pairs: list[tuple[str, Finding]]) -> frozenset[str
 def _credential_stores(pairs: list[tuple[str, Finding]], install_members: frozenset[str]) -> list[str]:
     stores = set()
     for _, finding in pairs:
-        if finding.rule == "credentials.sensitive-path" and context(finding.path, install_members) in (
-            CODE,
-            INSTALL,
+        # Python code that runs, not a web bundle or a test: minified JavaScript names every path there is.
+        if (
+            finding.rule == "credentials.sensitive-path"
+            and finding.path.lower().endswith(_PYTHON_SUFFIXES)
+            and context(finding.path, install_members) in (CODE, INSTALL)
         ):
             stores.update(
                 store
@@ -296,14 +328,6 @@ def _credential_stores(pairs: list[tuple[str, Finding]], install_members: frozen
                 if any(m in finding.evidence for m in marks)
             )
     return sorted(stores)
-
-
-def combine(scores: Iterable[float]) -> float:
-    worst = sorted(scores, reverse=True)
-    total = worst[0] if worst else 0.0
-    for weight, score in zip(RUNNERS_UP, worst[1:], strict=False):
-        total += weight * score
-    return round(min(MAX_SCORE, total), 1)
 
 
 def flagged(score: float | None) -> bool:

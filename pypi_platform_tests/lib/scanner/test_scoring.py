@@ -165,12 +165,31 @@ def test_every_score_is_recomputed_from_its_parts():
     )
     score, parts = explain(findings)
     assert [part.score for part in parts] == sorted((part.score for part in parts), reverse=True)
-    recomputed = parts[0].score + 0.25 * parts[1].score + 0.1 * parts[2].score
-    assert score == round(min(100, recomputed), 1)
+    assert score == round(min(100, sum(part.score * part.counts for part in parts)), 1)
     first = parts[0]
-    assert (first.source, first.path, first.context) == ("file", "pkg-1.0/pkg/a.py", "code")
+    assert (first.source, first.path, first.context, first.counts) == (
+        "file",
+        "pkg-1.0/pkg/a.py",
+        "code",
+        1.0,
+    )
     assert first.rules == ("network.connection", "network.paste-or-webhook-url")
-    assert {part.context for part in parts} == {"code", "install", "test"}
+    # The next threat adds a quarter; the install-time download, no threat, is shown but does not add.
+    shares = {part.path: (part.threat, part.counts) for part in parts}
+    assert shares["pkg-1.0/tests/x.py"] == (True, 0.25)
+    assert shares["pkg-1.0/setup.py"] == (False, 0.0)
+    assert shares["pkg-1.0/py2/m.py"] == (False, 0.0)
+
+
+def test_weak_signals_that_are_not_threats_never_add_up_to_a_flag():
+    # setuptools: launcher binaries, a setup.py that runs a compiler, a symbolic link, a Python 2 file
+    findings = (
+        _at("pkg-1.0/setuptools/cli-64.exe", "binary.executable-in-sdist")
+        + _at("pkg-1.0/setup.py", "process.spawn", "file.write")
+        + _at("pkg-1.0/docs/CONTRIBUTING.md", "archive.link")
+        + _at("pkg-1.0/setuptools/py27compat.py", "parse.failed")
+    )
+    assert package_score(findings) < FLAG_SCORE
 
 
 def test_one_member_in_the_sdist_and_the_wheel_counts_once():
@@ -181,3 +200,19 @@ def test_one_member_in_the_sdist_and_the_wheel_counts_once():
 
     one = package_score(_at("pkg-1.0/src/pkg/a.py", "network.paste-or-webhook-url"))
     assert package_score(both("network.paste-or-webhook-url")) == one
+
+
+def test_a_cloud_cli_driven_beside_its_credential_path_is_not_exfiltration():
+    # google-auth: reads .config/gcloud and runs gcloud in the same module
+    assert (
+        package_score(_at("pkg-1.0/google/auth/_cloud_sdk.py", "credentials.sensitive-path", "process.spawn"))
+        == 0
+    )
+
+
+def test_a_web_bundle_naming_credential_stores_is_not_a_stealer():
+    def read(path, evidence):
+        return [("pkg-1.0.tar.gz", Finding.of("credentials.sensitive-path", path, evidence=evidence))]
+
+    bundle = "pkg-1.0/pkg/ui/_next/static/chunks/app.js"
+    assert package_score(read(bundle, ".ssh/id_rsa") + read(bundle, ".kube/config")) == 0
