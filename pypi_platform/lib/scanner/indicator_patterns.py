@@ -27,6 +27,8 @@ _PASTE_HOSTS = (
     "dpaste.com", "dpaste.org", "ix.io", "sprunge.us", "paste.rs", "controlc.com", "bashupload.com", "temp.sh",
     "catbox.moe", "pastes.io", "paste.c-net.org",
 )  # fmt: skip
+# A paste site's own pages and upload endpoints, which clients and docs name: no paste id.
+_SITE_PAGES = r"(?!(?:documents|api|about|login|signup|faq|help|upload|docs|archive|raw|tools|settings)\b)"
 _SHORTENERS = (
     "bit.ly", "tinyurl.com", "is.gd", "v.gd", "cutt.ly", "rb.gy", "t.ly", "shorturl.at", "ow.ly", "tiny.cc",
     "rebrand.ly", "t.co", "goo.gl", "bl.ink", "s.id", "clck.ru", "u.to", "urlz.fr", "shorturl.asia", "tiny.one",
@@ -116,14 +118,15 @@ INDICATORS: list[tuple] = [
          r"(?:discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}|api\.telegram\.org/bot\d{6,}:[\w-]{10,}"
          r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Z0-9]{6,}/[\w/-]{6,}"
          r"|pastebin\.com/(?:raw/|dl/)?(?!api\b|doc_|u/)\w{8}\b"
-         r"|" + _HOST_START + _hosts(*_PASTE_HOSTS[1:]) + r"/(?:[a-z]{1,5}/)?[\w-]{4,}(?:\.\w+)?)\S*"
+         r"|" + _HOST_START + _hosts(*_PASTE_HOSTS[1:]) + r"/(?:[a-z]{1,5}/)?" + _SITE_PAGES + r"[\w-]{4,}(?:\.\w+)?)\S*"
      ), judges.concrete_endpoint),
-    ("network.messaging-api", ("discord", "telegram", "hooks.slack", "/send", "api_post.php"),
+    ("network.messaging-api", ("discord", "telegram", "hooks.slack", "/send"),
      re.compile(
          r"discord(?:app)?\.com/api/(?:v\d+/)?webhooks|api\.telegram\.org/bot|hooks\.slack\.com/services"
-         r"|/send(?:Message|Document|Photo|Video|Audio|MediaGroup)\b|api_post\.php"
+         r"|/send(?:Message|Document|Photo|Video|Audio|MediaGroup)\b"
      ), None),
-    ("network.paste-site", _PASTE_HOSTS, re.compile(_HOST_START + _hosts(*_PASTE_HOSTS) + r"\b", _I), None),
+    ("network.paste-site", (*_PASTE_HOSTS, "api_post.php"),
+     re.compile(_HOST_START + _hosts(*_PASTE_HOSTS) + r"\b(?:/api/api_post\.php)?|api_post\.php", _I), None),
     ("network.url-shortener", tuple(f"{host}/" for host in _SHORTENERS),
      re.compile(_HOST_START + _hosts(*_SHORTENERS) + r"/[\w-]{3,}", _I), None),
     ("network.tunnel-host", _TUNNELS,
@@ -135,7 +138,8 @@ INDICATORS: list[tuple] = [
      re.compile(_HOST_START + r"(?:(?:[\w-]+\.)+" + _hosts(*_CATCHERS[1:]) + r"\b"
                 r"|(?:webhook\.site|requestbin\.com/r)/[\w-]{6,})", _I), None),
     ("network.oast-host", _OAST,
-     re.compile(_HOST_START + r"(?:(?:[\w-]+\.)+" + _hosts(*_OAST) + r"\b|canarytokens\.(?:com|org)/\w+)", _I),
+     # labels may be filled in at run time: "$(whoami).x.oast.fun", f"{data}.x.oast.fun"
+     re.compile(r"(?:(?:[\w${}()-]*\.)+" + _hosts(*_OAST) + r"\b|canarytokens\.(?:com|org)/\w+)", _I),
      None),
     ("network.cloud-metadata", ("169.254.169.254", "fd00:ec2::254", "169.254.170.2", "metadata.google.internal"),
      re.compile(r"169\.254\.169\.254|fd00:ec2::254|169\.254\.170\.2\b|metadata\.google\.internal", _I), None),

@@ -93,3 +93,29 @@ def test_a_service_base_url_is_not_a_webhook_but_a_concrete_endpoint_is():
         ("network.messaging-api", 1),
         ("network.messaging-api", 2),
     }
+
+
+def test_text_bidi_or_invisible_in_identifiers_strings_and_code():
+    text = "\n".join(
+        [
+            "is_\u200badmin = False",  # inside an identifier
+            'if role == "admin\u2060":',  # at the end of a string compared against
+            "x = 1 # \u202e hidden comment",  # a bidi override counts anywhere in code
+            "if access\u200b== 'x': pass",  # between a name and an operator
+        ]
+    )
+    assert _found(text) == [("text.bidi-or-invisible", line) for line in (1, 2, 3, 4)]
+
+
+def test_emoji_joiners_script_joiners_tables_and_comments_are_not_invisible_characters():
+    text = "\n".join(
+        [
+            'FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"',  # an emoji ZWJ sequence
+            'WORD = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"',  # a Persian word with its ZWNJ
+            'ZERO_WIDTH = "\u200b\u200c\u200d\u2060"',  # a table of the characters themselves
+            'SAMPLE = "\\U0001f469\\U0001f3fb\u200d\\U0001f4bb"',  # escapes around a joiner
+            "# \u200bcudaError_t cudaSetDevice(int device)  copied from a reference page",
+            '"""A PKI realm\u2014-\u200bas if the user connected directly."""',
+        ]
+    )
+    assert _found(text) == []
