@@ -66,7 +66,10 @@ _CURL_UPLOAD = re.compile(
     r"\bcurl\b.*(?:\s-F\s*\S*=@|--data-binary\s+@|\s-T\s|--upload-file\b)", re.IGNORECASE
 )
 
+_COMPOSED = (ast.JoinedStr, ast.BinOp, ast.Call, ast.Name)
+
 ROLES = (
+    ("url", NETWORK),
     ("resolve-name", _RESOLVERS),
     ("send-http", _HTTP_SENDERS),
     ("exfil-command", PROCESS),
@@ -127,8 +130,19 @@ def check_http_send(scan, call: ast.Call, scope: int, target: str) -> None:
     _check_sent(scan, call, scope, body, target, drop=bool(_DROP_HOSTS.search(url)))
 
 
+def check_url(scan, call: ast.Call, scope: int, target: str) -> None:
+    """Host data in the address itself: "https://stats.example/i?u=" + getpass.getuser(), an f-string URL."""
+    url = argument(call, 1 if target.endswith(".request") or target == "request" else 0, "url")
+    if url is not None and url.__class__ in _COMPOSED:
+        source = carries_host_data(scan, url, scope)
+        if source is not None:
+            scan.add("exfiltration.host-data", call, evidence=f"{source} sent in the address of {target}")
+
+
 def check_sending_method(scan, call: ast.Call, scope: int, method: str) -> None:
     """session.post(...), conn.request("POST", path, body=...), sock.sendall(...) on objects we cannot name."""
+    if method in ("request", "get", "post", "put"):
+        check_url(scan, call, scope, method)
     body = [keyword.value for keyword in call.keywords if keyword.arg in _BODY_KEYWORDS]
     body += (
         call.args[2:4]
@@ -194,6 +208,13 @@ def check_resolver_method(scan, call: ast.Call, scope: int, method: str) -> None
         check_resolution(scan, call, scope, method)
 
 
-CHECKS = {"resolve-name": check_resolution, "send-http": check_http_send, "exfil-command": check_command}
-METHOD_CHECKS = dict.fromkeys(("post", "put", "request", "send", "sendall", "sendto"), check_sending_method)
+CHECKS = {
+    "url": check_url,
+    "resolve-name": check_resolution,
+    "send-http": check_http_send,
+    "exfil-command": check_command,
+}
+METHOD_CHECKS = dict.fromkeys(
+    ("post", "put", "get", "request", "send", "sendall", "sendto"), check_sending_method
+)
 METHOD_CHECKS.update(dict.fromkeys(("resolve", "query"), check_resolver_method))

@@ -46,6 +46,7 @@ _COPIERS = {"shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.move", "os
 _DOWNLOADERS = {"urllib.request.urlretrieve", "urllib.urlretrieve"}
 _REGISTRY_WRITERS = {"winreg.SetValueEx", "winreg.SetValue", "_winreg.SetValueEx", "_winreg.SetValue"}
 _CHMOD = {"os.chmod"}
+_EXECUTABLE_NAMES = re.compile(r"\.(?:exe|dll|scr|com|bat|cmd|ps1|vbs|hta|msi|so|dylib)$")
 _EXECUTABLE_BITS = 0o111
 
 ROLES = (
@@ -88,14 +89,14 @@ def check_open(scan, call: ast.Call, scope: int, target: str) -> None:
     path = argument(call, 0, "file")
     _check_place(scan, call, _path_text(scan, path, scope))
     if "b" in mode and path is not None:
-        scan.facts.setdefault("written", []).append((path, scope))
+        scan.facts.setdefault("written", []).append((path, scope, call))
 
 
 def check_copy(scan, call: ast.Call, scope: int, target: str) -> None:
     destination = argument(call, 1, "dst")
     _check_place(scan, call, _path_text(scan, destination, scope))
     if destination is not None:
-        scan.facts.setdefault("written", []).append((destination, scope))
+        scan.facts.setdefault("written", []).append((destination, scope, call))
 
 
 def check_path_write(scan, call: ast.Call, scope: int, method: str) -> None:
@@ -106,7 +107,7 @@ def check_path_write(scan, call: ast.Call, scope: int, method: str) -> None:
 def check_download(scan, call: ast.Call, scope: int, target: str) -> None:
     destination = argument(call, 1, "filename")
     if destination is not None:
-        scan.facts.setdefault("downloaded", []).append((destination, scope))
+        scan.facts.setdefault("downloaded", []).append((destination, scope, call))
 
 
 def check_registry(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -139,30 +140,40 @@ def check_start_file(scan, call: ast.Call, scope: int, target: str) -> None:
 
 def finish(scan) -> None:
     """A file downloaded (urlretrieve, or bytes written where the file also fetches) and then run, opened or
-    made executable further down: the same variable in the same function, or the same path text anywhere."""
+    made executable further down: the same variable in the same function, or the same path text anywhere. Both
+    ends are reported. A fetched file named as an executable or a library is a dropper even before it runs."""
     written = list(scan.facts.get("downloaded", ()))
     if scan.facts.get("network"):
         written += scan.facts.get("written", ())
-    runs = scan.facts.get("run", ())
-    if not written or not runs:
+    if not written:
         return
-    names: set[tuple[int, str]] = set()  # (scope, name): a parameter named "filename" in two functions is two
-    texts: list[tuple[str, int]] = []
-    for path, scope in written:
+    names: dict[tuple[int, str], ast.Call] = {}  # (scope, name): "filename" in two functions is two names
+    texts: list[tuple[str, ast.Call]] = []
+    named: dict[int, tuple[ast.Call, str]] = {}  # writers of executables, by id
+    for path, scope, writer in written:
         if path.__class__ is ast.Name:
-            names.add((scope, path.id))
+            names[scope, path.id] = writer
         text = _path_text(scan, path, scope)
         if len(text) >= 4:
-            texts.append((text, path.lineno))
-    for call, scope in runs:
-        used = {
+            texts.append((text, writer))
+        if _EXECUTABLE_NAMES.search(text):
+            named[id(writer)] = (writer, text)
+    for call, scope in scan.facts.get("run", ()):
+        used = [
             (scope, node.id)
             for node in scan.subtree(call.args[:2], scope, follow_names=False)
             if node.__class__ is ast.Name
-        }
+        ]
         command = scan.command_text(call, scope).replace("\\", "/").lower()
-        if used & names or any(text in command and line <= call.lineno for text, line in texts):
+        writers = [names[key] for key in used if key in names]
+        writers += [writer for text, writer in texts if text in command and writer.lineno <= call.lineno]
+        if writers:
             scan.add("dropper.download-and-run", call, evidence=None)
+            for writer in writers:
+                scan.add("dropper.download-and-run", writer, evidence=None)
+                named.pop(id(writer), None)
+    for writer, text in named.values():
+        scan.add("dropper.download-and-run", writer, evidence=f"fetched into {text[-60:]}")
 
 
 CHECKS = {

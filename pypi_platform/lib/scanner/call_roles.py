@@ -48,6 +48,7 @@ MARSHAL_LOADERS = {"marshal.loads", "marshal.load"}
 HTTP_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
 NETWORK = (
     qualified("socket", "socket", "create_connection")
+    | {"asyncio.open_connection"}
     | qualified("urllib.request", "urlopen", "Request", "urlretrieve")
     | qualified("urllib", "urlopen", "urlretrieve")  # Python 2
     | qualified("urllib2", "urlopen", "Request")  # Python 2

@@ -47,6 +47,9 @@ def _risky_call(scan, value: ast.expr | None) -> str | None:
             target = scan.resolve(node.func)
             if target is not None and _RISKY_ROLES.intersection(scan.roles_of(target)):
                 return target
+            func = node.func
+            if func.__class__ is ast.Attribute and func.attr == "spawn" and func.value.__class__ is ast.Name:
+                return f"{func.value.id}.spawn"  # distutils' Command.spawn runs a process
     return None
 
 

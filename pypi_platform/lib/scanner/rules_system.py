@@ -7,6 +7,7 @@ Each check takes the file's scan (``python_rules._FileScan``), the call, its sco
 from __future__ import annotations
 
 import ast
+import re
 
 from pypi_platform.lib.scanner.call_roles import (
     ENVIRONMENT,
@@ -22,6 +23,9 @@ from pypi_platform.lib.scanner.call_roles import (
 from pypi_platform.lib.scanner.syntax_walk import argument, call_arguments, identifier, string_value
 
 SHELL_TEXT_CHARS = 100_000
+_COMPREHENSIONS = (ast.DictComp, ast.ListComp, ast.GeneratorExp, ast.SetComp)
+_PROCESS_OUTPUT = {"subprocess.check_output", "subprocess.getoutput", "os.popen"}
+_ENVIRONMENT_COMMANDS = re.compile(r"\s*(?:env|printenv|set)\s*$")
 
 
 def check_network(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -92,11 +96,12 @@ def check_method(scan, call: ast.Call, scope: int, method: str) -> None:
 def check_environment_sent(scan, call: ast.Call, scope: int, *, everything: bool) -> None:
     """The whole environment as an argument (or, for senders, a keyword such as data= or json=)."""
     arguments = call_arguments(call) if everything else call.args[:1]
-    if any(is_whole_environment(scan, argument, scope) for argument in arguments):
+    # A filtered copy of the environment counts only when sent: a cache key hashed from it is routine.
+    if any(is_whole_environment(scan, argument, scope, filtered=everything) for argument in arguments):
         scan.add("credentials.environment-dump", call)
 
 
-def is_whole_environment(scan, expr: ast.expr, scope: int) -> bool:
+def is_whole_environment(scan, expr: ast.expr, scope: int, *, filtered: bool = False) -> bool:
     """os.environ, os.environ.copy(), dict(os.environ), os.environ.items(), {**os.environ}, os.environ.__dict__,
     or a name assigned one of those; never os.environ["HOME"] or os.environ.get(...), which every program uses."""
     pending = [(expr, True)]  # (expression, whether a name in it may still be followed to its value)
@@ -105,10 +110,20 @@ def is_whole_environment(scan, expr: ast.expr, scope: int) -> bool:
             return False
         node, follow = pending.pop()
         cls = node.__class__
-        if cls is ast.Call:
+        if cls in _COMPREHENSIONS and filtered:  # {k: v for k, v in os.environ.items() if ...}: the secrets
+            pending.extend((generator.iter, follow) for generator in node.generators)
+        elif cls is ast.Call:
             func = node.func
             if func.__class__ is ast.Attribute and func.attr in ENVIRONMENT_VIEWS and not node.args:
                 pending.append((func.value, follow))
+            elif func.__class__ is ast.Attribute and func.attr in ("join", "encode") and node.args[:1]:
+                pending.append((node.args[0], follow))  # "\n".join(f"{k}={v}" for k, v in os.environ.items())
+            elif func.__class__ is ast.Attribute and func.attr == "encode":
+                pending.append((func.value, follow))
+            elif scan.resolve(func) in _PROCESS_OUTPUT and _ENVIRONMENT_COMMANDS.match(
+                scan.command_text(node, scope)
+            ):
+                return True  # subprocess.check_output(["env"])
             elif scan.resolve(func) in PASS_THROUGH:
                 unwrapped = [
                     *node.args[:1],

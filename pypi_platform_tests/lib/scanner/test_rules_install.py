@@ -68,3 +68,20 @@ def test_install_cmdclass_runs_code_in_a_class_made_with_type():
     """
     findings = [f for f in scan(source, "pkg-1.0/setup.py") if f.rule == "install.cmdclass-runs-code"]
     assert [(f.line, f.evidence) for f in findings] == [(6, "cmdclass install: Quiet calls os.system")]
+
+
+def test_install_cmdclass_runs_code_through_the_commands_own_spawn():
+    source = """
+    import sys
+    from setuptools import setup
+    from setuptools.command.develop import develop
+
+    class Boot(develop):
+        def run(self):
+            self.spawn([sys.executable, '-c', 'import boot'])
+            develop.run(self)
+
+    setup(cmdclass={'develop': Boot})
+    """
+    findings = [f for f in scan(source, "pkg-1.0/setup.py") if f.rule == "install.cmdclass-runs-code"]
+    assert [f.evidence for f in findings] == ["cmdclass develop: Boot calls self.spawn"]
