@@ -15,7 +15,6 @@ import tokenize
 import unicodedata
 
 MAX_FINDINGS = 20
-_NON_ASCII_WORD = re.compile(r"\w*[^\x00-\x7f]\w*")
 # Cyrillic and Greek letters drawn like Latin ones.
 _CONFUSABLES = str.maketrans(
     "аеорсухіјѕԁһԛԝАВЕКМНОРСТХУІЈЅαοριτυνκΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
@@ -29,6 +28,18 @@ def _script(character: str) -> str | None:
         return "LATIN" if character.isalpha() else None
     name = unicodedata.name(character, "")
     return next((script for script in _SCRIPTS if name.startswith(script)), None)
+
+
+def _could_disguise(character: str) -> bool:
+    normalised = unicodedata.normalize("NFKC", character)
+    return (normalised != character and normalised.isascii() and normalised.isalnum()) or _script(
+        character
+    ) in (
+        "CYRILLIC",
+        "GREEK",
+        "ARMENIAN",
+        "CHEROKEE",
+    )
 
 
 def disguise(word: str) -> str | None:
@@ -49,7 +60,13 @@ def homoglyph_identifiers(source: bytes) -> list[tuple[int, int, str]]:
     if source.isascii():
         return []
     text = source.decode("utf-8", errors="replace")
-    candidates = {word for word in _NON_ASCII_WORD.findall(text) if disguise(word) is not None}
+    # Most non-ASCII text is accented Latin, CJK, emoji or box drawing: only words holding a character that
+    # could disguise a name are looked at (a set of characters is cheap next to a regex over every word).
+    suspects = "".join(sorted(c for c in set(text) if not c.isascii() and _could_disguise(c)))
+    if not suspects:
+        return []
+    words = re.findall(rf"\w*[{re.escape(suspects)}]\w*", text)
+    candidates = {word for word in words if disguise(word) is not None}
     if not candidates:
         return []
     found = []

@@ -230,6 +230,8 @@ class NameTable:
             if not args:
                 return (None, None)
             return (args[0], None) if function == "vars" and len(args) == 1 else None
+        if function not in ("importlib.import_module", "__import__"):
+            return None
         name = self.constant_text(args[0]) if args else None
         if not name or name.startswith("."):
             return None  # computed, or relative to a package we cannot name
