@@ -51,7 +51,6 @@ RULES: dict[str, Rule] = {
     # Client configuration with credentials (.netrc, .pypirc, docker and git credentials): every HTTP, upload
     # or registry client reads these next to its own network calls, so only install-time reads count.
     "credentials.client-config": Rule("medium", 20, "capability"),
-    "network.raw-ip-url": Rule("medium", 30, "threat"),
     "network.paste-or-webhook-url": Rule("high", 50, "threat"),
     "text.bidi-or-invisible": Rule("high", 50, "threat"),
     "obfuscation.long-encoded-literal": Rule("medium", 30, "threat"),
@@ -75,6 +74,10 @@ RULES: dict[str, Rule] = {
     "network.oast-host": Rule("high", 50, "threat"),  # interactsh/oast.*, Burp Collaborator, DNS loggers
     # The cloud metadata service hands out credentials: cloud clients query it honestly, exfiltration too.
     "network.cloud-metadata": Rule("medium", 20, "capability"),
+    # A URL to a remote address literal: what a beacon or a stage-two download uses, and what docstrings, API
+    # descriptions and bundled JavaScript name as examples. The call that fetches it is the threat (the Python
+    # rules), so here a capability, which scoring counts at install and import time and beside a threat.
+    "network.raw-ip-url": Rule("medium", 20, "capability"),
     "network.raw-ip-endpoint": Rule("medium", 20, "capability"),  # "ip", port or ip:port outside a URL
     # http://trusted.example@other.example/: deceptive, but only harmful where it is fetched.
     "network.url-userinfo-host": Rule("medium", 20, "capability"),
