@@ -36,6 +36,26 @@ class Recorder(NameTable):
         self.string_operations: list[tuple[ast.BinOp, int]] = []
         self.classes: dict[str, ast.ClassDef] = {}
         self.item_writes: list[tuple[ast.expr, str, ast.AST]] = []  # (container, key, statement)
+        self.functions: dict[str, int] = {}  # module-level function name -> its scope
+
+    def import_time_scopes(self, skipped: tuple[int, int] | None) -> set[int]:
+        """The scopes whose code runs when the module is imported: the module's own (outside the lines in
+        `skipped`, a __main__ block) and the module-level functions it calls, or hands over as a callback
+        (threading.Thread(target=f), atexit.register(f)), followed from function to function."""
+        calls_by_scope: dict[int, list[ast.Call]] = {}
+        for call, scope in self.calls:
+            if scope == MODULE_SCOPE and skipped is not None and skipped[0] <= call.lineno <= skipped[1]:
+                continue
+            calls_by_scope.setdefault(scope, []).append(call)
+        reached, pending = {MODULE_SCOPE}, [MODULE_SCOPE]
+        while pending:
+            for call in calls_by_scope.get(pending.pop(), ()):
+                for node in (call.func, *call.args, *(keyword.value for keyword in call.keywords)):
+                    callee = self.functions.get(node.id) if node.__class__ is ast.Name else None
+                    if callee is not None and callee not in reached:
+                        reached.add(callee)
+                        pending.append(callee)
+        return reached
 
     # -- the walk -------------------------------------------------------------------------------------------------
     def _walk(self, tree: ast.AST, max_nodes: int) -> bool:
@@ -70,6 +90,8 @@ class Recorder(NameTable):
             if opens_scope:
                 if scope == MODULE_SCOPE and node.name in BUILTINS:
                     self.shadowed.add(node.name)  # def open(...) at module level hides the builtin
+                if scope == MODULE_SCOPE and node.__class__ is not ast.ClassDef:
+                    self.functions.setdefault(node.name, next_scope)  # for what runs at import
                 push(_SCOPE_END)  # popped after everything inside the body
                 enclosing.append(scope)
                 scope, next_scope = next_scope, next_scope + 1

@@ -165,9 +165,12 @@ class _FileScan(Recorder):
     # -- judging --------------------------------------------------------------------------------------------------
     def _judge(self) -> None:
         self._main_guard = _main_guard_lines(self.tree)
+        at_import = self.import_time_scopes(self._main_guard) if self.depth == 0 else set()
         for call, scope in self.calls:
             self.scope_now = scope
-            self._at_import = scope == MODULE_SCOPE and self.depth == 0 and not self._under_main_guard(call)
+            self._at_import = scope in at_import and not (
+                scope == MODULE_SCOPE and self._under_main_guard(call)
+            )
             if self._at_import:
                 self.import_time_calls.add(id(call))
             self._judge_call(call, scope)

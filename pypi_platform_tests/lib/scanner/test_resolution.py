@@ -112,3 +112,31 @@ def test_top_level_calls_are_marked_as_import_time_and_main_blocks_are_not():
         (6, False),
         (9, False),
     ]
+
+
+def test_functions_called_at_the_top_level_run_at_import_and_so_do_their_callees():
+    from pypi_platform_tests.lib.scanner.python_scan import scan
+
+    source = """
+    import atexit, os
+
+    def helper():
+        os.system('a')
+
+    def start():
+        helper()
+
+    def on_exit():
+        os.system('b')
+
+    def unused():
+        os.system('c')
+
+    start()
+    atexit.register(on_exit)
+    """
+    assert [(finding.line, finding.at_import) for finding in scan(source)] == [
+        (5, True),
+        (11, True),
+        (14, False),
+    ]
