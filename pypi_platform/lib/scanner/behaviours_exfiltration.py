@@ -44,7 +44,7 @@ _HTTP_SENDERS |= {"urllib.request.urlopen", "urllib.request.Request", "urllib2.u
 _BODY_KEYWORDS = ("data", "json", "params", "files", "body", "content")
 # Files whose contents are what a stealer uploads: keys, shell histories, password and configuration stores.
 _SENSITIVE_FILES = re.compile(
-    r"\.ssh/|/etc/(?:passwd|shadow)|\.aws/|\.kube/|\.gnupg|_history\b|\.netrc|\.pypirc|\.docker/config"
+    r"\.ssh\b|/etc/(?:passwd|shadow)|\.aws/|\.kube/|\.gnupg|_history\b|\.netrc|\.pypirc|\.docker/config"
     r"|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.config\b|\.git-credentials"
     r"|wallet\.dat|\.electrum|\.ethereum/keystore|solana/id\.json|exodus|local extension settings",
     re.IGNORECASE,
@@ -67,6 +67,8 @@ _CURL_UPLOAD = re.compile(
 )
 
 _COMPOSED = (ast.JoinedStr, ast.BinOp, ast.Call, ast.Name)
+# Mail attachments and FTP uploads: the file handed over is the payload.
+_ATTACHING = ("add_attachment", "attach", "storbinary", "storlines")
 
 ROLES = (
     ("url", NETWORK),
@@ -147,6 +149,8 @@ def check_sending_method(scan, call: ast.Call, scope: int, method: str) -> None:
     body += (
         call.args[2:4]
         if method == "request"
+        else call.args[:2]
+        if method in _ATTACHING
         else call.args[:1]
         if method.startswith("send")
         else call.args[1:3]
@@ -215,6 +219,6 @@ CHECKS = {
     "exfil-command": check_command,
 }
 METHOD_CHECKS = dict.fromkeys(
-    ("post", "put", "get", "request", "send", "sendall", "sendto"), check_sending_method
+    ("post", "put", "get", "request", "send", "sendall", "sendto", *_ATTACHING), check_sending_method
 )
 METHOD_CHECKS.update(dict.fromkeys(("resolve", "query"), check_resolver_method))

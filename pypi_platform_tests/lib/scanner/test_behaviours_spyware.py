@@ -202,3 +202,22 @@ def test_exec_native_library_sideload_through_preload_variables():
 
 def test_setting_an_ordinary_environment_variable_is_quiet():
     assert rules("import os\nos.environ['PYTHONPATH'] = 'src'\nos.putenv('LANG', 'C')\n") == set()
+
+
+def test_credentials_browser_data_queries_and_the_local_state_key():
+    source = """
+    import base64, json, sqlite3
+    state = json.load(open('Local State'))
+    key = base64.b64decode(state['os_crypt']['encrypted_key'])[5:]
+    rows = sqlite3.connect(copy).execute('SELECT origin_url, username_value, password_value FROM logins')
+    """
+    assert _lines(source, "credentials.browser-data") == [4, 5]
+
+
+def test_an_application_query_and_an_ordinary_decode_are_quiet():
+    source = """
+    import base64, sqlite3
+    sqlite3.connect('app.db').execute('SELECT name, value FROM settings')
+    token = base64.b64decode(config['token'])
+    """
+    assert rules(source) == set()
