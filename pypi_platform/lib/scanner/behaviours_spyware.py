@@ -87,7 +87,8 @@ _CLIPBOARD_WRITE_COMMANDS = re.compile(
 )
 # Wallet addresses, or patterns for them: what a clipboard hijacker looks for and puts in their place.
 _WALLET_ADDRESSES = re.compile(
-    rb"\b(?:bc1[02-9ac-hj-np-z]{11,71}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40})\b|bc1\||\[13\]\["
+    rb"\b(?:bc1[02-9ac-hj-np-z]{11,71}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33})\b"
+    rb"|bc1\||\[13\]\["
 )
 # Environment variables that make every later process load a library.
 _PRELOADS = {"LD_PRELOAD", "DYLD_INSERT_LIBRARIES"}
