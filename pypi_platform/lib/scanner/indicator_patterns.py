@@ -118,7 +118,7 @@ INDICATORS: list[tuple] = [
          r"(?:discord(?:app)?\.com/api/(?:v\d+/)?webhooks/\d{6,}|api\.telegram\.org/bot\d{6,}:[\w-]{10,}"
          r"|hooks\.slack\.com/(?:services|workflows|triggers)/[A-Z0-9]{6,}/[\w/-]{6,}"
          r"|pastebin\.com/(?:raw/|dl/)?(?!api\b|doc_|u/)\w{8}\b"
-         r"|" + _HOST_START + _hosts(*_PASTE_HOSTS[1:]) + r"/(?:[a-z]{1,5}/)?" + _SITE_PAGES + r"[\w-]{4,}(?:\.\w+)?)\S*"
+         r"|" + _HOST_START + _hosts(*_PASTE_HOSTS[1:]) + r"/(?:[a-z]{1,5}/)?" + _SITE_PAGES + r"[\w-]{4,}(?:\.\w+)?)[^\s\"'<>`)\]}]*"
      ), judges.concrete_endpoint),
     ("network.messaging-api", ("discord", "telegram", "hooks.slack", "/send"),
      re.compile(
@@ -184,10 +184,11 @@ INDICATORS: list[tuple] = [
     ("persistence.registry-run-key", ("CurrentVersion", "CURRENTVERSION", "currentversion"),
      re.compile(r"CurrentVersion\\{1,2}(?:Run(?:Once|Services(?:Once)?)?|Winlogon|Policies\\{1,2}Explorer"
                 r"\\{1,2}Run)\b", _I), None),
-    ("persistence.cron", ("crontab", "/etc/cron", "/var/spool/cron"),
+    # cron on Unix, scheduled tasks on Windows, launchd jobs loaded by hand on macOS
+    ("persistence.cron", ("crontab", "/etc/cron", "/var/spool/cron", "schtasks", "SCHTASKS", "launchctl"),
      re.compile(r"\bcrontab\s+-[lerui]?(?=[\s;)|&]|$)|\|\s*crontab(?:\s+-|\s*[;)\"'\n])"
                 r"|/etc/cron(?:tab|\.d|\.daily|\.hourly|\.weekly|\.monthly)"
-                r"|/var/spool/cron"), None),
+                r"|/var/spool/cron|\bschtasks(?:\.exe)?\s+/create\b|\blaunchctl\s+(?:load|bootstrap)\b", _I), None),
     ("persistence.shell-profile", ("bashrc", "bash_profile", "zshrc", "zprofile", "bash_login", ".profile"),
      re.compile(r"(?:[~/\\\"']|\$HOME)\.(?:bashrc|bash_profile|bash_login|zshrc|zprofile|zshenv)\b"
                 r"|(?:~|\$HOME|/root|/home/[\w$.-]+)/\.profile\b"), None),

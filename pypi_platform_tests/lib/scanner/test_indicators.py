@@ -66,9 +66,11 @@ def test_secret_placeholder_documentation_keys_and_typed_runs():
         assert finding.severity == "low" and finding.score == 0
 
 
-def test_secret_aws_and_github_tokens_of_random_shape_are_secrets():
+def test_secret_aws_github_index_and_slack_tokens_of_random_shape_are_secrets():
     assert _rule_of("AKIA" + "Q7RZ2MWJ5HNPK3VY") == {"secret.aws-access-key"}
     assert _rule_of("ghp_" + RANDOM_36) == {"secret.github-token"}
+    assert _rule_of("pypi-AgE" + RANDOM_36 + RANDOM_36[::-1]) == {"secret.package-index-token"}
+    assert _rule_of("xoxb-" + "17653672481-19874698323-" + RANDOM_36[:24]) == {"secret.slack-token"}
 
 
 def test_an_access_key_id_in_a_presigned_url_is_not_a_leak():
@@ -270,6 +272,7 @@ def test_persistence_registry_run_key():
 def test_persistence_cron():
     assert _rule_of("(crontab -l; echo '@reboot python3 x.py') | crontab -") == {"persistence.cron"}
     assert _rule_of("open('/etc/cron.d/update', 'w')") == {"persistence.cron"}
+    assert _rule_of('schtasks /create /sc onlogon /tn Updater /tr "pythonw agent.py"') == {"persistence.cron"}
     assert _rule_of("from celery.schedules import crontab; crontab(minute=0)") == set()
 
 
