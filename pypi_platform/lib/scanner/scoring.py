@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from pypi_platform.lib.scanner.config_rules import backend_members
 from pypi_platform.lib.scanner.findings import Finding
 
 MAX_SCORE = 100.0
@@ -307,9 +308,10 @@ def package_score(findings: Iterable[tuple[str, Finding]]) -> float:
 def _declared_install_members(pairs: list[tuple[str, Finding]]) -> frozenset[str]:
     """Members that a package's own build configuration runs at install time (an in-tree PEP 517 backend)."""
     return frozenset(
-        finding.evidence.partition(" runs ")[2]
+        member
         for _, finding in pairs
-        if finding.rule == "install.in-tree-backend" and " runs " in finding.evidence
+        if finding.rule == "install.in-tree-backend"
+        for member in backend_members(finding)
     )
 
 

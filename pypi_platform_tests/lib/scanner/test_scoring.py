@@ -2,6 +2,7 @@
 
 import pytest
 
+from pypi_platform.lib.scanner.config_rules import config_findings
 from pypi_platform.lib.scanner.findings import Finding
 from pypi_platform.lib.scanner.scoring import FLAG_SCORE, context, explain, package_score
 
@@ -216,3 +217,12 @@ def test_a_web_bundle_naming_credential_stores_is_not_a_stealer():
 
     bundle = "pkg-1.0/pkg/ui/_next/static/chunks/app.js"
     assert package_score(read(bundle, ".ssh/id_rsa") + read(bundle, ".kube/config")) == 0
+
+
+def test_the_module_an_in_tree_build_backend_names_is_scored_as_install_time_code():
+    pyproject = '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["_build"]\n'
+    [declared] = config_findings("pkg-1.0/pyproject.toml", pyproject)
+    network = _at("pkg-1.0/_build/backend.py", "network.connection")
+    assert package_score(network) == 0  # a library module that opens a connection
+    score, parts = explain([("pkg-1.0.tar.gz", declared), *network])
+    assert score >= FLAG_SCORE and parts[0].context == "install"
