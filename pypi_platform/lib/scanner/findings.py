@@ -119,7 +119,8 @@ RULES: dict[str, Rule] = {
     "network.literal-ip-connection": Rule("high", 50, "threat"),
     # Host data or secrets spelled into a name that is resolved: the lookup itself carries them out.
     "exfiltration.dns": Rule("high", 70, "threat"),
-    # The user, host name, environment values or a directory listing sent in a request body.
+    # The user or host name, a directory listing, or a key, history or wallet file sent in a request, a mail or
+    # over a socket (an API client's own token or a User-Agent naming the platform is not host data).
     "exfiltration.host-data": Rule("high", 60, "threat"),
     # Reading the clipboard or taking a screenshot: clipboard tools and test harnesses do both.
     "spyware.clipboard": Rule("medium", 20, "capability"),
