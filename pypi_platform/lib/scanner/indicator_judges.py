@@ -236,14 +236,21 @@ def userinfo_host(match: re.Match[str]) -> tuple[str, str] | None:
     return "network.url-userinfo-host", excerpt(match.group())
 
 
+# Labels of a tunnel service's own names (regions, the TCP front end): "tcp.eu.ngrok.io" is the service,
+# "0.tcp.eu.ngrok.io" an endpoint someone opened.
+_TUNNEL_SERVICE_LABELS = {"tcp", "tls", "ap", "eu", "us", "au", "sa", "jp", "in", "a", "free"}
+
+
 def tunnel_host(match: re.Match[str]) -> tuple[str, str]:
     """A tunnel's own subdomain is a live endpoint; "abc123.ngrok.io" or "your-app.ngrok.io" is a docs example."""
-    label = match.group().split(".", 1)[0]
+    host = match.group()
+    labels = host.lower().split(".")[:-2]
+    label = labels[0] if labels else host
     if _PLACEHOLDER_WORDS.search(label) or re.search(r"(?i)\b(?:my|app|demo|name|server|sub)", label):
-        return "network.tunnel-service", excerpt(match.group())
-    if is_placeholder(label, entropy=False):
-        return "network.tunnel-service", excerpt(match.group())
-    return "network.tunnel-host", excerpt(match.group())
+        return "network.tunnel-service", excerpt(host)
+    if is_placeholder(label, entropy=False) or set(labels) <= _TUNNEL_SERVICE_LABELS:
+        return "network.tunnel-service", excerpt(host)
+    return "network.tunnel-host", excerpt(host)
 
 
 # ---- reverse shells --------------------------------------------------------------------------------------------
@@ -274,11 +281,18 @@ def dev_tcp(match: re.Match[str]) -> tuple[str, str, tuple[int, int]] | tuple[st
     return "network.dev-tcp", excerpt(match.group())
 
 
+_SOCKET_OPENERS = re.compile(r"socket\b.*connect|fsockopen|TCPSocket|Net::Socket|Sockets\.TCPClient", re.I)
+_STDIO_ONTO_SOCKET = re.compile(
+    r"dup2|pty\.spawn|/bin/(?:ba|z|da)?sh\b|\bsh\s+-i\b|cmd\.exe|powershell", re.I
+)
+
+
 def socket_one_liner(match: re.Match[str]) -> tuple[str, str, tuple[int, int]] | None:
-    """A one-line program (``python -c``, an exec'd string) that connects a socket and dup2s it onto stdio."""
+    """A one-line program (``python -c``, ``perl -e``, ``php -r``, ``ruby -e``, an exec'd string) that opens a
+    socket and hands it a shell: dup2 onto stdio, pty.spawn, or a shell run with the socket as its streams."""
     span = line_span(match)
     line = match.string[span[0] : span[1]]
-    if "socket" in line and "connect" in line:
+    if _SOCKET_OPENERS.search(line) and _STDIO_ONTO_SOCKET.search(line):
         return "network.reverse-shell", excerpt(line.strip()), span
     return None
 

@@ -107,7 +107,8 @@ INDICATORS: list[tuple] = [
     ("network.reverse-shell", ("sh -i", "sh | nc", "sh|nc", "sh | telnet", "sh|telnet"),
      re.compile(r"\b(?:/bin/)?(?:ba|z|da)?sh\b(?:\s+-i)?[^\n|]{0,40}\|\s*(?:nc|ncat|netcat|telnet)\b"),
      judges.whole_line("network.reverse-shell")),
-    ("network.reverse-shell", ("dup2",), re.compile(r"dup2"), judges.socket_one_liner),
+    ("network.reverse-shell", ("dup2", "pty.spawn", "fsockopen", "TCPSocket", "use Socket"),
+     re.compile(r"dup2|pty\.spawn|fsockopen|TCPSocket|use Socket"), judges.socket_one_liner),
     ("network.reverse-shell", ("Sockets.TCPClient", "Sockets.TcpClient"),
      re.compile(r"Net\.Sockets\.TCPClient\b[^\n]{0,600}GetStream", _I), judges.whole_line("network.reverse-shell")),
     # ---- hosts ----

