@@ -16,6 +16,7 @@ import json
 import os
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -62,8 +63,9 @@ def _execute(definitions: dg.Definitions, instance: dg.DagsterInstance, job: str
     return result.success
 
 
-def report(settings: Settings, top: int = 5, out=sys.stdout) -> None:
+def report(settings: Settings, top: int = 5, out=None) -> None:
     """The newest published scan: its records by status, how many are flagged, the highest with their reasons."""
+    out = out or sys.stdout
     store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
     try:
         manifest = json.loads(store.get_bytes(SCANS_INDEX))
@@ -126,7 +128,9 @@ def main(argv: list[str] | None = None, instance: dg.DagsterInstance | None = No
     every = buckets is None or len(buckets) == BUCKETS
     what = "all 64 buckets" if every else f"buckets {', '.join(f'{b:02d}' for b in buckets)}"
     print(f"Scanning {what} of scan date {scan_date}...", file=sys.stderr)
-    with instance if instance is not None else dg.DagsterInstance.get() as dagster_instance:
+    # An instance handed in (a test's) stays open for its owner; the one of DAGSTER_HOME is closed here.
+    owned = nullcontext(instance) if instance is not None else dg.DagsterInstance.get()
+    with owned as dagster_instance:
         failures = run_scan(definitions, dagster_instance, scan_date, buckets, publish=every)
     if failures:
         print(f"failed: {', '.join(failures)}; the runs and their logs are in the UI", file=sys.stderr)

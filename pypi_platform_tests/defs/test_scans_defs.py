@@ -207,7 +207,7 @@ def test_one_command_scans_a_date_and_publishes_it(
     assert scans_cli.main(["run", "--date", "2026-11-19", "--top", "3"], instance=instance) == 0
     captured = capsys.readouterr()
     assert "Scanning all 64 buckets of scan date 2026-11-16" in captured.err
-    assert captured.out.startswith("Scanned 5 projects (3 ok, 1 fetch-error, 1 no-files), 1 flagged")
+    assert captured.out.startswith("Scanned 5 projects (1 fetch-error, 1 no-files, 3 ok), 2 flagged")
 
     runs = instance.get_run_records()
     partitions = {record.dagster_run.tags.get("dagster/partition") for record in runs}
@@ -227,7 +227,7 @@ def test_the_scan_command_reports_the_published_scan(mirrored, s3_endpoint, data
     out = io.StringIO()
     scans_cli.report(load_settings(), top=2, out=out)
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("Scanned 5 projects (3 ok, 1 fetch-error, 1 no-files), 1 flagged")
+    assert lines[0].startswith("Scanned 5 projects (1 fetch-error, 1 no-files, 3 ok), 2 flagged")
     assert "evilpkg 0.1  flagged" in lines[2]
     assert "process.shell-download" in "\n".join(lines[3:6])
 
