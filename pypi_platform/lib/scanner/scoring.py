@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from pypi_platform.lib.scanner.config_rules import backend_members
-from pypi_platform.lib.scanner.findings import Finding
+from pypi_platform.lib.scanner.findings import RULES, Finding
 
 MAX_SCORE = 100.0
 FLAG_SCORE = 30.0  # a package at or above this is flagged for a person to look at
@@ -79,12 +79,14 @@ _PACKAGING_FILES = {
     "entry_points.txt",
 }
 
-_NETWORK = {"network.connection", "network.raw-ip-url", "network.paste-or-webhook-url"}
+# Ways out: every network rule (connections, URLs to raw addresses, webhooks, paste sites, tunnels, ...).
+_NETWORK = {rule for rule in RULES if rule.startswith(("network.", "exfiltration."))}
 # Spawning a process next to a credential path is how cloud CLIs are driven (gcloud, ssh-keygen), so only a
-# network call makes a credential path a way out.
+# network call makes a credential path a way out. A screenshot or the clipboard sent somewhere is spying.
 _THREATENING_PAIRS = (
     ({"credentials.sensitive-path"}, _NETWORK),
     ({"exec.dynamic-code"}, _NETWORK),
+    ({"spyware.clipboard", "spyware.screenshot"}, _NETWORK),
 )
 # Capabilities that count alone at install time, at these points before the install weight; what is not
 # named here counts at its rule's score. The everyday ones are capped together below the flag.

@@ -226,3 +226,9 @@ def test_the_module_an_in_tree_build_backend_names_is_scored_as_install_time_cod
     assert package_score(network) == 0  # a library module that opens a connection
     score, parts = explain([("pkg-1.0.tar.gz", declared), *network])
     assert score >= FLAG_SCORE and parts[0].context == "install"
+
+
+def test_a_screenshot_or_the_clipboard_beside_a_way_out_is_spying():
+    assert package_score(_at("pkg-1.0/pkg/shot.py", "spyware.screenshot")) == 0  # a screenshot tool
+    assert package_score(_at("pkg-1.0/pkg/shot.py", "spyware.screenshot", "network.connection")) >= FLAG_SCORE
+    assert package_score(_at("pkg-1.0/pkg/clip.py", "spyware.clipboard", "network.paste-site")) >= FLAG_SCORE
