@@ -34,6 +34,14 @@ _CODE_SUFFIXES = (".py", ".pyw", ".pyi", ".pth", ".pyx", ".sh")
 _LONG_TOKEN_CHARS = 2000
 _LONG_TOKEN = re.compile(rf"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{{{_LONG_TOKEN_CHARS},}}")
 _ENCODED_ALPHABET = 16  # distinct characters a real encoded payload shows in its first 4 KiB
+# Images, fonts and documents inlined as base64 or hex (data: URIs, icons in GUI code, notebook outputs) start
+# with their format's magic number: PNG, GIF, JPEG, SVG, XML, WebP, ICO, WOFF, WOFF2, PDF; then the hex ones.
+_MEDIA_PREFIXES = (
+    "iVBORw0KGg", "R0lGOD", "/9j/", "PHN2Zy", "PD94bWwg", "UklGR", "AAABAA", "d09GR", "d09GMg", "JVBERi0",
+    "89504e47", "ffd8ff", "47494638",
+)  # fmt: skip
+
+_HEX = frozenset("0123456789abcdef")
 
 
 def text_findings(path: str, text: str) -> Iterator[Finding]:
@@ -60,11 +68,22 @@ def text_findings(path: str, text: str) -> Iterator[Finding]:
     if len(text) < _LONG_TOKEN_CHARS or max(map(len, text.splitlines())) < _LONG_TOKEN_CHARS:
         return
     for match in _LONG_TOKEN.finditer(text):
-        if len(set(match.group()[:4096])) < _ENCODED_ALPHABET:
+        head = match.group()[:4096]
+        if len(set(head)) < _ENCODED_ALPHABET:
             continue  # "1+1+1..." or "-----": long, but not an encoding of anything
+        if head.startswith(_MEDIA_PREFIXES) or _identifier_run(head):
+            continue
         yield Finding.of(
             "obfuscation.long-encoded-literal",
             path,
             line=lines.line_of(match.start()),
             evidence=f"{len(match.group()):,} characters: {excerpt(match.group(), 40)}",
         )
+
+
+def _identifier_run(head: str) -> bool:
+    """Names run together ("_table_c9in_table_d1..."): lowercase words, where base64 is half capitals and
+    base32 all capitals; lowercase hex is an encoding and stays."""
+    letters = [c for c in head if c.isalpha()]
+    capitals = sum(1 for c in letters if c.isupper())
+    return bool(letters) and capitals < 0.05 * len(letters) and not set(head) <= _HEX

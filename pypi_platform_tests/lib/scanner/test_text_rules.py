@@ -119,3 +119,15 @@ def test_emoji_joiners_script_joiners_tables_and_comments_are_not_invisible_char
         ]
     )
     assert _found(text) == []
+
+
+def test_obfuscation_long_encoded_literal_is_not_an_inlined_image_or_names_run_together():
+    rng = random.Random(11)
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + rng.randbytes(1800)).decode()
+    gif = base64.b64encode(b"GIF89a" + rng.randbytes(1800)).decode()
+    names = "_".join(f"in_table_{rng.randrange(10**6)}" for _ in range(200))
+    payload = base64.b64encode(rng.randbytes(1800)).decode()
+    text = "\n".join(
+        [f"ICON = '{png}'", f"LOGO = 'data:image/gif;base64,{gif}'", f"x = {names}", f"P = '{payload}'"]
+    )
+    assert _found(text) == [("obfuscation.long-encoded-literal", 4)]
