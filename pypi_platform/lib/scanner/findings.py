@@ -47,7 +47,7 @@ RULES: dict[str, Rule] = {
     "secret.private-key": Rule("medium", 30, "anomaly"),
     # Where secrets live (SSH keys, cloud credentials, browser stores, wallets): SSH and cloud clients read them
     # honestly, so a capability, and a threat beside a way out (scoring.py: network or a process in the file).
-    "credentials.sensitive-path": Rule("high", 50, "capability"),
+    "credentials.sensitive-path": Rule("medium", 50, "capability"),
     # Client configuration with credentials (.netrc, .pypirc, docker and git credentials): every HTTP, upload
     # or registry client reads these next to its own network calls, so only install-time reads count.
     "credentials.client-config": Rule("medium", 20, "capability"),
@@ -104,7 +104,8 @@ RULES: dict[str, Rule] = {
     "install.cmdclass-override": Rule(
         "medium", 30, "capability"
     ),  # setup(cmdclass=...) replacing install/develop/egg_info
-    "install.pth-executes-code": Rule("high", 60, "threat"),  # a .pth line that starts with "import"
+    # A .pth line that starts with "import" runs at every interpreter start; a known tool's hook is not this.
+    "install.pth-executes-code": Rule("medium", 40, "threat"),
     "network.connection": Rule("low", 10, "capability"),
     "process.spawn": Rule("medium", 20, "capability"),
     "process.shell-download": Rule("critical", 100, "threat"),  # a shell command that fetches and runs
@@ -138,6 +139,9 @@ RULES: dict[str, Rule] = {
     "process.start-file": Rule("medium", 20, "capability"),  # os.startfile: open with the associated program
     # Writing into another process and starting a thread there: what injectors do, nothing else.
     "injection.process-memory": Rule("critical", 100, "threat"),
+    # Machine code run in the own process: executable memory allocated or mapped, bytes copied there and started
+    # as a thread or cast to a function. JIT compilers do this in C, not through ctypes; loaders of payloads do.
+    "injection.shellcode": Rule("critical", 90, "threat"),
     # A native library loaded from a temporary or download folder, or by a name hidden from patterns.
     "exec.native-library-sideload": Rule("high", 60, "threat"),
     # Persistence written (not merely named): autostart folders and registry run keys are rarely a library's
@@ -152,6 +156,8 @@ RULES: dict[str, Rule] = {
     "obfuscation.homoglyph-identifier": Rule("high", 60, "threat"),
     # A .pth line of a well-known tool (setuptools, coverage, virtualenv, editable installs): noted, not scored.
     "install.pth-known-hook": Rule("low", 0, "capability"),
+    # correlation.py: a network call in a file that collects what stealers collect carries it out.
+    "exfiltration.send": Rule("high", 60, "threat"),
     # ---- end of python behaviour rules
     # ---- parsing rules (parsing.py)
     # A statement only a newer Python's grammar reads (type aliases and type parameters before 3.12, ...): it

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pypi_platform.lib.scanner.archive import Limits, Member, is_archive, read_archive
 from pypi_platform.lib.scanner.binaries import binary_findings
 from pypi_platform.lib.scanner.config_rules import config_findings
+from pypi_platform.lib.scanner.correlation import correlated_findings
 from pypi_platform.lib.scanner.findings import RULESET_VERSION, Finding
 from pypi_platform.lib.scanner.large_sources import python_findings_in_pieces
 from pypi_platform.lib.scanner.parsing import GRAMMAR
@@ -116,6 +117,7 @@ def _member_findings(member: Member, packagetype: str, coverage: Counter) -> lis
             findings.extend(python_findings_in_pieces(path, data))
         else:
             findings.extend(python_findings(path, data))
+        findings.extend(correlated_findings(path, findings))
     elif lower.endswith(".pth"):
         coverage["pth_files"] += 1
         findings.extend(pth_findings(path, text))
