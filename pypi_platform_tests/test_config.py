@@ -70,6 +70,7 @@ def test_sizes_booleans_and_lists_parse():
         ("PYPI_PLATFORM_SCAN_MEMORY", "lots"),
         ("PYPI_PLATFORM_SCAN_MAX_FAILED_SHARE", "1.5"),
         ("PYPI_PLATFORM_SCAN_START", "monday"),
+        ("PYPI_PLATFORM_SCAN_POPULAR_DOWNLOADS", "0"),
     ],
 )
 def test_invalid_value_fails_naming_the_variable(variable, value):
@@ -114,8 +115,11 @@ def test_scan_settings_parse():
             "PYPI_PLATFORM_SCAN_CACHE_SIZE": "200G",
             "PYPI_PLATFORM_SCAN_MAX_FAILED_SHARE": "0.05",
             "PYPI_PLATFORM_SCAN_START": "2026-06-01",
+            "PYPI_PLATFORM_SCAN_POPULAR_DOWNLOADS": "50000",
         }
     ).scans
+    assert scans.popular_downloads == 50_000
+    assert load_settings({}).scans.popular_downloads == 1_000_000
     assert (scans.workers, scans.timeout_seconds, scans.memory_bytes) == (8, 90.0, 2**30)
     assert (scans.cache_max_bytes, scans.max_failed_share) == (200 * 2**30, 0.05)
     assert scans.start_date.isoformat() == "2026-06-01"
