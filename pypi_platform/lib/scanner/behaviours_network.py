@@ -29,6 +29,8 @@ _SHELLS = re.compile(
     r"(?:^|[/\\\s\"'])(?:(?:ba|z|da|k|fi)?sh|cmd(?:\.exe)?|powershell(?:\.exe)?|pwsh)(?:$|[\s\"'])"
 )
 _STANDARD_STREAMS = {0, 1, 2}
+_SOCKET_OPENERS = {"socket.create_connection", "asyncio.open_connection"}
+_SOCKETS = {"socket.socket", "socket.create_connection"}
 _ADDRESSES = (ast.Tuple, ast.Name, ast.Call, ast.Attribute)
 _OCTET = r"(?:0[xX][0-9a-fA-F]{1,2}|\d{1,4})"
 _ADDRESS_SPELLINGS = re.compile(
@@ -101,6 +103,8 @@ def check_connection(scan, call: ast.Call, scope: int, target: str) -> None:
     scan.facts.setdefault("network", []).append(
         call
     )  # a file that fetches: its binary writes may be payloads
+    if target in _SOCKET_OPENERS:
+        scan.facts.setdefault("socket-open", []).append(call)
     for text in _argument_texts(scan, call, scope):
         address = literal_ip(text)
         if address is not None:
@@ -143,6 +147,26 @@ def check_dup2(scan, call: ast.Call, scope: int, target: str) -> None:
         scan.facts.setdefault("dup2", set()).add(stream.value)
     elif stream.__class__ is ast.Name and source is not None and _is_fileno(source):
         scan.facts.setdefault("dup2", set()).update(_STANDARD_STREAMS)
+    else:
+        return
+    if source is not None and _is_fileno(source):
+        scan.facts.setdefault("dup2-calls", []).append(call)
+        owner = source.func.value
+        if owner.__class__ is ast.Name and _is_socket(scan, owner.id, scope):
+            scan.facts.setdefault("socket-dup2", []).append(call)
+
+
+def _is_socket(scan, name: str, scope: int) -> bool:
+    """A name assigned a socket (socket.socket(), socket.create_connection()) or one that was connected."""
+    if any(
+        value.__class__ is ast.Call and scan.resolve(value.func) in _SOCKETS
+        for value in scan.assigned(scope, name)
+    ):
+        return True
+    return any(
+        call.func.value.__class__ is ast.Name and call.func.value.id == name
+        for call in scan.facts.get("socket-connect", ())
+    )
 
 
 def check_relay(scan, call: ast.Call, scope: int, method: str) -> None:
@@ -155,13 +179,35 @@ def check_relay(scan, call: ast.Call, scope: int, method: str) -> None:
 
 def finish(scan) -> None:
     """A shell started in a file that duplicated a descriptor onto two or more standard streams, or that relays
-    a shell's output to a socket."""
-    if len(scan.facts.get("dup2", ())) >= 2:
-        for call in scan.facts.get("shell", ()):
+    a shell's output to a socket. The whole backdoor is reported, not only the spawn: the dup2 of the socket's
+    descriptor, the relaying send, and the socket's connection (a file holding a reverse shell has no other
+    reason to connect)."""
+    dup2_calls = scan.facts.get("dup2-calls", ())
+    shells = scan.facts.get("shell", ())
+    # One stream is enough when a socket's own descriptor is handed over and a shell runs after it.
+    handed = len(scan.facts.get("dup2", ())) >= 2 or bool(scan.facts.get("socket-dup2"))
+    relayed = bool(scan.facts.get("relay")) and bool(scan.facts.get("piped-shell"))
+    if handed and shells:
+        for call in shells:
             scan.add("backdoor.reverse-shell", call)
-    if scan.facts.get("relay"):
-        for call in scan.facts.get("piped-shell", ()):
+        for call in dup2_calls:
+            scan.add(
+                "backdoor.reverse-shell",
+                call,
+                evidence="a socket's descriptor put in place of a standard stream",
+            )
+    if relayed:
+        for call in scan.facts["piped-shell"]:
             scan.add("backdoor.reverse-shell", call)
+        for call in scan.facts["relay"]:
+            scan.add("backdoor.reverse-shell", call, evidence="a shell's output sent to a socket")
+    if (handed and shells and dup2_calls) or relayed:
+        for call in _connects(scan):
+            scan.add("backdoor.reverse-shell", call, evidence="the connection a shell is handed to")
+
+
+def _connects(scan) -> list[ast.Call]:
+    return [*scan.facts.get("socket-connect", ()), *scan.facts.get("socket-open", ())]
 
 
 CHECKS = {

@@ -22,6 +22,7 @@ from collections import Counter
 
 from pypi_platform.lib.scanner import (
     behaviours_exfiltration,
+    behaviours_injection,
     behaviours_network,
     behaviours_persistence,
     behaviours_spyware,
@@ -54,7 +55,13 @@ EMBEDDED_DEPTH = 3
 EMBEDDED_CHARS_PER_FILE = 1_000_000
 _FOLDED_MIN_CHARS = 6  # shorter computed strings name nothing an indicator knows
 
-_BEHAVIOURS = (behaviours_network, behaviours_exfiltration, behaviours_spyware, behaviours_persistence)
+_BEHAVIOURS = (
+    behaviours_network,
+    behaviours_exfiltration,
+    behaviours_spyware,
+    behaviours_persistence,
+    behaviours_injection,
+)
 CALL_ROLES = call_roles(CORE_ROLES, *(module.ROLES for module in _BEHAVIOURS))
 Recorder.known_names = known_names(CALL_ROLES)
 _ROLE_CHECKS = {**rules_code.CHECKS, **rules_system.CHECKS, **rules_install.CHECKS}

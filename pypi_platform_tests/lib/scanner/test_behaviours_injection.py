@@ -1,0 +1,69 @@
+"""Process injection and shellcode run in the own process, through ctypes and mmap; each beside an everyday
+look-alike (a read-only process handle, read-write memory, a Python callback) that stays quiet."""
+
+from pypi_platform_tests.lib.scanner.python_scan import found, rules
+
+
+def _lines(source: str, rule: str) -> list[int]:
+    return [line for found_rule, line in found(source) if found_rule == rule]
+
+
+# --- injection.process-memory: OpenProcess ------------------------------------------------------------------
+def test_injection_process_memory_open_process_with_write_access():
+    source = """
+    import ctypes
+    PROCESS_ALL_ACCESS = 0x1F0FFF
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(PROCESS_ALL_ACCESS, False, pid)
+    other = ctypes.windll.kernel32.OpenProcess(0x0028, False, pid)
+    """
+    assert _lines(source, "injection.process-memory") == [5, 6]
+
+
+def test_a_query_only_process_handle_is_no_injection():
+    source = """
+    import ctypes
+    PROCESS_QUERY_LIMITED_INFORMATION = 0x1000
+    kernel32 = ctypes.windll.kernel32
+    handle = kernel32.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, False, pid)
+    kernel32.OpenProcess(0x0410, False, pid)
+    """
+    assert not {"injection.process-memory", "injection.shellcode"} & rules(source)
+
+
+# --- injection.shellcode -------------------------------------------------------------------------------------
+def test_injection_shellcode_executable_allocation_copy_and_thread():
+    source = """
+    import ctypes
+    PAGE_EXECUTE_READWRITE = 0x40
+    kernel32 = ctypes.windll.kernel32
+    address = kernel32.VirtualAlloc(None, size, 0x3000, PAGE_EXECUTE_READWRITE)
+    kernel32.RtlMoveMemory(ctypes.c_void_p(address), code, size)
+    thread = kernel32.CreateThread(None, 0, ctypes.c_void_p(address), None, 0, None)
+    kernel32.VirtualProtect(buffer, size, 0x20, ctypes.byref(old))
+    """
+    assert _lines(source, "injection.shellcode") == [5, 6, 7, 8]
+
+
+def test_injection_shellcode_mmap_exec_and_function_cast():
+    source = """
+    import ctypes, mmap
+    buffer = mmap.mmap(-1, len(code), prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
+    address = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+    function = ctypes.CFUNCTYPE(ctypes.c_int)(address)
+    """
+    assert _lines(source, "injection.shellcode") == [3, 5]
+
+
+def test_read_write_memory_copies_and_python_callbacks_are_no_shellcode():
+    source = """
+    import ctypes, mmap
+    kernel32 = ctypes.windll.kernel32
+    block = kernel32.VirtualAlloc(None, size, 0x3000, 0x04)
+    kernel32.RtlMoveMemory(block, data, size)
+    view = mmap.mmap(fileno, 0, prot=mmap.PROT_READ)
+    CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+    handler = CALLBACK(on_event)
+    ctypes.CFUNCTYPE(None)(log_message)
+    """
+    assert not {"injection.process-memory", "injection.shellcode"} & rules(source)
