@@ -14,25 +14,30 @@ from pypi_platform.lib.scanner.syntax_walk import nodes_under, string_value
 # What a command's methods must not do at install time: fetch, spawn, run computed code, load native code.
 _RISKY_ROLES = {"network", "process", "evaluate", "code-object", "native", "marshal", "download"}
 _HOOK_NODES = 5_000  # nodes read in one command class
+_RISKY_CALLS_REPORTED = 20  # per command: a generated class may spawn a thousand times
 
 
 def check_setup(scan, call: ast.Call, scope: int, target: str) -> None:
-    commands = overridden_install_commands(scan, call, scope)
+    """Reported where the reader looks: at the cmdclass= keyword (or the "cmdclass" entry of the options handed
+    in), and at each fetch, spawn or code run inside the replacing command's methods."""
+    commands, place = overridden_install_commands(scan, call, scope)
     if not commands:
         return
-    scan.add("install.cmdclass-override", call, evidence=f"cmdclass replaces {', '.join(sorted(commands))}")
+    scan.add("install.cmdclass-override", place, evidence=f"cmdclass replaces {', '.join(sorted(commands))}")
+    reported = False
     for command, value in sorted(commands.items()):
-        risky = _risky_call(scan, value)
-        if risky is not None:
+        for node, risky in _risky_calls(scan, value)[:_RISKY_CALLS_REPORTED]:
             evidence = f"cmdclass {command}: {value.id} calls {risky}"
-            scan.add("install.cmdclass-runs-code", call, evidence=evidence)
-            return
+            if not reported:
+                scan.add("install.cmdclass-runs-code", place, evidence=evidence)
+                reported = True
+            scan.add("install.cmdclass-runs-code", node, evidence=evidence)
 
 
-def _risky_call(scan, value: ast.expr | None) -> str | None:
-    """The first fetch, spawn or code run in the methods of the class a command is replaced with."""
+def _risky_calls(scan, value: ast.expr | None) -> list[tuple[ast.Call, str]]:
+    """The fetches, spawns and code runs in the methods of the class a command is replaced with."""
     if value is None or value.__class__ is not ast.Name:
-        return None
+        return []
     if value.id in scan.classes:
         body = scan.classes[value.id].body
     else:  # Quiet = type("Quiet", (install,), {"run": lambda self: ...})
@@ -42,28 +47,37 @@ def _risky_call(scan, value: ast.expr | None) -> str | None:
             if made.__class__ is ast.Call and scan.resolve(made.func) == "type" and len(made.args) == 3
         ]
         body = [made.args[2] for made in made]
+    found = []
     for node in nodes_under(body, _HOOK_NODES):
         if node.__class__ is ast.Call:
             target = scan.resolve(node.func)
-            if target is not None and _RISKY_ROLES.intersection(scan.roles_of(target)):
-                return target
             func = node.func
-            if func.__class__ is ast.Attribute and func.attr == "spawn" and func.value.__class__ is ast.Name:
-                return f"{func.value.id}.spawn"  # distutils' Command.spawn runs a process
-    return None
+            if target is not None and _RISKY_ROLES.intersection(scan.roles_of(target)):
+                found.append((node, target))
+            elif (
+                func.__class__ is ast.Attribute and func.attr == "spawn" and func.value.__class__ is ast.Name
+            ):
+                found.append((node, f"{func.value.id}.spawn"))  # distutils' Command.spawn runs a process
+    return found
 
 
-def overridden_install_commands(scan, call: ast.Call, scope: int) -> dict[str, ast.expr | None]:
-    cmdclass = None
+def overridden_install_commands(
+    scan, call: ast.Call, scope: int
+) -> tuple[dict[str, ast.expr | None], ast.AST]:
+    """The install commands setup() replaces, and where the replacement is written (the cmdclass= keyword,
+    the "cmdclass" key of the options dict, or else the call)."""
+    cmdclass, place = None, call
     for keyword in call.keywords:
         if keyword.arg == "cmdclass":
-            cmdclass = keyword.value
+            cmdclass, place = keyword.value, keyword
         elif keyword.arg is None:  # setup(**options) with options = {"cmdclass": ...}
-            cmdclass = dict_entries(scan, keyword.value, scope).get("cmdclass", cmdclass)
+            entries = dict_entries(scan, keyword.value, scope)
+            if entries.get("cmdclass") is not None:
+                cmdclass = place = entries["cmdclass"]
     if cmdclass is None:
-        return {}
+        return {}, call
     entries = dict_entries(scan, cmdclass, scope)
-    return {command: value for command, value in entries.items() if command in INSTALL_COMMANDS}
+    return {command: value for command, value in entries.items() if command in INSTALL_COMMANDS}, place
 
 
 def dict_entries(scan, expr: ast.expr, scope: int) -> dict[str, ast.expr | None]:

@@ -37,7 +37,13 @@ def test_install_cmdclass_runs_code_when_the_command_spawns_or_fetches():
     setup(name='x', cmdclass={'install': PostInstall, 'egg_info': Info})
     """
     findings = [f for f in scan(source, "pkg-1.0/setup.py") if f.rule == "install.cmdclass-runs-code"]
-    assert [(f.line, f.evidence) for f in findings] == [(18, "cmdclass egg_info: Info calls exec")]
+    # at the cmdclass= keyword, and at each spawn, fetch or code run inside the commands
+    assert [(f.line, f.evidence) for f in findings] == [
+        (11, "cmdclass install: PostInstall calls os.system"),
+        (15, "cmdclass egg_info: Info calls exec"),
+        (15, "cmdclass egg_info: Info calls urllib.request.urlopen"),
+        (18, "cmdclass egg_info: Info calls exec"),
+    ]
 
 
 def test_a_command_that_only_generates_files_is_only_an_override():
@@ -67,7 +73,10 @@ def test_install_cmdclass_runs_code_in_a_class_made_with_type():
     setup(name='x', cmdclass=dict(install=Quiet))
     """
     findings = [f for f in scan(source, "pkg-1.0/setup.py") if f.rule == "install.cmdclass-runs-code"]
-    assert [(f.line, f.evidence) for f in findings] == [(6, "cmdclass install: Quiet calls os.system")]
+    assert [(f.line, f.evidence) for f in findings] == [
+        (5, "cmdclass install: Quiet calls os.system"),
+        (6, "cmdclass install: Quiet calls os.system"),
+    ]
 
 
 def test_install_cmdclass_runs_code_through_the_commands_own_spawn():
@@ -84,4 +93,22 @@ def test_install_cmdclass_runs_code_through_the_commands_own_spawn():
     setup(cmdclass={'develop': Boot})
     """
     findings = [f for f in scan(source, "pkg-1.0/setup.py") if f.rule == "install.cmdclass-runs-code"]
-    assert [f.evidence for f in findings] == ["cmdclass develop: Boot calls self.spawn"]
+    assert [(f.line, f.evidence) for f in findings] == [
+        (8, "cmdclass develop: Boot calls self.spawn"),
+        (11, "cmdclass develop: Boot calls self.spawn"),
+    ]
+
+
+def test_install_cmdclass_override_reported_at_the_cmdclass_keyword_not_the_setup_line():
+    source = """
+    from setuptools import setup
+    from setuptools.command.install import install
+    setup(
+        name='x',
+        version='1.0',
+        cmdclass={'install': install},
+    )
+    """
+    assert [
+        (rule, line) for rule, line in found(source, "pkg-1.0/setup.py") if rule.startswith("install.")
+    ] == [("install.cmdclass-override", 7)]
