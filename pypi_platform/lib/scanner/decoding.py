@@ -23,6 +23,7 @@ _CHARSETS = re.compile(
     r"|koi8_[a-z]|unicode_escape|raw_unicode_escape|utf_7|punycode)"
 )
 _FORMAT_FIELD = re.compile(r"\{(\d*|[A-Za-z_]\w*)\}")
+_FORMAT_SPEC_FIELD = re.compile(r"\{[^{}]*[:!][^{}]*\}")
 _PERCENT_FIELD = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d{0,3}(?:\.\d{0,3})?[sdirfxXoc%]|%")
 
 B64_FUNCTIONS = {
@@ -126,7 +127,8 @@ def percent(template: str, arguments: str | bytes | int | list) -> str | None:
 
 def format_fields(template: str, args: list, node: ast.Call) -> str | None:
     """ "{}-{}".format(a, b) with plain fields only (no conversion or format spec, which can ask for any width)."""
-    if node.keywords or "!" in template or ":" in template:
+    # A ":" or "!" outside the braces is text ("http://{}:{}/x"); inside, a spec or conversion refuses the fold.
+    if node.keywords or _FORMAT_SPEC_FIELD.search(template.replace("{{", "").replace("}}", "")):
         return None
     counter = iter(range(len(args) + 1))
 

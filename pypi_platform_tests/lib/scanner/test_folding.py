@@ -103,3 +103,11 @@ def test_a_payload_encoded_with_an_ebcdic_code_page_and_executed_is_decode_and_e
     payload = "import os; os.system('id')".encode("cp1026")
     found_rules = found(f"exec({payload!r}.decode('cp1026'))\n")
     assert ("obfuscation.decode-and-exec", 1) in found_rules and ("process.spawn", 1) in found_rules
+
+
+def test_format_folds_a_url_whose_colons_lie_outside_the_fields():
+    assert _fold("target = '%s.%s.%s.%s' % (198, 51, 100, 93)\n'http://{}:{}/x'.format(target, 8000)") == (
+        "http://198.51.100.93:8000/x"
+    )
+    assert _fold("'{{a:b}}{}'.format('c')") == "{a:b}c"
+    assert _fold("'{!r}:{}'.format('a', 'b')") is None  # a conversion inside a field is refused
