@@ -12,6 +12,7 @@ import ipaddress
 import re
 
 from pypi_platform.lib.scanner.call_roles import NETWORK, PROCESS
+from pypi_platform.lib.scanner.resolution import MODULE_SCOPE
 from pypi_platform.lib.scanner.syntax_walk import argument, call_arguments
 
 # Shell commands that hand a shell to the network or connect one: nc -e, bash -i >& /dev/tcp/..., a fifo
@@ -31,6 +32,15 @@ _SHELLS = re.compile(
 _STANDARD_STREAMS = {0, 1, 2}
 _SOCKET_OPENERS = {"socket.create_connection", "asyncio.open_connection"}
 _SOCKETS = {"socket.socket", "socket.create_connection"}
+_RELAYED_NAMES = 8
+# Public DNS resolvers: connecting to one is how everyday code checks it is online or learns its outgoing
+# interface; no attacker receives anything there.
+_PUBLIC_RESOLVERS = {
+    "8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "149.112.112.112", "208.67.222.222",
+    "208.67.220.220", "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111",
+    "2606:4700:4700::1001",
+}  # fmt: skip
+_PARAMETER_USES = 200  # nodes read in one connection's arguments, looking for a parameter
 _ADDRESSES = (ast.Tuple, ast.Name, ast.Call, ast.Attribute)
 _OCTET = r"(?:0[xX][0-9a-fA-F]{1,2}|\d{1,4})"
 _ADDRESS_SPELLINGS = re.compile(
@@ -69,6 +79,8 @@ def literal_ip(text: str) -> str | None:
             continue
         if address.is_loopback or address.is_unspecified or address.is_link_local or address.is_multicast:
             continue
+        if str(address) in _PUBLIC_RESOLVERS:
+            continue
         if not address.is_private or _documentation(address):
             return str(address)
     return None
@@ -87,7 +99,17 @@ def _argument_texts(scan, call: ast.Call, scope: int) -> list[str]:
     """String constants in the call's arguments (tuples included) and the folded value of each argument."""
     texts = []
     for root in call_arguments(call)[:4]:
+        relayed: list[
+            ast.Name
+        ] = []  # `for endpoint in ENDPOINTS`: endpoint is bound to a name, followed once more
         for node in scan.subtree([root], scope, follow_names=True):
+            if node.__class__ is ast.Constant and node.value.__class__ is str and len(node.value) <= 2_000:
+                texts.append(node.value)
+            elif node.__class__ is ast.Name and len(relayed) < _RELAYED_NAMES:
+                relayed.extend(
+                    value for value in scan.assigned(scope, node.id) if value.__class__ is ast.Name
+                )
+        for node in scan.subtree(relayed, scope, follow_names=True):
             if node.__class__ is ast.Constant and node.value.__class__ is str and len(node.value) <= 2_000:
                 texts.append(node.value)
         parts = root.elts if root.__class__ is ast.Tuple else [root]  # ("1" + "98.51...", port)
@@ -100,9 +122,10 @@ def _argument_texts(scan, call: ast.Call, scope: int) -> list[str]:
 
 
 def check_connection(scan, call: ast.Call, scope: int, target: str) -> None:
-    scan.facts.setdefault("network", []).append(
-        call
-    )  # a file that fetches: its binary writes may be payloads
+    # a file that fetches: its binary writes may be payloads
+    scan.facts.setdefault("network", []).append(call)
+    if scope != MODULE_SCOPE:
+        scan.facts.setdefault("connections-in-functions", []).append((call, scope))
     if target in _SOCKET_OPENERS:
         scan.facts.setdefault("socket-open", []).append(call)
     for text in _argument_texts(scan, call, scope):
@@ -182,6 +205,7 @@ def finish(scan) -> None:
     a shell's output to a socket. The whole backdoor is reported, not only the spawn: the dup2 of the socket's
     descriptor, the relaying send, and the socket's connection (a file holding a reverse shell has no other
     reason to connect)."""
+    _literal_ip_handed_to_a_connecting_function(scan)
     dup2_calls = scan.facts.get("dup2-calls", ())
     shells = scan.facts.get("shell", ())
     # One stream is enough when a socket's own descriptor is handed over and a shell runs after it.
@@ -204,6 +228,46 @@ def finish(scan) -> None:
     if (handed and shells and dup2_calls) or relayed:
         for call in _connects(scan):
             scan.add("backdoor.reverse-shell", call, evidence="the connection a shell is handed to")
+
+
+def _literal_ip_handed_to_a_connecting_function(scan) -> None:
+    """_send("203.0.113.150", 7000): a literal IP passed to a module-level function of the file whose own
+    connection uses that parameter. One level deep, and only for functions that connect."""
+    connecting: dict[int, list[tuple[ast.Call, int]]] = {}
+    for call, scope in scan.facts.get("connections-in-functions", ()):
+        connecting.setdefault(scope, []).append((call, scope))
+    definitions = {
+        statement.name: statement
+        for statement in getattr(scan.tree, "body", ())
+        if statement.__class__ in (ast.FunctionDef, ast.AsyncFunctionDef)
+        and scan.functions.get(statement.name) in connecting
+    }
+    if not definitions:
+        return
+    for call, _ in scan.calls:
+        definition = definitions.get(call.func.id) if call.func.__class__ is ast.Name else None
+        if definition is None:
+            continue
+        parameters = [parameter.arg for parameter in (*definition.args.posonlyargs, *definition.args.args)]
+        handed = list(zip(parameters, call.args, strict=False))
+        handed += [(keyword.arg, keyword.value) for keyword in call.keywords if keyword.arg]
+        for parameter, value in handed:
+            text = value.value if value.__class__ is ast.Constant and value.value.__class__ is str else None
+            address = literal_ip(text) if text is not None and len(text) <= 2_000 else None
+            if address is not None and _uses(scan, connecting[scan.functions[definition.name]], parameter):
+                evidence = f"{definition.name}() connects to {address}"
+                scan.add("network.literal-ip-connection", call, evidence=evidence)
+                break
+
+
+def _uses(scan, connections: list[tuple[ast.Call, int]], parameter: str) -> bool:
+    for connection, scope in connections:
+        for count, node in enumerate(scan.subtree(call_arguments(connection), scope, follow_names=True)):
+            if node.__class__ is ast.Name and node.id == parameter:
+                return True
+            if count >= _PARAMETER_USES:
+                break
+    return False
 
 
 def _connects(scan) -> list[ast.Call]:

@@ -187,3 +187,37 @@ def test_network_literal_ip_connection_through_names_folded_tuples_and_obscured_
     """
     lines = [line for rule, line in found(source) if rule == "network.literal-ip-connection"]
     assert lines == [5, 6, 7, 8, 9]
+
+
+def test_network_literal_ip_connection_handed_to_a_local_function_that_connects():
+    source = """
+    import asyncio, urllib.request
+    ENDPOINTS = ["192.0.2.31:8081"]
+
+    async def _send(host, port, payload):
+        reader, writer = await asyncio.open_connection(host, port)
+
+    def report(payload):
+        asyncio.run(_send("203.0.113.150", 7000, payload))
+        for endpoint in ENDPOINTS:
+            urllib.request.urlopen("http://" + endpoint + "/s", data=payload)
+    """
+    lines = [line for rule, line in found(source) if rule == "network.literal-ip-connection"]
+    assert lines == [9, 11]
+
+
+def test_a_literal_ip_to_a_function_that_does_not_connect_with_it_and_resolver_checks_are_quiet():
+    source = """
+    import socket
+    RESOLVERS = (("1.1.1.1", 53), ("8.8.8.8", 53))
+
+    def log_peer(address, port):
+        socket.create_connection(("sync.example", port))
+
+    def online():
+        for address in RESOLVERS:
+            socket.create_connection(address, timeout=1).close()
+
+    log_peer("203.0.113.150", 7000)
+    """
+    assert "network.literal-ip-connection" not in rules(source)
