@@ -9,6 +9,7 @@ is a name and not text in a string or a comment (where any script is fine).
 
 from __future__ import annotations
 
+import builtins
 import io
 import re
 import tokenize
@@ -20,6 +21,12 @@ _CONFUSABLES = str.maketrans(
     "аеорсухіјѕԁһԛԝАВЕКМНОРСТХУІЈЅαοριτυνκΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
     "aeopcyxijsdhqwABEKMHOPCTXYIJSaopitvvkABEZHIKMNOPTYX",
 )
+# Builtins and the module functions that run code or commands: what a disguised name stands in for.
+_POWERFUL_NAMES = {name for name in dir(builtins) if not name.startswith("_") and name.islower()} | {
+    "system", "popen", "spawn", "run", "call", "check_output", "Popen", "getoutput", "execv", "execve",
+    "loads", "b64decode", "decode", "urlopen", "urlretrieve", "request", "post", "get", "connect", "socket",
+    "subprocess", "sys", "base64", "marshal", "ctypes", "requests", "__import__", "__builtins__",
+}  # fmt: skip
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
 
 
@@ -52,6 +59,12 @@ def disguise(word: str) -> str | None:
     scripts = {script for script in map(_script, word) if script is not None}
     if len(scripts) > 1:
         return word.translate(_CONFUSABLES)
+    # A word wholly in Cyrillic or Greek letters drawn like Latin ones is honest text in that language, unless
+    # it spells a name Python gives meaning to: four Cyrillic letters (U+0435 U+0445 U+0435 U+0441)
+    # that read "exec", bound to exec and called.
+    lookalike = word.translate(_CONFUSABLES)
+    if lookalike.isascii() and lookalike in _POWERFUL_NAMES:
+        return lookalike
     return None
 
 

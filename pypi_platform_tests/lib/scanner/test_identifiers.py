@@ -28,3 +28,23 @@ def test_other_scripts_in_names_strings_and_comments_are_quiet():
     caf\u00e9 = 2
     """
     assert rules(source) == set()
+
+
+def test_obfuscation_homoglyph_identifier_all_cyrillic_spelling_of_exec():
+    cyrillic_exec = "\u0435\u0445\u0435\u0441"  # four Cyrillic letters drawn as "exec"
+    source = f"""
+    class Check:
+        def __init__(self):
+            self.{cyrillic_exec} = __builtins__["exec"]
+
+        def run(self, code):
+            self.{cyrillic_exec}(code)
+    """
+    assert [line for rule, line in found(source) if rule == "obfuscation.homoglyph-identifier"] == [4, 7]
+    assert disguise(cyrillic_exec) == "exec"
+
+
+def test_cyrillic_words_that_spell_no_powerful_name_are_quiet():
+    # the first reads as "cop", the second has a letter no Latin one looks like: ordinary Russian names
+    source = "\u0441\u043e\u0440 = 1\n\u0432\u0435\u0441 = 2\n"
+    assert rules(source) == set()
