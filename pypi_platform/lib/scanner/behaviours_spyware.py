@@ -90,6 +90,10 @@ _WALLET_ADDRESSES = re.compile(
     rb"\b(?:bc1[02-9ac-hj-np-z]{11,71}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33})\b"
     rb"|bc1\||\[13\]\["
 )
+_WALLET_PREFIX_TEST = re.compile(rb"""\.startswith\(\s*\(?\s*["'](?:T|bc1|0x|[13]|4)["']""")
+_WALLET_LENGTH_TEST = re.compile(
+    rb"\blen\([^()]{1,40}\)\s*(?:==|>=|<=|in)\s*[(\[{]?\s*(?:2[5-9]|3[0-5]|4[24]|95)\b"
+)
 # Environment variables that make every later process load a library.
 _PRELOADS = {"LD_PRELOAD", "DYLD_INSERT_LIBRARIES"}
 
@@ -132,11 +136,10 @@ def check_command(scan, call: ast.Call, scope: int, target: str) -> None:
 def finish(scan) -> None:
     """The clipboard read and written in a file that knows wallet addresses: a clipboard hijacker. And a
     library forced into every later process through the environment."""
-    if (
-        scan.facts.get("clipboard-read")
-        and scan.facts.get("clipboard-write")
-        and _WALLET_ADDRESSES.search(scan.source)
-    ):
+    if scan.facts.get("clipboard-read"):
+        for call in scan.facts.get("clipboard-open", ()):  # the OpenClipboard of a reader is part of the read
+            scan.add("spyware.clipboard", call)
+    if scan.facts.get("clipboard-read") and scan.facts.get("clipboard-write") and _knows_wallets(scan.source):
         for call in scan.facts["clipboard-write"]:
             scan.add("spyware.clipboard-hijack", call)
     for container, key, statement in scan.item_writes:
@@ -144,6 +147,18 @@ def finish(scan) -> None:
             scan.add(
                 "exec.native-library-sideload", statement, evidence=f"{key} set: every later process loads it"
             )
+
+
+def _knows_wallets(source: bytes) -> bool:
+    """Wallet addresses or patterns for them in the file, or text tested for a wallet's prefix and length
+    (`seen.startswith("T") and len(seen) == 34`): what a hijacker checks before swapping the clipboard."""
+    if _WALLET_ADDRESSES.search(source):
+        return True
+    return _WALLET_PREFIX_TEST.search(source) is not None and _WALLET_LENGTH_TEST.search(source) is not None
+
+
+def check_clipboard_open(scan, call: ast.Call, scope: int, method: str) -> None:
+    scan.facts.setdefault("clipboard-open", []).append(call)
 
 
 def check_preload(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -271,7 +286,7 @@ CHECKS = {
 }
 METHOD_CHECKS = dict.fromkeys(_METHOD_RULES, check_method)
 METHOD_CHECKS.update(dict.fromkeys(_CLIPBOARD_WRITE_METHODS, check_clipboard_write_method))
-METHOD_CHECKS.update({"execute": check_query})
+METHOD_CHECKS.update({"execute": check_query, "OpenClipboard": check_clipboard_open})
 METHOD_CHECKS.update(
     dict.fromkeys(("LoadLibrary", "LoadLibraryA", "LoadLibraryW", "LoadLibraryExW"), check_load_library)
 )

@@ -221,3 +221,44 @@ def test_an_application_query_and_an_ordinary_decode_are_quiet():
     token = base64.b64decode(config['token'])
     """
     assert rules(source) == set()
+
+
+# --- spyware.clipboard-hijack: a wallet's prefix and length tested, OpenClipboard of a reader -----------------
+def test_spyware_clipboard_hijack_after_testing_a_wallet_prefix_and_length():
+    source = """
+    import tkinter
+    def swap(replacement="TMadeUpAddressForTests"):
+        root = tkinter.Tk()
+        seen = root.clipboard_get()
+        if seen.startswith("T") and len(seen) == 34:
+            root.clipboard_append(replacement)
+    """
+    assert _lines(source, "spyware.clipboard-hijack") == [7]
+
+
+def test_spyware_clipboard_open_clipboard_of_a_reader():
+    source = """
+    import ctypes
+    user32 = ctypes.windll.user32
+    user32.OpenClipboard(0)
+    handle = user32.GetClipboardData(13)
+    """
+    assert _lines(source, "spyware.clipboard") == [4, 5]
+
+
+def test_a_clipboard_formatter_and_a_clipboard_writer_are_no_hijack():
+    formatter = """
+    import tkinter
+    root = tkinter.Tk()
+    seen = root.clipboard_get()
+    if seen.startswith("0x"):
+        root.clipboard_append(seen.lower())
+    """
+    assert "spyware.clipboard-hijack" not in rules(formatter)
+    writer = """
+    import ctypes
+    user32 = ctypes.windll.user32
+    user32.OpenClipboard(0)
+    user32.SetClipboardData(13, handle)
+    """
+    assert below_medium(writer)
