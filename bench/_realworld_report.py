@@ -142,6 +142,11 @@ def _print_flagged(row: dict, limit: float, details: bool) -> None:
     if ours["status"] != "ok":
         print(f"    scan {ours['status']}: {ours['error'][:200]}")
         return
+    parts = record.get("score_parts") or []  # the scanner's own account of its score, where it gives one
+    for part in parts if details else parts[:TOP_MEMBERS]:
+        where = part.get("path") or part.get("source", "?")
+        print(f"    score part {part.get('score')} x{part.get('counts')} [{part.get('context', '-')}] {where}: "
+              f"{', '.join(part.get('rules') or ())}")  # fmt: skip
     for member, detections in explanation(record, ours["member_scores"], limit, details):
         where = f"{member['file']}: {member['path'] or '(package)'}"
         # The scanner's own context of the member (how it was weighted), and where it sits when that differs.
