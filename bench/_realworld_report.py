@@ -11,10 +11,10 @@ EVIDENCE_CHARS = 100
 
 
 def score_limit() -> float:
-    """The score at which a benign package counts as a false positive, as the evaluation set defines it."""
-    from pypi_platform_tests.scanner_evalset import BENIGN_SCORE_LIMIT
+    """The score at which the scanner flags a package (its records' ``flagged``)."""
+    from pypi_platform.lib.scanner.scoring import FLAG_SCORE
 
-    return BENIGN_SCORE_LIMIT
+    return FLAG_SCORE
 
 
 def member_scores(record: dict) -> list[dict] | str:
@@ -41,10 +41,16 @@ def member_scores(record: dict) -> list[dict] | str:
 
 
 def flagged(record: dict | None, limit: float) -> bool:
-    """Flagged: no score (the scan failed), a score at the limit or above, or any threat-kind detection."""
+    """Flagged: no score (the scan failed), or the record's verdict (a score at the limit or above, where a
+    threat in a test, docs, an example, vendored code or data counts half)."""
     if not record or record.get("score") is None:
         return True
-    return record["score"] >= limit or any(d["kind"] == "threat" for d in record["detections"])
+    return record.get("flagged", record["score"] >= limit)
+
+
+def strictly_flagged(record: dict | None, limit: float) -> bool:
+    """The stricter count: also any threat-kind detection, wherever it sits and whatever its weight."""
+    return flagged(record, limit) or any(d["kind"] == "threat" for d in record["detections"])
 
 
 def project_results(projects, entries: dict, ours: dict, guarddog: dict | None) -> list[dict]:
@@ -64,6 +70,7 @@ def project_results(projects, entries: dict, ours: dict, guarddog: dict | None) 
             row["ours"] = {
                 **outcome,
                 "flagged": flagged(record if outcome["status"] == "ok" else None, limit),
+                "strictly_flagged": strictly_flagged(record if outcome["status"] == "ok" else None, limit),
             }
         if guarddog and entry["files"]:
             per_file = {f["filename"]: guarddog["verdicts"].get(f["sha256"]) for f in entry["files"]}
@@ -79,7 +86,8 @@ def print_report(results: list[dict], ours: dict, guarddog: dict | None, first: 
     scanned = [r for r in results if r["ours"]]
     head = scanned[:first]
     unfetched = [r for r in results if not r["files"]]
-    print(f"\nflagged (ours): score >= {limit:g}, a threat-kind detection, or a failed scan. "
+    print(f"\nflagged (ours): the record's verdict, a score >= {limit:g} (a threat in tests, docs, examples, "
+          "vendored code or data counts half), or a failed scan. "
           "flagged (GuardDog): a file labelled suspicious or high_risk.")  # fmt: skip
     header = (
         f"{'engine':<9} {'version':<32} {'projects':>8} {'flagged':>8} {'share':>7}   {f'first {first}':>14}"
@@ -108,6 +116,9 @@ def print_report(results: list[dict], ours: dict, guarddog: dict | None, first: 
               f"({risky / max(len(both), 1):.1%}); a GuardDog process failed on {failed} projects")  # fmt: skip
         ours_on_both = sum(r["ours"]["flagged"] for r in both)
         print(f"ours on the projects GuardDog scanned: {ours_on_both} of {len(both)}")
+    strict = sum(r["ours"].get("strictly_flagged", r["ours"]["flagged"]) for r in scanned)
+    print(f"ours, strictly (also any threat-kind detection, wherever it sits): {strict} of {len(scanned)} "
+          f"({strict / max(len(scanned), 1):.1%})")  # fmt: skip
     print(f"ours: {sum(r['ours']['status'] != 'ok' for r in scanned)} scans failed (counted as flagged)")
     if unfetched:
         print(f"\nnot scanned, no file fetched ({len(unfetched)}): "

@@ -9,7 +9,7 @@ Aura summed every detection, so the biggest benign packages ranked highest (REFE
   files, an in-tree build backend) a network call counts in full, since fetching during an install is the
   classic payload, while the rest of what build scripts do every day (compilers, version files, a version
   string evaluated) stays below the flag together. At import time (code at a module's top level, which runs
-  when the package is imported) network and process calls count, at less than at install time.
+  when the package is imported) network and process calls count, below the flag alone.
 - Where a member sits weighs every finding in it (``CONTEXT_WEIGHTS``): install time 1.5; tests, docs, examples,
   vendored copies of other projects and data files half. A threat still flags from any of them when it is
   strong enough (decode-and-exec in a test is 50), a raw IP in a test fixture no longer does.
@@ -94,8 +94,10 @@ _INSTALL_EVERYDAY = {"process.spawn", "file.write", "exec.dynamic-code", "exec.d
 _INSTALL_EVERYDAY |= {"exec.native-library", "install.cmdclass-override", "credentials.client-config"}
 _INSTALL_EVERYDAY_CAP = 15.0
 _INSTALL_SCORES = {"network.connection": 30.0}  # a download while installing: flagged on its own
-# Capabilities that count alone at import time (top-level code of a module), at these points.
-_IMPORT_SCORES = {"network.connection": 30.0, "process.spawn": 15.0}
+# Capabilities that count alone at import time (top-level code of a module), at these points: they rank a
+# package above the noise, but alone below the flag (test servers and CLI scripts connect at their top level
+# too); what a beacon sends at import (host data, a literal IP) is a threat of its own.
+_IMPORT_SCORES = {"network.connection": 20.0, "process.spawn": 15.0}
 # Anomalies whose file holds no threat count at these points at most: an in-tree symbolic link, a Python 2
 # file, a launcher binary or a test key are worth a look, not a flag, unless something else in the package is.
 ANOMALY_ALONE = {

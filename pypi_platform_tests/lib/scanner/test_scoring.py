@@ -57,7 +57,11 @@ def test_capabilities_alone_in_library_code_score_nothing():
 def test_import_time_network_counts_where_the_same_call_in_a_function_does_not():
     in_function = package_score(_at("pkg-1.0/pkg/__init__.py", "network.connection"))
     at_import = package_score(_at("pkg-1.0/pkg/__init__.py", "network.connection", at_import=True))
-    assert in_function == 0 < FLAG_SCORE <= at_import
+    assert in_function == 0 < at_import < FLAG_SCORE  # ranked above the noise, not flagged alone
+    beside_a_webhook = _at("pkg-1.0/pkg/__init__.py", "network.connection", at_import=True) + _at(
+        "pkg-1.0/pkg/__init__.py", "network.paste-or-webhook-url"
+    )
+    assert package_score(beside_a_webhook) >= FLAG_SCORE
 
 
 def test_a_threat_next_to_a_capability_outranks_either_alone():
