@@ -143,6 +143,13 @@ RULES: dict[str, Rule] = {
     # Machine code run in the own process: executable memory allocated or mapped, bytes copied there and started
     # as a thread or cast to a function. JIT compilers do this in C, not through ctypes; loaders of payloads do.
     "injection.shellcode": Rule("critical", 90, "threat"),
+    # A fetch, spawn or exec reached through getattr/import_module/globals() with constant names: honest code
+    # imports what it calls; hiding the name from readers and scanners is the only reason to look it up.
+    "obfuscation.indirect-call": Rule("medium", 20, "capability"),
+    # A request to a "what is my IP" service. Not a threat alone (dynamic-DNS clients and network diagnostics
+    # ask too), but libraries almost never need the machine's public address and stealers always record it,
+    # so it is reported at medium and weighs where capabilities are suspicious (import time, beside a theft).
+    "recon.public-ip-lookup": Rule("medium", 20, "capability"),
     # A native library loaded from a temporary or download folder, or by a name hidden from patterns.
     "exec.native-library-sideload": Rule("high", 60, "threat"),
     # Persistence written (not merely named): autostart folders and registry run keys are rarely a library's

@@ -25,6 +25,7 @@ from pypi_platform.lib.scanner import (
     behaviours_injection,
     behaviours_network,
     behaviours_persistence,
+    behaviours_recon,
     behaviours_spyware,
     rules_code,
     rules_install,
@@ -61,6 +62,7 @@ _BEHAVIOURS = (
     behaviours_spyware,
     behaviours_persistence,
     behaviours_injection,
+    behaviours_recon,
 )
 CALL_ROLES = call_roles(CORE_ROLES, *(module.ROLES for module in _BEHAVIOURS))
 Recorder.known_names = known_names(CALL_ROLES)
@@ -95,6 +97,7 @@ for _rule in (
     "obfuscation.homoglyph-identifier",
     "install.pth-known-hook",
     "install.cmdclass-runs-code",
+    "obfuscation.indirect-call",
 ):
     assert _rule in RULES, _rule  # every rule here has a severity and a score
 
@@ -208,6 +211,7 @@ class _FileScan(Recorder):
         if roles is not None:
             for role in roles:
                 _ROLE_CHECKS[role](self, call, scope, target)
+            rules_code.check_indirect_call(self, call, roles)
         if func.__class__ is not ast.Attribute or (roles is not None and roles != ("native",)):
             return
         method = func.attr

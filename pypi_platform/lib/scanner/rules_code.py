@@ -163,6 +163,31 @@ def _shannon_entropy(sample: str | bytes) -> float:
     return -sum(count / total * math.log2(count / total) for count in Counter(sample).values())
 
 
+# Roles whose calls are hidden by malware: fetching, spawning, running code.
+_HIDDEN_ROLES = {"network", "process", "evaluate"}
+
+
+def check_indirect_call(scan, call: ast.Call, roles: tuple[str, ...]) -> None:
+    """getattr(importlib.import_module("urllib.request"), "urlretrieve")(...), globals()["system"](...): a
+    fetch, spawn or exec reached through a lookup by constant names. Honest code imports what it calls; a
+    plugin loader looks names up, but computed ones, which do not resolve here."""
+    if _HIDDEN_ROLES.isdisjoint(roles):
+        return
+    func = call.func
+    for _ in range(8):  # the chain of attributes down to where the name was looked up
+        if func.__class__ is ast.Attribute:
+            func = func.value
+        elif func.__class__ in (ast.Call, ast.Subscript):
+            scan.add(
+                "obfuscation.indirect-call",
+                call,
+                evidence=shortened(f"{scan.resolve(call.func)} reached by lookup"),
+            )
+            return
+        else:
+            return
+
+
 CHECKS = {
     "evaluate": check_evaluation,
     "code-object": check_evaluation,

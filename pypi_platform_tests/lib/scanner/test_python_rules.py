@@ -11,7 +11,12 @@ PAYLOAD = base64.b64encode(b"print('hello')").decode()
 
 def _found(source: str | bytes, **options) -> list[tuple[str, int | None]]:
     data = source if isinstance(source, bytes) else textwrap.dedent(source).encode()
-    return [(finding.rule, finding.line) for finding in python_findings("pkg-1.0/setup.py", data, **options)]
+    # The lookup itself (obfuscation.indirect-call) is tested in test_behaviours_recon.py; here, what it reaches.
+    return [
+        (finding.rule, finding.line)
+        for finding in python_findings("pkg-1.0/setup.py", data, **options)
+        if finding.rule != "obfuscation.indirect-call"
+    ]
 
 
 def _rules(source: str | bytes, **options) -> set[str]:
