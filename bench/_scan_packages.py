@@ -127,7 +127,14 @@ def _aws_key() -> str:
 
 
 def _discord_webhook() -> str:
-    return "https://discord" + ".com/api/webhooks/" + "1148396210579" + "31264" + "/" + "Xq3v" * 8 + "Zt9_"
+    return (
+        "https://discord"
+        + ".com/api/webhooks/"
+        + "1148396210579"
+        + "31264"
+        + "/"
+        + "Xq3vLm8PzR2wKt6Nb4Yc9Hd1Zt9_"
+    )
 
 
 def _payload_b64() -> str:

@@ -583,7 +583,8 @@ def _secrets() -> tuple[str, str, str]:
     body = base64.b64encode(random.Random(3).randbytes(600)).decode()
     lines = "\n".join(body[i : i + 64] for i in range(0, len(body), 64))
     key = "-----BEGIN " + "RSA PRIVATE" + f" KEY-----\n{lines}\n-----END " + "RSA PRIVATE" + " KEY-----\n"
-    return "AKIA" + "EVALSETFAKE" + "0" * 5, "gh" + "p_" + "EvalSetFake" * 3 + "abc", key
+    # Made up, but shaped as a real leak (no EXAMPLE, FAKE or repeated runs): placeholders are not reported.
+    return "AKIA" + "Q7RZ2MWJ5HNPK3VY", "gh" + "p_" + "u8Kq2ZbN4rWx7LmT1pVc9sYd3FgH6jEa0oRi", key
 
 
 def _decode_and_exec() -> dict[str, str]:
@@ -620,7 +621,9 @@ setup(name="setup-at-install", version="1.0", cmdclass={"install": PostInstall})
 
 def planted_cases() -> tuple[EvalCase, ...]:
     aws, github, private_key = _secrets()
-    webhook = "https://discord.com/api/webhooks/" + "1" * 18 + "/" + "Ev4lSetFake" * 6
+    webhook = (
+        "https://discord.com/api/webhooks/" + "640391827164509283" + "/" + "q7Zt-mW2xN9bLr4KvP8sHd3Jc6Ye1Ua5"
+    )
     blob = base64.b85encode(random.Random(5).randbytes(1200)).decode()  # base85 passes base64's 6 bits/char
     code = marshal.dumps(compile(_STAGE2, "<stage2>", "exec"))
     evasive = (  # Aura scored this 0 (REFERENCE.md §5.6): the parse failure hid everything
