@@ -99,7 +99,9 @@ RULES: dict[str, Rule] = {
     "exec.dynamic-import": Rule("medium", 30, "capability"),  # __import__/import_module of a computed name
     "exec.native-library": Rule("medium", 20, "capability"),  # ctypes loading a library
     "obfuscation.decode-and-exec": Rule("critical", 100, "threat"),  # exec(b64decode(...)), exec(zlib...)
-    "obfuscation.high-entropy-literal": Rule("medium", 30, "threat"),
+    # Keys, certificates, test vectors and compressed tables are as dense as an encrypted payload; running one
+    # takes a decoder (decode-and-exec), so a dense literal alone is an anomaly worth a look, not a threat.
+    "obfuscation.high-entropy-literal": Rule("medium", 30, "anomaly"),
     # marshal.loads: code objects from bytes; bytecode caches (jinja2) do it honestly, exec of it is decode-and-exec
     "obfuscation.marshal-load": Rule("high", 40, "capability"),
     "install.cmdclass-override": Rule(

@@ -81,10 +81,10 @@ _PACKAGING_FILES = {
 
 # Ways out: every network rule (connections, URLs to raw addresses, webhooks, paste sites, tunnels, ...).
 _NETWORK = {rule for rule in RULES if rule.startswith(("network.", "exfiltration."))}
-# Spawning a process next to a credential path is how cloud CLIs are driven (gcloud, ssh-keygen), so only a
-# network call makes a credential path a way out. A screenshot or the clipboard sent somewhere is spying.
+# A screenshot or the clipboard next to a way out is spying. A credential path next to a network call is how
+# every SSH and cloud client works; the upload that carries it out is reported as exfiltration.send
+# (correlation.py), a threat of its own.
 _THREATENING_PAIRS = (
-    ({"credentials.sensitive-path"}, _NETWORK),
     ({"exec.dynamic-code"}, _NETWORK),
     ({"spyware.clipboard", "spyware.screenshot"}, _NETWORK),
 )
@@ -107,6 +107,7 @@ ANOMALY_ALONE = {
     "archive.total-size": 10.0,
     "binary.executable-in-sdist": 20.0,
     "secret.private-key": 20.0,
+    "obfuscation.high-entropy-literal": 15.0,
 }
 # Alone in tests, docs, examples, vendored code or data, an anomaly is a fixture (a malformed archive kept to
 # test an unpacker) more often than a trick: at most this much.
@@ -114,8 +115,9 @@ _REDUCED_ANOMALY_CAP = 15.0
 _CREDENTIAL_STORES = {
     "ssh": (".ssh/",),
     "cloud": (".aws/", ".kube/", "gcloud", ".azure/"),
-    "browser": ("Login Data", "Local State", "Cookies"),
-    "wallet": ("wallet.dat",),
+    "browser": ("Login Data", "Local State", "Cookies", "Web Data", "logins.json", "key4.db", "cookies.sqlite"),
+    "wallet": ("wallet.dat", "Exodus", "Electrum", "Ethereum", "Atomic", "nkbihfbeogaeaoehlefnkodbefgpgknn"),
+    "chat": ("leveldb", "tdata"),
     "system": ("/etc/shadow",),
 }
 

@@ -142,10 +142,10 @@ def test_scores_are_capped_at_100():
 
 
 # --- credentials ---------------------------------------------------------------------------------------------
-def test_reading_credentials_scores_only_beside_a_way_out():
-    netrc_support = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path"))
-    stealer = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection"))
-    assert netrc_support == 0 < 50 <= stealer
+def test_reading_credentials_scores_only_beside_the_upload_that_carries_them_out():
+    ssh_client = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection"))
+    stealer = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "exfiltration.send"))
+    assert ssh_client == 0 < FLAG_SCORE <= stealer
 
 
 def test_reading_two_kinds_of_credential_store_is_a_stealer_wherever_they_are_sent():
