@@ -27,6 +27,7 @@ _FUNCTION_TYPES = {"ctypes.CFUNCTYPE", "ctypes.WINFUNCTYPE", "ctypes.PYFUNCTYPE"
 # What an address in raw memory is taken from: casting it to a function runs whatever bytes are there.
 _ADDRESS_SOURCES = {"addressof", "from_buffer", "VirtualAlloc", "VirtualAllocEx", "c_void_p"}
 _LOOKED_AT = 200  # nodes read in one call's arguments
+_CALLS_LOOKED_AT = 100_000  # calls of a file searched for a decoder
 
 ROLES = (
     ("mmap", {"mmap.mmap"}),
@@ -95,8 +96,11 @@ def check_allocation(scan, call: ast.Call, scope: int, method: str) -> None:
     if executable is None:
         return
     scan.facts.setdefault("executable-memory", []).append(call)
-    rule = "injection.process-memory" if method.endswith("Ex") else "injection.shellcode"
-    scan.add(rule, call, evidence=f"{method} with {executable}: executable memory")
+    evidence = f"{method} with {executable}: executable memory"
+    if method.endswith("Ex"):
+        scan.add("injection.process-memory", call, evidence=evidence)
+    else:
+        scan.facts.setdefault("shellcode", []).append((call, evidence))
 
 
 def check_runner(scan, call: ast.Call, scope: int, method: str) -> None:
@@ -108,7 +112,7 @@ def check_mmap(scan, call: ast.Call, scope: int, target: str) -> None:
     for node in _values(scan, argument(call, 3, "prot"), scope):
         if identifier(node) == "PROT_EXEC":
             scan.facts.setdefault("executable-memory", []).append(call)
-            scan.add("injection.shellcode", call, evidence="mmap with PROT_EXEC: executable memory")
+            scan.facts.setdefault("shellcode", []).append((call, "mmap with PROT_EXEC: executable memory"))
             return
 
 
@@ -129,19 +133,41 @@ def finish(scan) -> None:
     """Once executable memory exists, the calls that copy into it or start it are shellcode too; and a
     function type applied to a raw address (CFUNCTYPE(c_int)(address)) runs the bytes there. Applied to a
     Python function, as callbacks are made, it runs nothing foreign."""
+    found = list(scan.facts.get("shellcode", ()))
     if scan.facts.get("executable-memory"):
         for call in scan.facts.get("memory-runners", ()):
-            scan.add("injection.shellcode", call, evidence="code copied to or started in executable memory")
+            found.append((call, "code copied to or started in executable memory"))
     types = scan.facts.get("function-types")
-    if not types:
-        return
-    for call, scope in scan.calls:
+    for call, scope in scan.calls if types else ():
         if call.func.__class__ is ast.Call and id(call.func) in types and call.args:
             scan.scope_now = scope
             if _raw_address(scan, call.args[0], scope):
-                scan.add(
-                    "injection.shellcode", call, evidence="a function type cast onto a raw memory address"
-                )
+                found.append((call, "a function type cast onto a raw memory address"))
+    if found and _runs_foreign_code(scan, [call for call, _ in found]):
+        for call, evidence in found:
+            scan.add("injection.shellcode", call, evidence=evidence)
+
+
+def _runs_foreign_code(scan, calls: list[ast.Call]) -> bool:
+    """Whether the machine code comes from outside the file: the file fetches or decodes, or the memory is
+    sized or filled from a function's parameter (the payload handed in). A stub of a few opcodes spelled in
+    the file itself (a CPUID probe, as dataframe libraries run to pick their build) runs nothing foreign."""
+    if scan.facts.get("network") or any(
+        "decode" in scan.roles_of(scan.resolve(call.func) or "") for call, _ in scan.calls[:_CALLS_LOOKED_AT]
+    ):
+        return True
+    parameters = {
+        parameter.arg
+        for node in ast.walk(scan.tree)
+        if node.__class__ in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        for parameter in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
+    } - {"self", "cls"}
+    return any(
+        node.__class__ is ast.Name and node.id in parameters
+        for call in calls
+        for argument in call.args
+        for node in ast.walk(argument)
+    )
 
 
 CHECKS = {"mmap": check_mmap, "function-type": check_function_type}

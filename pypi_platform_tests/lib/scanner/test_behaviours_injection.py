@@ -37,22 +37,38 @@ def test_injection_shellcode_executable_allocation_copy_and_thread():
     import ctypes
     PAGE_EXECUTE_READWRITE = 0x40
     kernel32 = ctypes.windll.kernel32
-    address = kernel32.VirtualAlloc(None, size, 0x3000, PAGE_EXECUTE_READWRITE)
-    kernel32.RtlMoveMemory(ctypes.c_void_p(address), code, size)
-    thread = kernel32.CreateThread(None, 0, ctypes.c_void_p(address), None, 0, None)
-    kernel32.VirtualProtect(buffer, size, 0x20, ctypes.byref(old))
+    def run(code, size):
+        address = kernel32.VirtualAlloc(None, size, 0x3000, PAGE_EXECUTE_READWRITE)
+        kernel32.RtlMoveMemory(ctypes.c_void_p(address), code, size)
+        thread = kernel32.CreateThread(None, 0, ctypes.c_void_p(address), None, 0, None)
+        kernel32.VirtualProtect(buffer, size, 0x20, ctypes.byref(old))
     """
-    assert _lines(source, "injection.shellcode") == [5, 6, 7, 8]
+    assert _lines(source, "injection.shellcode") == [6, 7, 8, 9]
 
 
 def test_injection_shellcode_mmap_exec_and_function_cast():
     source = """
-    import ctypes, mmap
+    import base64, ctypes, mmap
+    code = base64.b64decode(PAYLOAD)
     buffer = mmap.mmap(-1, len(code), prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
     address = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
     function = ctypes.CFUNCTYPE(ctypes.c_int)(address)
     """
-    assert _lines(source, "injection.shellcode") == [3, 5]
+    assert _lines(source, "injection.shellcode") == [4, 6]
+
+
+def test_a_cpuid_stub_spelled_in_the_file_is_no_shellcode():
+    source = """
+    import ctypes
+    OPCODES = [0x53, 0x0F, 0xA2, 0x5B, 0xC3]  # push rbx; cpuid; pop rbx; ret
+    class CPUID:
+        def __init__(self):
+            code = (ctypes.c_ubyte * len(OPCODES))(*OPCODES)
+            self.win = ctypes.windll.kernel32
+            self.addr = self.win.VirtualAlloc(None, len(OPCODES), 0x3000, 0x40)
+            ctypes.memmove(self.addr, code, len(OPCODES))
+    """
+    assert "injection.shellcode" not in rules(source)
 
 
 def test_read_write_memory_copies_and_python_callbacks_are_no_shellcode():
