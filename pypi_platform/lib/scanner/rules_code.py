@@ -34,6 +34,9 @@ DECODING_CODECS = {"base64", "base_64", "hex", "rot13", "rot_13", "zlib", "zip",
 }
 
 
+_FETCHES_REPORTED = 4
+
+
 def check_evaluation(scan, call: ast.Call, scope: int, target: str) -> None:
     code = _code_argument(call)
     if code is None:
@@ -43,6 +46,7 @@ def check_evaluation(scan, call: ast.Call, scope: int, target: str) -> None:
         scan.scan_code(text, call)  # what the code does, reported on this line
     if is_literal_text(code):
         return  # exec("print(1)") is as static as the code around it
+    _check_fetched_code(scan, call, code, scope)
     if contains_decoder(scan, code, scope):
         scan.add("obfuscation.decode-and-exec", call)
     elif (
@@ -52,6 +56,20 @@ def check_evaluation(scan, call: ast.Call, scope: int, target: str) -> None:
         and not reads_a_file(scan, code, scope)
     ):
         scan.add("exec.dynamic-code", call)
+
+
+def _check_fetched_code(scan, call: ast.Call, code: ast.expr, scope: int) -> None:
+    """exec(urlopen(url).read()), or code = requests.get(url).text then exec(code): code fetched and run in
+    memory, a download-and-run without a file. Reported at the fetch too, where the payload comes from."""
+    fetches = [
+        node
+        for node in scan.subtree([code], scope, follow_names=True)
+        if node.__class__ is ast.Call and "network" in scan.roles_of(scan.resolve(node.func) or "")
+    ]
+    if fetches:
+        scan.add("dropper.download-and-run", call, evidence="fetched code run in memory")
+        for fetch in fetches[:_FETCHES_REPORTED]:
+            scan.add("dropper.download-and-run", fetch, evidence="code fetched here is run in memory")
 
 
 def reads_a_file(scan, code: ast.expr, scope: int) -> bool:
