@@ -82,12 +82,10 @@ _PACKAGING_FILES = {
 # Ways out: every network rule (connections, URLs to raw addresses, webhooks, paste sites, tunnels, ...).
 _NETWORK = {rule for rule in RULES if rule.startswith(("network.", "exfiltration."))}
 # A screenshot or the clipboard next to a way out is spying. A credential path next to a network call is how
-# every SSH and cloud client works; the upload that carries it out is reported as exfiltration.send
-# (correlation.py), a threat of its own.
-_THREATENING_PAIRS = (
-    ({"exec.dynamic-code"}, _NETWORK),
-    ({"spyware.clipboard", "spyware.screenshot"}, _NETWORK),
-)
+# every SSH and cloud client works, and eval next to a socket how every REPL and web framework does; the upload
+# that carries credentials out (exfiltration.send) and the exec of fetched code (dropper.download-and-run) are
+# reported by the rules as threats of their own.
+_THREATENING_PAIRS = (({"spyware.clipboard", "spyware.screenshot"}, _NETWORK),)
 # Capabilities that count alone at install time, at these points before the install weight; what is not
 # named here counts at its rule's score. The everyday ones are capped together below the flag.
 _INSTALL_EVERYDAY = {"process.spawn", "file.write", "exec.dynamic-code", "exec.dynamic-import"}
@@ -115,7 +113,15 @@ _REDUCED_ANOMALY_CAP = 15.0
 _CREDENTIAL_STORES = {
     "ssh": (".ssh/",),
     "cloud": (".aws/", ".kube/", "gcloud", ".azure/"),
-    "browser": ("Login Data", "Local State", "Cookies", "Web Data", "logins.json", "key4.db", "cookies.sqlite"),
+    "browser": (
+        "Login Data",
+        "Local State",
+        "Cookies",
+        "Web Data",
+        "logins.json",
+        "key4.db",
+        "cookies.sqlite",
+    ),
     "wallet": ("wallet.dat", "Exodus", "Electrum", "Ethereum", "Atomic", "nkbihfbeogaeaoehlefnkodbefgpgknn"),
     "chat": ("leveldb", "tdata"),
     "system": ("/etc/shadow",),

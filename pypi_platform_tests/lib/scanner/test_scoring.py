@@ -92,8 +92,10 @@ def test_everyday_build_steps_in_setup_py_stay_below_the_flag():
     assert 0 < package_score(build_steps) < FLAG_SCORE
 
 
-def test_dynamic_code_beside_a_network_call_is_remote_code_anywhere():
-    assert package_score(_at("pkg-1.0/pkg/x.py", "exec.dynamic-code", "network.connection")) >= FLAG_SCORE
+def test_eval_beside_a_socket_is_not_remote_code_alone():
+    # a REPL or a web framework: the exec of fetched code is dropper.download-and-run, a threat of its own
+    assert package_score(_at("pkg-1.0/pkg/x.py", "exec.dynamic-code", "network.connection")) < FLAG_SCORE
+    assert package_score(_at("pkg-1.0/pkg/x.py", "dropper.download-and-run")) >= FLAG_SCORE
 
 
 # --- contexts weigh ------------------------------------------------------------------------------------------
