@@ -39,10 +39,12 @@ RULES: dict[str, Rule] = {
     "archive.corrupt": Rule("low", 10, "anomaly"),
     "archive.unknown-format": Rule("low", 10, "anomaly"),
     # text_rules.py: raw text, whether or not it parses
-    "secret.aws-access-key": Rule("critical", 100, "threat"),
-    "secret.github-token": Rule("critical", 100, "threat"),
-    "secret.package-index-token": Rule("critical", 100, "threat"),
-    "secret.slack-token": Rule("high", 80, "threat"),
+    # A hard-coded credential is a leak that endangers its publisher, not the installer: reported at its
+    # severity for whoever hunts leaks, counted as an anomaly (below the flag alone, in full beside a threat).
+    "secret.aws-access-key": Rule("critical", 100, "anomaly"),
+    "secret.github-token": Rule("critical", 100, "anomaly"),
+    "secret.package-index-token": Rule("critical", 100, "anomaly"),
+    "secret.slack-token": Rule("high", 80, "anomaly"),
     # Private keys ship as test fixtures (TLS clients test against their own certificates): worth a note.
     "secret.private-key": Rule("medium", 30, "anomaly"),
     # Where secrets live (SSH keys, cloud credentials, browser stores, wallets): SSH and cloud clients read them

@@ -105,6 +105,10 @@ ANOMALY_ALONE = {
     "archive.total-size": 10.0,
     "binary.executable-in-sdist": 20.0,
     "secret.private-key": 20.0,
+    "secret.aws-access-key": 20.0,
+    "secret.github-token": 20.0,
+    "secret.package-index-token": 20.0,
+    "secret.slack-token": 20.0,
     "obfuscation.high-entropy-literal": 15.0,
 }
 # Alone in tests, docs, examples, vendored code or data, an anomaly is a fixture (a malformed archive kept to
@@ -126,6 +130,9 @@ _CREDENTIAL_STORES = {
     "chat": ("leveldb", "tdata"),
     "system": ("/etc/shadow",),
 }
+# SSH keys and cloud credentials together are what every deployment tool reads (cluster launchers, CI helpers);
+# a stealer's profile also takes a store no honest tool of that kind reads.
+_STEALER_STORES = {"browser", "wallet", "chat", "system"}
 
 
 def context(path: str, install_members: frozenset[str] = frozenset()) -> str:
@@ -236,6 +243,12 @@ def _file_score(findings: list[Finding], where: str) -> tuple[float, bool]:
 
 
 def _import_time_score(findings: list[Finding]) -> float:
+    """At most the highest of ``_IMPORT_SCORES``: a module that connects and spawns at its top level is a CLI
+    script or a test server more often than a payload."""
+    return min(max(_IMPORT_SCORES.values()), _import_time_sum(findings))
+
+
+def _import_time_sum(findings: list[Finding]) -> float:
     return sum(
         {
             finding.rule: _IMPORT_SCORES[finding.rule]
@@ -273,7 +286,7 @@ def explain(findings: Iterable[tuple[str, Finding]]) -> tuple[float, list[Part]]
                 anomalies[finding.rule] = Part("anomaly", points, filename, path, where, (finding.rule,))
     parts = _once_per_member(parts) + list(anomalies.values())
     stores = _credential_stores(pairs, install_members)
-    if len(stores) >= 2:
+    if len(stores) >= 2 and _STEALER_STORES.intersection(stores):
         stealer = Part(
             "stealer", STEALER_SCORE, context=",".join(stores), rules=("credentials.sensitive-path",)
         )

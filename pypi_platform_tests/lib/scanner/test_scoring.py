@@ -145,7 +145,9 @@ def test_scores_are_capped_at_100():
 
 # --- credentials ---------------------------------------------------------------------------------------------
 def test_reading_credentials_scores_only_beside_the_upload_that_carries_them_out():
-    ssh_client = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection"))
+    ssh_client = package_score(
+        _at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "network.connection")
+    )
     stealer = package_score(_at("pkg-1.0/pkg/utils.py", "credentials.sensitive-path", "exfiltration.send"))
     assert ssh_client == 0 < FLAG_SCORE <= stealer
 
@@ -238,3 +240,25 @@ def test_a_screenshot_or_the_clipboard_beside_a_way_out_is_spying():
     assert package_score(_at("pkg-1.0/pkg/shot.py", "spyware.screenshot")) == 0  # a screenshot tool
     assert package_score(_at("pkg-1.0/pkg/shot.py", "spyware.screenshot", "network.connection")) >= FLAG_SCORE
     assert package_score(_at("pkg-1.0/pkg/clip.py", "spyware.clipboard", "network.paste-site")) >= FLAG_SCORE
+
+
+def test_ssh_keys_and_cloud_credentials_together_are_a_deployment_tool_not_a_stealer():
+    def read(path, evidence):
+        return [("pkg-1.0.tar.gz", Finding.of("credentials.sensitive-path", path, evidence=evidence))]
+
+    launcher = read("pkg-1.0/pkg/autoscaler/ssh.py", ".ssh/id_rsa") + read(
+        "pkg-1.0/pkg/aws.py", ".aws/credentials"
+    )
+    assert package_score(launcher) == 0
+
+
+def test_a_leaked_secret_is_reported_but_does_not_flag_alone():
+    leak = _at("pkg-1.0/pkg/settings.py", "secret.aws-access-key")
+    assert 0 < package_score(leak) < FLAG_SCORE
+    beside_a_threat = _at("pkg-1.0/pkg/settings.py", "secret.aws-access-key", "network.paste-or-webhook-url")
+    assert package_score(beside_a_threat) >= 100
+
+
+def test_import_time_capabilities_together_stay_below_the_flag():
+    script = _at("pkg-1.0/scripts/shot.py", "network.connection", "process.spawn", at_import=True)
+    assert 0 < package_score(script) < FLAG_SCORE
