@@ -7,9 +7,9 @@ import urllib.request
 
 import requests
 
-WEBHOOK = "https://discord.com/api/webhooks/1187654321098765432/q7Zt-made-up-token-Xy12ab34cd56ef78gh90ij12kl34mn56op78qr90st12uv"  # malicious: webhook-exfiltration
-SLACK = "https://hooks.slack.com/services/T0MADEUP1/B0MADEUP2/abcdefghijklmnopqrstuvwx"  # malicious: webhook-exfiltration
-BOT = "7012345678:AAFmadeUpTokenForTestsOnly_abcdefghij"
+WEBHOOK = "https://discord.com/api/webhooks/1183904271566082391/AbeuEchsVEoR7TJYHSDATOCN1D61-k7U4O5Zi-czrwcK_tmoYgj7LZDwTkENNvOX8R4j"  # malicious: webhook-exfiltration
+SLACK = "https://hooks.slack.com/services/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"  # malicious: webhook-exfiltration
+BOT = "7093416258:AAF7D5GkbhQW3ShM5Nd3XbSXasGF_QPFO-O"
 CHAT = "-1001234567890"
 
 

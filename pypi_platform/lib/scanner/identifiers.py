@@ -25,7 +25,7 @@ _CONFUSABLES = str.maketrans(
 _POWERFUL_NAMES = {name for name in dir(builtins) if not name.startswith("_") and name.islower()} | {
     "system", "popen", "spawn", "run", "call", "check_output", "Popen", "getoutput", "execv", "execve",
     "loads", "b64decode", "decode", "urlopen", "urlretrieve", "request", "post", "get", "connect", "socket",
-    "subprocess", "sys", "base64", "marshal", "ctypes", "requests", "__import__", "__builtins__",
+    "subprocess", "sys", "os", "base64", "marshal", "ctypes", "requests", "__import__", "__builtins__",
 }  # fmt: skip
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
 
@@ -55,7 +55,9 @@ def disguise(word: str) -> str | None:
         return None
     normalised = unicodedata.normalize("NFKC", word)
     if normalised != word and normalised.isascii():
-        return normalised
+        # Mathematical or full-width letters that read as a name Python gives meaning to hide it from
+        # patterns; as an ordinary variable name they are a parser's or formatter's test fixture.
+        return normalised if normalised in _POWERFUL_NAMES else None
     scripts = {script for script in map(_script, word) if script is not None}
     if len(scripts) > 1:
         return word.translate(_CONFUSABLES)

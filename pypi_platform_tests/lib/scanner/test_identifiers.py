@@ -48,3 +48,10 @@ def test_cyrillic_words_that_spell_no_powerful_name_are_quiet():
     # the first reads as "cop", the second has a letter no Latin one looks like: ordinary Russian names
     source = "\u0441\u043e\u0440 = 1\n\u0432\u0435\u0441 = 2\n"
     assert rules(source) == set()
+
+
+def test_a_mathematical_letter_as_an_ordinary_variable_name_is_quiet():
+    # a formatter's test fixture: 𝓪 reads as a, which Python gives no meaning to
+    script_a = "\U0001d4ea"
+    assert disguise(script_a) is None
+    assert rules(f"{script_a} = 1\nprint({script_a}.real)\n") == set()
