@@ -51,7 +51,7 @@ def test_cyrillic_words_that_spell_no_powerful_name_are_quiet():
 
 
 def test_a_mathematical_letter_as_an_ordinary_variable_name_is_quiet():
-    # a formatter's test fixture: 𝓪 reads as a, which Python gives no meaning to
+    # a formatter's test fixture: a script letter a, which reads as a name Python gives no meaning to
     script_a = "\U0001d4ea"
     assert disguise(script_a) is None
     assert rules(f"{script_a} = 1\nprint({script_a}.real)\n") == set()
