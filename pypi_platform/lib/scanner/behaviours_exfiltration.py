@@ -28,8 +28,12 @@ HOST_DATA = {
     "os.scandir",
     "os.walk",
     "glob.glob",
-    "os.getcwd",
 }
+# os.uname()/platform.uname() also hold the OS name and machine architecture, which download URLs of
+# platform-specific builds carry honestly; only the node name in them identifies the machine.
+_UNAME = {"os.uname", "platform.uname"}
+_UNAME_FIELDS_NOT_IDENTITY = {"sysname", "release", "version", "machine", "system", "processor"}
+_UNAME_NODE_INDEX = 1
 _IDENTITY_VARIABLES = {"USER", "USERNAME", "LOGNAME", "COMPUTERNAME", "HOSTNAME", "USERDOMAIN", "HOME"}
 _ENCODERS = qualified("base64", "b64encode", "b32encode", "b16encode", "urlsafe_b64encode") | {
     "binascii.hexlify"
@@ -80,11 +84,25 @@ ROLES = (
 
 def carries_host_data(scan, expr: ast.expr, scope: int) -> str | None:
     """The host-data source feeding an expression (getpass.getuser, socket.gethostname, os.environ["USER"], a
-    directory listing, an encoded value of one), or None."""
+    directory listing, an encoded value of one), or None. The working directory is not host data, nor is the
+    OS name or architecture read from os.uname()."""
+    harmless_fields: set[int] = set()  # uname() calls of which only a non-identifying field is read
     for node in scan.subtree([expr], scope, follow_names=True):
         cls = node.__class__
+        if cls is ast.Attribute and node.attr in _UNAME_FIELDS_NOT_IDENTITY:
+            harmless_fields.add(id(node.value))
+        elif cls is ast.Subscript:
+            index = node.slice
+            if (
+                index.__class__ is ast.Constant
+                and index.value.__class__ is int
+                and index.value != _UNAME_NODE_INDEX
+            ):
+                harmless_fields.add(id(node.value))
         if cls is ast.Call:
             target = scan.resolve(node.func)
+            if target in _UNAME and id(node) in harmless_fields:
+                continue
             if target in HOST_DATA:
                 return target
             if target in ("os.getenv", "os.environ.get") and node.args:
@@ -142,7 +160,12 @@ def check_url(scan, call: ast.Call, scope: int, target: str) -> None:
 
 
 def check_sending_method(scan, call: ast.Call, scope: int, method: str) -> None:
-    """session.post(...), conn.request("POST", path, body=...), sock.sendall(...) on objects we cannot name."""
+    """session.post(...), conn.request("POST", path, body=...), sock.sendall(...) on objects we cannot name.
+
+    A .get on an object that is not known to be an HTTP client is a dict's (or a config's) get, so it only
+    counts on a session or client: one constructed in the call itself or bound to the name it is called on."""
+    if method == "get" and not _is_http_client(scan, call.func.value, scope):
+        return
     if method in ("request", "get", "post", "put"):
         check_url(scan, call, scope, method)
     body = [keyword.value for keyword in call.keywords if keyword.arg in _BODY_KEYWORDS]
@@ -156,6 +179,13 @@ def check_sending_method(scan, call: ast.Call, scope: int, method: str) -> None:
         else call.args[1:3]
     )
     _check_sent(scan, call, scope, body, method, drop=False)
+
+
+def _is_http_client(scan, receiver: ast.expr, scope: int) -> bool:
+    values = [receiver]
+    if receiver.__class__ is ast.Name:
+        values = scan.assigned(scope, receiver.id)
+    return any(value.__class__ is ast.Call and scan.resolve(value.func) in NETWORK for value in values)
 
 
 def _check_sent(scan, call: ast.Call, scope: int, body: list[ast.expr], how: str, *, drop: bool) -> None:

