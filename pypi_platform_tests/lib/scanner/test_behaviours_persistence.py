@@ -101,7 +101,7 @@ def test_dropper_download_and_run_fetched_bytes_made_executable_and_process_star
     os.system('/tmp/agent &')
     os.startfile('C:/Users/x/agent.exe')
     """
-    assert _lines(source, "dropper.download-and-run") == [6, 7]  # the move into place and the run
+    assert _lines(source, "dropper.download-and-run") == [4, 6, 7]
     assert _lines(source, "process.start-file") == [8]
 
 
