@@ -17,6 +17,22 @@ from pypi_platform.lib.scanner.syntax_walk import argument, identifier
 _FULL_ACCESS_NAMES = {"PROCESS_ALL_ACCESS", "PROCESS_VM_WRITE", "PROCESS_CREATE_THREAD"}
 _FULL_ACCESS_VALUES = {0x1F0FFF, 0x1FFFFF}
 _VM_WRITE, _CREATE_THREAD = 0x0020, 0x0002
+# What is done with such a handle when it injects: memory written or mapped into the process, a thread or an APC
+# started there. A handle opened with all rights and used for nothing of the kind (to change the process's
+# security, as administration scripts do) writes nothing.
+_USES_OF_A_WRITE_HANDLE = {
+    "VirtualAllocEx",
+    "WriteProcessMemory",
+    "CreateRemoteThread",
+    "CreateRemoteThreadEx",
+    "NtWriteVirtualMemory",
+    "NtCreateThreadEx",
+    "RtlCreateUserThread",
+    "QueueUserAPC",
+    "NtUnmapViewOfSection",
+    "ZwUnmapViewOfSection",
+    "SetThreadContext",
+}
 # PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY.
 _EXECUTABLE_PAGES = {0x10, 0x20, 0x40, 0x80}
 # The position of the protection argument; VirtualAllocEx is injection whatever it asks (behaviours_spyware.py).
@@ -65,8 +81,9 @@ def _names_or_values(scan, expr: ast.expr | None, scope: int, names: set[str], t
 
 
 def check_open_process(scan, call: ast.Call, scope: int, method: str) -> None:
-    """OpenProcess(PROCESS_ALL_ACCESS, ...): a handle that may write another process's memory. A query-only
-    handle (PROCESS_QUERY_LIMITED_INFORMATION) is what task managers and profilers ask for."""
+    """OpenProcess(PROCESS_ALL_ACCESS, ...): a handle that may write another process's memory, reported when the
+    file also writes or starts code in a process (see finish). A query-only handle
+    (PROCESS_QUERY_LIMITED_INFORMATION) is what task managers and profilers ask for."""
     access = _names_or_values(
         scan,
         argument(call, 0, "dwDesiredAccess"),
@@ -75,9 +92,8 @@ def check_open_process(scan, call: ast.Call, scope: int, method: str) -> None:
         lambda value: value in _FULL_ACCESS_VALUES or value & (_VM_WRITE | _CREATE_THREAD) != 0,
     )
     if access is not None:
-        scan.add(
-            "injection.process-memory", call, evidence=f"{method} with {access}: write access to a process"
-        )
+        evidence = f"{method} with {access}: write access to a process"
+        scan.facts.setdefault("write-handles", []).append((call, evidence))
 
 
 def check_allocation(scan, call: ast.Call, scope: int, method: str) -> None:
@@ -133,6 +149,10 @@ def finish(scan) -> None:
     """Once executable memory exists, the calls that copy into it or start it are shellcode too; and a
     function type applied to a raw address (CFUNCTYPE(c_int)(address)) runs the bytes there. Applied to a
     Python function, as callbacks are made, it runs nothing foreign."""
+    handles = scan.facts.get("write-handles", ())
+    if handles and _writes_into_a_process(scan):
+        for call, evidence in handles:
+            scan.add("injection.process-memory", call, evidence=evidence)
     found = list(scan.facts.get("shellcode", ()))
     if scan.facts.get("executable-memory"):
         for call in scan.facts.get("memory-runners", ()):
@@ -146,6 +166,10 @@ def finish(scan) -> None:
     if found and _runs_foreign_code(scan, [call for call, _ in found]):
         for call, evidence in found:
             scan.add("injection.shellcode", call, evidence=evidence)
+
+
+def _writes_into_a_process(scan) -> bool:
+    return any(identifier(call.func) in _USES_OF_A_WRITE_HANDLE for call, _ in scan.calls[:_CALLS_LOOKED_AT])
 
 
 def _runs_foreign_code(scan, calls: list[ast.Call]) -> bool:

@@ -16,8 +16,18 @@ def test_injection_process_memory_open_process_with_write_access():
     kernel32 = ctypes.windll.kernel32
     handle = kernel32.OpenProcess(PROCESS_ALL_ACCESS, False, pid)
     other = ctypes.windll.kernel32.OpenProcess(0x0028, False, pid)
+    kernel32.WriteProcessMemory(handle, address, payload, len(payload), None)
     """
-    assert _lines(source, "injection.process-memory") == [5, 6]
+    assert _lines(source, "injection.process-memory") == [5, 6, 7]
+
+
+def test_a_process_opened_with_all_access_to_change_its_security_is_no_injection():
+    source = """
+    import win32api, win32con, win32security
+    handle = win32api.OpenProcess(win32con.PROCESS_ALL_ACCESS, 0, pid)
+    win32security.SetSecurityInfo(handle, win32security.SE_KERNEL_OBJECT, info, None, None, dacl, None)
+    """
+    assert "injection.process-memory" not in rules(source)
 
 
 def test_a_query_only_process_handle_is_no_injection():
