@@ -124,11 +124,24 @@ def check_resolution(scan, call: ast.Call, scope: int, target: str) -> None:
     if name is None:
         return
     composed = _composed_name(scan, name, scope)
-    if composed is None:
+    if composed is None or _LINK_LOCAL_NAME.search(_last_constant(scan, composed, scope)):
         return
     source = carries_host_data(scan, composed, scope) or _encoded_value(scan, composed, scope)
     if source is not None:
         scan.add("exfiltration.dns", call, evidence=f"{source} in a name looked up with {target}")
+
+
+# hostname + ".local" is answered by multicast DNS on the local link: no outside server ever sees the name.
+_LINK_LOCAL_NAME = re.compile(r"\.(?:local|localdomain)\.?$", re.IGNORECASE)
+
+
+def _last_constant(scan, expr: ast.expr, scope: int) -> str:
+    texts = [
+        node.value
+        for node in scan.subtree([expr], scope, follow_names=False)
+        if node.__class__ is ast.Constant and node.value.__class__ is str
+    ]
+    return texts[-1] if texts else ""
 
 
 def _composed_name(scan, name: ast.expr, scope: int) -> ast.expr | None:

@@ -113,6 +113,7 @@ def test_finding_the_local_address_from_the_host_name_held_in_a_variable_is_quie
     public = socket.gethostbyname_ex(hostname)[2]
     first = socket.getaddrinfo(hostname, None, socket.AF_UNSPEC, 0, 0, socket.AI_ADDRCONFIG)[0][4][0]
     both = socket.getaddrinfo(socket.gethostname(), 0)
+    on_the_link = socket.gethostbyname_ex(socket.gethostname() + '.local')[2]
     """
     assert [rule for rule, _ in found(source) if rule == "exfiltration.dns"] == []
 
