@@ -1,6 +1,6 @@
 """A package's score: correlated within a file, weighed by where the file sits, then the worst files.
 
-Aura summed every detection, so the biggest benign packages ranked highest (REFERENCE.md §5.8). Here:
+Aura summed every detection, so the biggest benign packages ranked highest. Here:
 - In a file, a threat counts in full and the capabilities beside it add to it (a webhook URL next to a network
   call is worse than either). Two pairs of capabilities in one file make a threat: reading where credentials
   live next to a way out (network or a process) is exfiltration, and running computed code next to a network
