@@ -176,7 +176,10 @@ def check_keylogger(scan, call: ast.Call, scope: int, target: str) -> None:
 
 
 def check_dpapi(scan, call: ast.Call, scope: int, target: str) -> None:
-    scan.add("credentials.browser-data", call, evidence=f"{target}: a browser's saved secrets decrypted")
+    """DPAPI protects every Windows application's secrets (and its bindings' tests call it); undoing it is a
+    browser-data theft in a file that names a browser's stores, its tables or its encrypted key."""
+    if _BROWSER_STORES.search(scan.source.decode("utf-8", "replace")) or b"encrypted_key" in scan.source:
+        scan.add("credentials.browser-data", call, evidence=f"{target}: a browser's saved secrets decrypted")
 
 
 def check_aes(scan, call: ast.Call, scope: int, target: str) -> None:

@@ -79,6 +79,15 @@ def test_credentials_browser_data_stores_opened_and_decrypted():
     assert _lines(source, "credentials.browser-data") == [5, 6, 7, 9]
 
 
+def test_dpapi_of_an_applications_own_secret_is_no_browser_data():
+    source = """
+    import win32crypt
+    blob = win32crypt.CryptProtectData(b"secret", "description")
+    assert win32crypt.CryptUnprotectData(blob)[1] == b"secret"
+    """
+    assert below_medium(source)
+
+
 def test_an_application_database_is_no_browser_data():
     source = """
     import sqlite3

@@ -169,6 +169,7 @@ def test_every_score_is_recomputed_from_its_parts():
     findings = (
         _at("pkg-1.0/setup.py", "network.connection")
         + _at("pkg-1.0/pkg/a.py", "network.paste-or-webhook-url", "network.connection")
+        + _at("pkg-1.0/pkg/b.py", "network.oast-host")
         + _at("pkg-1.0/tests/x.py", "obfuscation.decode-and-exec")
         + _at("pkg-1.0/py2/m.py", "parse.failed")
     )
@@ -183,9 +184,11 @@ def test_every_score_is_recomputed_from_its_parts():
         1.0,
     )
     assert first.rules == ("network.connection", "network.paste-or-webhook-url")
-    # The next threat adds a quarter; the install-time download, no threat, is shown but does not add.
+    # The next threat in library code adds a quarter; a threat in a test is one more test vector and does
+    # not pile up; the install-time download, no threat, is shown but does not add.
     shares = {part.path: (part.threat, part.counts) for part in parts}
-    assert shares["pkg-1.0/tests/x.py"] == (True, 0.25)
+    assert shares["pkg-1.0/pkg/b.py"] == (True, 0.25)
+    assert shares["pkg-1.0/tests/x.py"] == (True, 0.0)
     assert shares["pkg-1.0/setup.py"] == (False, 0.0)
     assert shares["pkg-1.0/py2/m.py"] == (False, 0.0)
 
@@ -262,3 +265,10 @@ def test_a_leaked_secret_is_reported_but_does_not_flag_alone():
 def test_import_time_capabilities_together_stay_below_the_flag():
     script = _at("pkg-1.0/scripts/shot.py", "network.connection", "process.spawn", at_import=True)
     assert 0 < package_score(script) < FLAG_SCORE
+
+
+def test_a_threat_in_a_test_counts_alone_without_its_scaffolding():
+    # a test that connects to a literal public address through a test server it starts
+    scaffolded = _at("pkg-1.0/tests/test_adapter.py", "network.literal-ip-connection", "network.connection")
+    scaffolded += _at("pkg-1.0/tests/test_adapter.py", "process.spawn", "network.raw-ip-url")
+    assert package_score(scaffolded) == 25 < FLAG_SCORE
