@@ -160,10 +160,17 @@ class _FileScan(Recorder):
     def run(self, tree: ast.AST, max_nodes: int) -> list[Finding]:
         self.tree = tree
         self.subtree_budget = max_nodes  # looking into arguments costs at most as much as the walk
-        cut_short = self._walk(tree, max_nodes)
-        self.bind_assigned_aliases()
-        self._judge()
-        findings = self._findings()
+        try:
+            cut_short = self._walk(tree, max_nodes)
+            self.bind_assigned_aliases()
+            self._judge()
+            findings = self._findings()
+        finally:
+            # The folder holds this scan's bound methods, a cycle that refcounting cannot free; a release file
+            # is scanned with the cycle collector paused, so every file's tree would stay in memory until the
+            # last member is done (an OOM on large sdists). Breaking it frees the tree as the scan returns.
+            self.folder = None
+            self.tree = None
         if cut_short:
             findings.append(
                 Finding.of(

@@ -89,3 +89,19 @@ def test_no_cycle_collection_runs_while_a_large_source_is_parsed_and_walked():
     if sys.version_info < (3, 12):  # from 3.12 on, the nodes the parser makes no longer wake the collector
         assert woken_outside > 10
     assert len(collections) <= 1  # the one owed as the collector resumes, once the scan has returned
+
+
+def test_a_scan_leaves_no_reference_cycle_behind():
+    # Release files are scanned with the cycle collector paused: a cycle would keep every member's syntax tree
+    # alive until the file is done, which ran a large sdist out of memory.
+    source = "import os\nname = 'sy' + 'stem'\ngetattr(os, name)('id')\nexec('import socket')\n" * 50
+    filename, data = build_sdist("cycles", "1.0", modules={"cycles/m.py": source})
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        scan_release_file(filename, data, "sdist")
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
