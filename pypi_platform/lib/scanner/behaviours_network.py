@@ -79,11 +79,17 @@ def literal_ip(text: str) -> str | None:
             continue
         if address.is_loopback or address.is_unspecified or address.is_link_local or address.is_multicast:
             continue
-        if str(address) in _PUBLIC_RESOLVERS:
+        if str(address) in _PUBLIC_RESOLVERS or _network_or_broadcast(address):
             continue
         if not address.is_private or _documentation(address):
             return str(address)
     return None
+
+
+def _network_or_broadcast(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """124.0.0.0, 10.255.255.255: an IPv4 address ending in .0 or .255 names a network or its broadcast in
+    examples and tables, never a host a beacon calls."""
+    return address.version == 4 and address.packed[-1] in (0, 255)
 
 
 def _documentation(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

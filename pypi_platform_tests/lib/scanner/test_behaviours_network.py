@@ -81,6 +81,17 @@ def test_loopback_private_and_named_hosts_are_no_literal_ip_connection():
     assert below_medium(source)
 
 
+def test_a_network_or_broadcast_address_is_no_literal_ip_connection():
+    # pyparsing's NTP example walks a network: 124.0.0.0 names it, no host answers there
+    source = """
+    import socket
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.sendto(b"x", ("124.0.0.0", 123))
+    socket.create_connection(("198.51.100.255", 9))
+    """
+    assert "network.literal-ip-connection" not in rules(source)
+
+
 # --- exfiltration.dns ----------------------------------------------------------------------------------------
 def test_exfiltration_dns_host_data_formatted_into_a_looked_up_name():
     source = """
