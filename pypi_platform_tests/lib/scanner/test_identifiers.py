@@ -55,3 +55,28 @@ def test_a_mathematical_letter_as_an_ordinary_variable_name_is_quiet():
     script_a = "\U0001d4ea"
     assert disguise(script_a) is None
     assert rules(f"{script_a} = 1\nprint({script_a}.real)\n") == set()
+
+
+def test_disguised_words_only_inside_string_literals_are_known_quiet_without_the_tokenizer(monkeypatch):
+    import ast
+
+    from pypi_platform.lib.scanner import identifiers
+
+    table = f'TABLE = ["{CYRILLIC_O}s", """\n{FULL_WIDTH_EXEC}\n"""]\n'
+    monkeypatch.setattr(identifiers.tokenize, "generate_tokens", None)  # the fast path must not need it
+    assert identifiers.homoglyph_identifiers(table.encode(), ast.parse(table)) == []
+
+
+def test_a_disguised_name_beside_string_literals_is_still_found_and_f_strings_are_left_to_the_tokenizer():
+    import ast
+
+    from pypi_platform.lib.scanner import identifiers
+
+    beside = f'TABLE = ["{CYRILLIC_O}s"]\n{CYRILLIC_O}s = __import__("os")\n'
+    assert [line for line, _, _ in identifiers.homoglyph_identifiers(beside.encode(), ast.parse(beside))] == [
+        2
+    ]
+    # the braces of an f-string hold code: the shortcut never vouches for them
+    in_fstring = f'x = f"{{{FULL_WIDTH_EXEC}(code)}}"\n'
+    candidates = {FULL_WIDTH_EXEC}
+    assert not identifiers._all_inside_string_literals(in_fstring, candidates, ast.parse(in_fstring))
