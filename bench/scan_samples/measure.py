@@ -12,12 +12,10 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from pypi_platform.lib.scanner.scoring import FLAG_SCORE  # the scanner's own line for "flagged"
+
 from corpus import Label, Sample, behaviours, labels
 
-try:  # the scanner's own line for "flagged", where the ruleset defines one
-    from pypi_platform.lib.scanner.scoring import FLAG_SCORE
-except ImportError:
-    FLAG_SCORE = 30.0  # the same line the evaluation set draws for its benign packages
 REPORTED = {"medium", "high", "critical"}
 HIGH = {"high", "critical"}
 GOAL_RECALL = 0.95

@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from pypi_platform.lib.scanner.archive import TAR_SUFFIXES
 from pypi_platform.lib.scanner.config_rules import backend_members
 from pypi_platform.lib.scanner.findings import RULES, Finding
 
@@ -247,18 +248,10 @@ def _file_score(findings: list[Finding], where: str) -> tuple[float, bool]:
 
 
 def _import_time_score(findings: list[Finding]) -> float:
-    """At most the highest of ``_IMPORT_SCORES``: a module that connects and spawns at its top level is a CLI
-    script or a test server more often than a payload."""
-    return min(max(_IMPORT_SCORES.values()), _import_time_sum(findings))
-
-
-def _import_time_sum(findings: list[Finding]) -> float:
-    return sum(
-        {
-            finding.rule: _IMPORT_SCORES[finding.rule]
-            for finding in findings
-            if finding.at_import and finding.rule in _IMPORT_SCORES
-        }.values()
+    """The strongest import-time capability, not their sum: a module that connects and spawns at its top level
+    is a CLI script or a test server more often than a payload."""
+    return max(
+        (_IMPORT_SCORES[f.rule] for f in findings if f.at_import and f.rule in _IMPORT_SCORES), default=0.0
     )
 
 
@@ -325,7 +318,7 @@ def _once_per_member(parts: list[Part]) -> list[Part]:
 def _member_key(filename: str, path: str) -> str:
     """A member's path as a wheel names it: an sdist's "name-version/" and "src/" dropped."""
     _, slash, rest = path.partition("/")
-    if slash and filename.lower().endswith((".tar.gz", ".tgz", ".zip", ".tar.bz2", ".tar.xz", ".tar")):
+    if slash and filename.lower().endswith((*TAR_SUFFIXES, ".zip")):
         path = rest
     return path.removeprefix("src/")
 
