@@ -33,9 +33,27 @@ _USES_OF_A_WRITE_HANDLE = {
     "ZwUnmapViewOfSection",
     "SetThreadContext",
 }
+# The two halves of an injection: room made or bytes written in a process (or its image unmapped, to hollow it),
+# and code started or redirected there.
+_PROCESS_WRITES = {
+    "VirtualAllocEx",
+    "WriteProcessMemory",
+    "NtWriteVirtualMemory",
+    "NtUnmapViewOfSection",
+    "ZwUnmapViewOfSection",
+    "NtMapViewOfSection",
+}
+_PROCESS_STARTS = {
+    "CreateRemoteThread",
+    "CreateRemoteThreadEx",
+    "NtCreateThreadEx",
+    "RtlCreateUserThread",
+    "QueueUserAPC",
+    "SetThreadContext",
+}
 # PAGE_EXECUTE, PAGE_EXECUTE_READ, PAGE_EXECUTE_READWRITE, PAGE_EXECUTE_WRITECOPY.
 _EXECUTABLE_PAGES = {0x10, 0x20, 0x40, 0x80}
-# The position of the protection argument; VirtualAllocEx is injection whatever it asks (behaviours_spyware.py).
+# The position of the protection argument; VirtualAllocEx is one half of an injection whatever it asks.
 _ALLOCATORS = {"VirtualAlloc": 3, "VirtualProtect": 2, "VirtualProtectEx": 3}
 # Calls that copy into or start code at an address: they mean shellcode only once executable memory exists.
 _RUNNERS = {"RtlMoveMemory", "RtlCopyMemory", "CreateThread", "memmove"}
@@ -119,6 +137,14 @@ def check_allocation(scan, call: ast.Call, scope: int, method: str) -> None:
         scan.facts.setdefault("shellcode", []).append((call, evidence))
 
 
+def check_process_write(scan, call: ast.Call, scope: int, method: str) -> None:
+    scan.facts.setdefault("process-writes", []).append((call, method))
+
+
+def check_process_start(scan, call: ast.Call, scope: int, method: str) -> None:
+    scan.facts.setdefault("process-starts", []).append((call, method))
+
+
 def check_runner(scan, call: ast.Call, scope: int, method: str) -> None:
     scan.facts.setdefault("memory-runners", []).append(call)
 
@@ -149,6 +175,7 @@ def finish(scan) -> None:
     """Once executable memory exists, the calls that copy into it or start it are shellcode too; and a
     function type applied to a raw address (CFUNCTYPE(c_int)(address)) runs the bytes there. Applied to a
     Python function, as callbacks are made, it runs nothing foreign."""
+    _judge_process_calls(scan)
     handles = scan.facts.get("write-handles", ())
     if handles and _writes_into_a_process(scan):
         for call, evidence in handles:
@@ -166,6 +193,20 @@ def finish(scan) -> None:
     if found and _runs_foreign_code(scan, [call for call, _ in found]):
         for call, evidence in found:
             scan.add("injection.shellcode", call, evidence=evidence)
+
+
+def _judge_process_calls(scan) -> None:
+    """Memory written into a process and a thread started there (or a handle opened to write it), both in the
+    file, is an injection; either half alone is what debuggers (one wrapper method per call, each in its own module) and memory tests do."""
+    writes, starts = scan.facts.get("process-writes", ()), scan.facts.get("process-starts", ())
+    chained = bool(writes) and bool(starts or scan.facts.get("write-handles"))
+    for call, method in (*writes, *starts):
+        if chained:
+            scan.add("injection.process-memory", call, evidence=f"{method} beside a write and a start")
+        else:
+            scan.add(
+                "injection.process-api", call, evidence=f"{method} without the other half of an injection"
+            )
 
 
 def _writes_into_a_process(scan) -> bool:
@@ -198,3 +239,5 @@ CHECKS = {"mmap": check_mmap, "function-type": check_function_type}
 METHOD_CHECKS = {"OpenProcess": check_open_process}
 METHOD_CHECKS.update(dict.fromkeys(_ALLOCATORS, check_allocation))
 METHOD_CHECKS.update(dict.fromkeys(_RUNNERS, check_runner))
+METHOD_CHECKS.update(dict.fromkeys(_PROCESS_WRITES, check_process_write))
+METHOD_CHECKS.update(dict.fromkeys(_PROCESS_STARTS, check_process_start))

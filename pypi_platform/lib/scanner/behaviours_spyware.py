@@ -40,12 +40,6 @@ _METHOD_RULES = {
     "SetWindowsHookExW": "spyware.keylogger",
     "SetWindowsHookEx": "spyware.keylogger",
     "GetAsyncKeyState": "spyware.keylogger",
-    "VirtualAllocEx": "injection.process-memory",
-    "WriteProcessMemory": "injection.process-memory",
-    "CreateRemoteThread": "injection.process-memory",
-    "NtUnmapViewOfSection": "injection.process-memory",
-    "ZwUnmapViewOfSection": "injection.process-memory",
-    "QueueUserAPC": "injection.process-memory",
     "CryptUnprotectData": "credentials.browser-data",
 }
 _BROWSER_STORES = re.compile(

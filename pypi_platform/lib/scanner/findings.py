@@ -21,7 +21,7 @@ class Rule(NamedTuple):
 
 # Rule id -> definition. Ids are stable: consumers key on them across ruleset versions. Bump RULESET_VERSION
 # whenever a rule's logic or score changes, so that cached per-file results are not reused.
-RULESET_VERSION = "2026.12.1"
+RULESET_VERSION = "2026.12.2"
 
 RULES: dict[str, Rule] = {
     # archive.py: the release file itself
@@ -144,6 +144,9 @@ RULES: dict[str, Rule] = {
     "process.start-file": Rule("medium", 20, "capability"),  # os.startfile: open with the associated program
     # Writing into another process and starting a thread there: what injectors do, nothing else.
     "injection.process-memory": Rule("critical", 100, "threat"),
+    # One half of that chain only (memory allocated or written in a process, or a thread started or redirected
+    # in one): debuggers wrap each call in a method of its own and memory tests allocate; injection needs both.
+    "injection.process-api": Rule("medium", 20, "capability"),
     # Machine code run in the own process: executable memory allocated or mapped, bytes copied there and started
     # as a thread or cast to a function. JIT compilers do this in C, not through ctypes; loaders of payloads do.
     "injection.shellcode": Rule("critical", 90, "threat"),

@@ -93,3 +93,40 @@ def test_read_write_memory_copies_and_python_callbacks_are_no_shellcode():
     ctypes.CFUNCTYPE(None)(log_message)
     """
     assert not {"injection.process-memory", "injection.shellcode"} & rules(source)
+
+
+# --- injection.process-api: one half of the chain ------------------------------------------------------------
+def test_injection_process_api_a_debuggers_wrappers_each_alone_are_no_injection():
+    # A debugger library wraps each API in a method of its own module: the write here, the thread elsewhere.
+    writes = """
+    import win32
+    class Process:
+        def write(self, address, data):
+            return win32.WriteProcessMemory(self.handle, address, data)
+        def malloc(self, size):
+            return win32.VirtualAllocEx(self.handle, None, size)
+    """
+    starts = """
+    import win32
+    class Thread:
+        def start(self, process, address, parameter):
+            return win32.CreateRemoteThread(process, 0, 0, address, parameter, 0)
+        def set_context(self, context):
+            win32.SetThreadContext(self.handle, context)
+    """
+    assert _lines(writes, "injection.process-api") == [5, 7]
+    assert _lines(starts, "injection.process-api") == [5, 7]
+    assert "injection.process-memory" not in rules(writes) | rules(starts)
+
+
+def test_injection_process_memory_needs_a_write_and_a_start_in_the_file():
+    source = """
+    import ctypes
+    kernel32 = ctypes.windll.kernel32
+    def _put(process, payload):
+        return kernel32.VirtualAllocEx(process, None, len(payload), 0x3000, 0x04)
+    def _go(process, address):
+        kernel32.QueueUserAPC(address, process, 0)
+    """
+    assert _lines(source, "injection.process-memory") == [5, 7]
+    assert "injection.process-api" not in rules(source)
