@@ -48,6 +48,7 @@ _REGISTRY_WRITERS = {"winreg.SetValueEx", "winreg.SetValue", "_winreg.SetValueEx
 _CHMOD = {"os.chmod"}
 _EXECUTABLE_NAMES = re.compile(r"\.(?:exe|dll|scr|com|bat|cmd|ps1|vbs|hta|msi|so|dylib)$")
 _EXECUTABLE_BITS = 0o111
+_EXECUTE_BIT_NAMES = re.compile(r"S_I(?:EXEC|X(?:USR|GRP|OTH)|RWX[UGO])$")
 
 ROLES = (
     ("write-open", OPENERS),
@@ -119,11 +120,26 @@ def check_registry(scan, call: ast.Call, scope: int, target: str) -> None:
 
 
 def check_chmod(scan, call: ast.Call, scope: int, target: str) -> None:
-    mode = scan.folder.value(argument(call, 1, "mode"), scope)
-    if mode.__class__ is int and mode & _EXECUTABLE_BITS:
+    """A mode that adds an execute bit makes the file runnable: a constant with one (``0o755``), a name of one
+    (``stat.S_IEXEC``) or a bit set or-ed in. A mode taken whole from elsewhere (an archive member's, a parameter)
+    or masked with ``&`` only restores permissions the file already had, as every extractor does."""
+    expr = argument(call, 1, "mode")
+    if expr is None:
+        return
+    mode = scan.folder.value(expr, scope)
+    if (mode.__class__ is int and mode & _EXECUTABLE_BITS) or (mode is None and _adds_execute_bit(expr)):
         scan.facts.setdefault("run", []).append((call, scope))
-    elif mode is None and argument(call, 1, "mode") is not None:
-        scan.facts.setdefault("run", []).append((call, scope))  # stat.S_IEXEC | ...: flags by name
+
+
+def _adds_execute_bit(expr: ast.expr) -> bool:
+    if expr.__class__ is ast.BinOp:
+        if expr.op.__class__ is ast.BitAnd:
+            return False
+        return _adds_execute_bit(expr.left) or _adds_execute_bit(expr.right)
+    if expr.__class__ is ast.Constant:
+        return expr.value.__class__ is int and bool(expr.value & _EXECUTABLE_BITS)
+    name = expr.attr if expr.__class__ is ast.Attribute else getattr(expr, "id", "")
+    return _EXECUTE_BIT_NAMES.match(name) is not None
 
 
 def check_run(scan, call: ast.Call, scope: int, target: str) -> None:

