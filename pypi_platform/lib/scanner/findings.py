@@ -182,6 +182,13 @@ RULES: dict[str, Rule] = {
     # binaries.py and typosquat.py: the release as a whole
     "binary.executable-in-sdist": Rule("high", 50, "anomaly"),
     "metadata.typosquat": Rule("high", 50, "threat"),
+    # ---- stealer stages (behaviours_spyware.py, credential_stores.py)
+    # Text searched (findall, finditer) with the pattern of a 12- to 24-word recovery phrase: a wallet's seed
+    # hunted in the user's files. Wallet libraries validate a phrase whole (match, fullmatch); they never search.
+    "credentials.seed-phrase-search": Rule("high", 70, "threat"),
+    # A folder or file copied or archived in a file that names credential stores: the loot gathered before it is
+    # sent. Backup tools copy folders too, so it is a capability that weighs beside a theft.
+    "exfiltration.staging": Rule("medium", 20, "capability"),
 }
 
 KINDS = ("threat", "capability", "anomaly")
