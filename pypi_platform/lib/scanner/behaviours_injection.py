@@ -61,6 +61,13 @@ _FUNCTION_TYPES = {"ctypes.CFUNCTYPE", "ctypes.WINFUNCTYPE", "ctypes.PYFUNCTYPE"
 # What an address in raw memory is taken from: casting it to a function runs whatever bytes are there.
 _ADDRESS_SOURCES = {"addressof", "from_buffer", "VirtualAlloc", "VirtualAllocEx", "c_void_p"}
 _LOOKED_AT = 200  # nodes read in one call's arguments
+_PROBE_STUB_BYTES = 64
+_SYSTEM_CALL_OPCODES = (
+    b"\x0f\x05",
+    b"\xcd\x80",
+    b"\x0f\x34",
+    b"\xcd\x2e",
+)  # syscall, int 0x80, sysenter, int 0x2e
 _CALLS_LOOKED_AT = 100_000  # calls of a file searched for a decoder
 
 ROLES = (
@@ -214,25 +221,44 @@ def _writes_into_a_process(scan) -> bool:
 
 
 def _runs_foreign_code(scan, calls: list[ast.Call]) -> bool:
-    """Whether the machine code comes from outside the file: the file fetches or decodes, or the memory is
-    sized or filled from a function's parameter (the payload handed in). A stub of a few opcodes spelled in
-    the file itself (a CPUID probe, as dataframe libraries run to pick their build) runs nothing foreign."""
-    if scan.facts.get("network") or any(
-        "decode" in scan.roles_of(scan.resolve(call.func) or "") for call, _ in scan.calls[:_CALLS_LOOKED_AT]
-    ):
+    """Whether the machine code comes from outside the file: the file fetches, decodes something that is not a
+    short probe, or the memory is sized or filled from a parameter of the function around the call (the payload
+    handed in). A stub of a few opcodes spelled in the file itself (a CPUID probe, as dataframe libraries and
+    interpreter probes run to pick their build) runs nothing foreign."""
+    if scan.facts.get("network"):
         return True
-    parameters = {
-        parameter.arg
+    for call, scope in scan.calls[:_CALLS_LOOKED_AT]:
+        if "decode" in scan.roles_of(scan.resolve(call.func) or "") and not _a_probe_stub(
+            scan.folder.value(call, scope)
+        ):
+            return True
+    functions = [
+        node
         for node in ast.walk(scan.tree)
         if node.__class__ in (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-        for parameter in (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)
-    } - {"self", "cls"}
-    return any(
-        node.__class__ is ast.Name and node.id in parameters
-        for call in calls
-        for argument in call.args
-        for node in ast.walk(argument)
-    )
+    ]
+    for call in calls:
+        parameters = {
+            parameter.arg
+            for function in functions
+            if function.lineno <= call.lineno <= (function.end_lineno or function.lineno)
+            for parameter in (*function.args.posonlyargs, *function.args.args, *function.args.kwonlyargs)
+        } - {"self", "cls"}
+        if parameters and any(
+            node.__class__ is ast.Name and node.id in parameters
+            for argument in call.args
+            for node in ast.walk(argument)
+        ):
+            return True
+    return False
+
+
+def _a_probe_stub(decoded: object) -> bool:
+    """A few dozen bytes of machine code without a system call: too short to find and call an operating
+    system function, which every payload must; what CPU feature probes (cpuid, xgetbv) look like."""
+    if decoded.__class__ not in (bytes, bytearray) or len(decoded) > _PROBE_STUB_BYTES:
+        return False
+    return not any(opcode in decoded for opcode in _SYSTEM_CALL_OPCODES)
 
 
 CHECKS = {"mmap": check_mmap, "function-type": check_function_type}

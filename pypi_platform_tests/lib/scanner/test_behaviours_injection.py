@@ -81,6 +81,34 @@ def test_a_cpuid_stub_spelled_in_the_file_is_no_shellcode():
     assert "injection.shellcode" not in rules(source)
 
 
+def test_a_cpuid_stub_decoded_from_hex_and_called_through_a_helper_is_no_shellcode():
+    # An interpreter probe: the stub is spelled in hex, and the address is a parameter only of another function.
+    source = """
+    import ctypes
+    def probe():
+        code = bytes.fromhex("49 89 CA 89 D0 0F A2 41 89 02 C3")
+        kernel32 = ctypes.CDLL("kernel32.dll")
+        address = kernel32.VirtualAlloc(None, len(code), 0x3000, 0x04)
+        ctypes.memmove(address, code, len(code))
+        kernel32.VirtualProtect(address, len(code), 0x20, ctypes.byref(old))
+        return _query(address)
+    def _query(address):
+        return ctypes.CFUNCTYPE(None)(address)
+    """
+    assert "injection.shellcode" not in rules(source)
+
+
+def test_injection_shellcode_a_short_stub_that_makes_a_system_call_is_a_payload():
+    source = """
+    import ctypes
+    code = bytes.fromhex("48 31 C0 B0 3B 0F 05 C3")
+    kernel32 = ctypes.windll.kernel32
+    address = kernel32.VirtualAlloc(None, len(code), 0x3000, 0x40)
+    ctypes.memmove(address, code, len(code))
+    """
+    assert _lines(source, "injection.shellcode") == [5, 6]
+
+
 def test_read_write_memory_copies_and_python_callbacks_are_no_shellcode():
     source = """
     import ctypes, mmap
