@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
+from pypi_platform.lib.scanner import credential_stores
 from pypi_platform.lib.scanner.call_roles import NATIVE_LOADERS, NETWORK, PROCESS
 from pypi_platform.lib.scanner.syntax_walk import call_arguments
 
@@ -49,8 +50,6 @@ _BROWSER_STORES = re.compile(
 _BROWSER_QUERIES = re.compile(
     r"\b(?:password_value|encrypted_value|card_number_encrypted|moz_logins|moz_cookies)\b", re.IGNORECASE
 )
-# The shape of chat-client token patterns: three dot-separated base64url runs of fixed length, or "mfa." tokens.
-_TOKEN_PATTERN = re.compile(r"\{2[3-6](?:,\d+)?\}.*\\\.|mfa\\\.|dQw4w9WgXcQ")
 _TEMP_PLACES = re.compile(
     r"[/\\](?:tmp|temp|downloads)[/\\]|%te?mp%|\$env:te?mp|appdata[/\\]local[/\\]temp", re.IGNORECASE
 )
@@ -104,6 +103,7 @@ ROLES = (
     ("library", NATIVE_LOADERS),
     ("preload", {"os.putenv", "os.environ.setdefault"}),
     ("browser-key", {"base64.b64decode"}),
+    *credential_stores.ROLES,
 )
 
 
@@ -130,6 +130,7 @@ def check_command(scan, call: ast.Call, scope: int, target: str) -> None:
 def finish(scan) -> None:
     """The clipboard read and written in a file that knows wallet addresses: a clipboard hijacker. And a
     library forced into every later process through the environment."""
+    credential_stores.finish(scan)
     if scan.facts.get("clipboard-read"):
         for call in scan.facts.get("clipboard-open", ()):  # the OpenClipboard of a reader is part of the read
             scan.add("spyware.clipboard", call)
@@ -211,7 +212,7 @@ def check_pattern(scan, call: ast.Call, scope: int, target: str) -> None:
     if b"leveldb" not in scan.source or not call.args:
         return
     pattern = scan.constant_text(call.args[0])
-    if pattern is not None and _TOKEN_PATTERN.search(pattern):
+    if pattern is not None and credential_stores.TOKEN_PATTERN.search(pattern):
         scan.add("credentials.token-theft", call, evidence="a token pattern run over leveldb stores")
 
 
@@ -280,8 +281,10 @@ CHECKS = {
     "database": check_database,
     "pattern": check_pattern,
     "library": check_library,
+    **credential_stores.CHECKS,
 }
 METHOD_CHECKS = dict.fromkeys(_METHOD_RULES, check_method)
+METHOD_CHECKS.update(credential_stores.METHOD_CHECKS)
 METHOD_CHECKS.update(dict.fromkeys(_CLIPBOARD_WRITE_METHODS, check_clipboard_write_method))
 METHOD_CHECKS.update({"execute": check_query, "OpenClipboard": check_clipboard_open})
 METHOD_CHECKS.update(

@@ -205,6 +205,15 @@ def ip_endpoint(match: re.Match[str]) -> tuple[str, str] | None:
     return "network.raw-ip-endpoint", excerpt(shown)
 
 
+def resolver_address(match: re.Match[str]) -> tuple[str, str] | None:
+    """``resolver.nameservers = ["203.0.113.53"]``: a remote address made the DNS server (a public resolver or a
+    local one is how tests and split-horizon setups pin their lookups)."""
+    host = match.group("host")
+    if not is_remote_ip(host):
+        return None
+    return "network.raw-ip-endpoint", f"DNS resolver set to {host}"
+
+
 _TLDS = {
     *(
         "com",

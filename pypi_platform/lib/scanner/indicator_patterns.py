@@ -159,13 +159,17 @@ INDICATORS: list[tuple] = [
     ("network.raw-ip-endpoint", _SOCKET_WORDS,
      re.compile(r"\[(?P<host>[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)\]:(?P<port>\d{2,5})\b"),
      judges.ip_endpoint, True, None),
+    # A DNS resolver pointed at a literal address: lookups (and what is spelled into their names) go to that
+    # server, not to the system's resolver.
+    ("network.raw-ip-endpoint", ("nameservers",),
+     re.compile(r"\bnameservers\s*=\s*[\[(]\s*[\"'](?P<host>[0-9A-Fa-f:.]+)[\"']"), judges.resolver_address),
     ("network.url-userinfo-host", ("://",),
      re.compile(r"://(?P<user>[\w-]+(?:\.[\w-]+)+)@(?P<host>[\w-]+(?:\.[\w-]+)*|\[[0-9A-Fa-f:.]+\])"),
      judges.userinfo_host, False, None),
     # ---- where credentials live (capabilities: clients read their own honestly) ----
     ("credentials.sensitive-path",
      (".ssh/", ".aws/", ".kube/", "gcloud", ".azure/", "/etc/shadow", *_BROWSER_FILES, "leveldb", "Telegram Desktop",
-      *_WALLET_EXTENSIONS, *_WALLET_DIRS),
+      *_WALLET_EXTENSIONS, *_WALLET_DIRS, "solana", "discord_desktop_core"),
      re.compile(
          r"\.ssh[/\\]+(?:id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws[/\\]+credentials|\.kube[/\\]+config"
          r"|Login Data|Local State|Web Data|[/\\]Cookies\b|cookies\.sqlite|logins\.json|key4\.db|wallet\.dat"
@@ -173,8 +177,12 @@ INDICATORS: list[tuple] = [
          r"|(?:discord\w*|Local Storage)[/\\]+(?:Local Storage[/\\]+)?leveldb|Telegram Desktop[/\\]+tdata"
          r"|exodus\.wallet|Exodus[/\\]|Electrum[/\\]+wallets|\.electrum[/\\]|Atomic[/\\]+Local Storage"
          r"|\.?[Ee]thereum[/\\]+keystore|Coinomi[/\\]|Guarda[/\\]|com\.liberty\.jaxx|Armory[/\\]|Zcash[/\\]"
-         r"|Bitcoin[/\\]+wallets|" + _hosts(*_WALLET_EXTENSIONS)
+         r"|Bitcoin[/\\]+wallets|solana[/\\]+id\.json|discord_desktop_core[/\\]+(?:index\.js|core\.asar)"
+         r"|" + _hosts(*_WALLET_EXTENSIONS)
      ), None),
+    # The stub of a chat client's core module, written by a Python program: the client rewritten to load a
+    # token stealer with it on every start.
+    ("credentials.token-theft", ("core.asar",), re.compile(r"\brequire\(\s*['\"]\./core\.asar['\"]\s*\)"), None),
     ("credentials.client-config", (".pypirc", ".netrc", ".docker/", ".git-credentials"),
      re.compile(r"\.pypirc|\.netrc|\.docker/config\.json|\.git-credentials"), None),
     # ---- persistence: places the system runs code from at logon, boot or on a schedule ----

@@ -34,7 +34,7 @@ def test_spyware_screenshot_grabs():
     with mss.mss() as screen:
         screen.shot()
     """
-    assert _lines(source, "spyware.screenshot") == [4, 5, 6]
+    assert _lines(source, "spyware.screenshot") == [4, 5, 6, 7]
 
 
 def test_opening_an_image_is_no_screenshot():

@@ -259,6 +259,34 @@ def test_credentials_sensitive_path_covers_discord_wallet_and_browser_stores():
     assert _rule_of("from leveldb import DB; db = DB('cache')") == set()
 
 
+def test_credentials_sensitive_path_covers_the_solana_key_and_a_chat_clients_core():
+    assert _rule_of('open(os.path.expanduser("~/.config/solana/id.json"))') == {"credentials.sensitive-path"}
+    assert _rule_of("discord/0.0.309/modules/discord_desktop_core/index.js") == {"credentials.sensitive-path"}
+    for benign in ("import solana", "solana.rpc.api.Client(url)", "docs/discord_desktop_core.md"):
+        assert _rule_of(benign) == set(), benign
+
+
+def test_credentials_token_theft_of_a_chat_client_core_stub_written_out():
+    text = """fh.write("module.exports = require('./core.asar');\\nrequire('https').get(u)")"""
+    assert _rule_of(text) == {"credentials.token-theft"}
+    assert _rule_of("electron asar archives: app.asar, core.asar") == set()
+
+
+def test_network_raw_ip_endpoint_for_a_dns_resolver_set_to_a_literal_address():
+    assert _rule_of('resolver.nameservers = ["203.0.113.53"]') == {"network.raw-ip-endpoint"}
+    assert _rule_of("r.nameservers = ('2001:db8::53',)") == {"network.raw-ip-endpoint"}
+
+
+def test_a_public_or_local_resolver_address_is_no_endpoint():
+    for text in (
+        'resolver.nameservers = ["8.8.8.8", "1.1.1.1"]',
+        'resolver.nameservers = ["127.0.0.1"]',
+        'resolver.nameservers = ["10.0.0.2"]',
+        "resolver.nameservers = [server]",
+    ):
+        assert _rule_of(text) == set(), text
+
+
 def test_persistence_autostart_path():
     for path in (
         r"AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup",
