@@ -58,3 +58,35 @@ def test_release_scan_reports_the_in_tree_backend_of_an_sdist():
     assert [(f.rule, f.path) for f in result.findings] == [
         ("install.in-tree-backend", "demo-1.0/pyproject.toml")
     ]
+
+
+HATCH_HOOK = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[tool.hatch.build.hooks.custom]
+path = "tools/build_hook.py"
+
+[tool.hatch.build.targets.wheel.hooks.custom]
+"""
+
+
+def test_install_in_tree_backend_for_hatch_custom_build_hooks():
+    general, wheel = config_findings("demo-1.0/pyproject.toml", HATCH_HOOK)
+    assert (general.rule, general.line, wheel.line) == ("install.in-tree-backend", 5, 8)
+    assert backend_members(general) == ["demo-1.0/tools/build_hook.py"]
+    assert backend_members(wheel) == ["demo-1.0/hatch_build.py"]  # the file hatchling runs by default
+
+
+def test_install_in_tree_backend_for_the_pdm_backends_custom_hook():
+    text = '[build-system]\nbuild-backend = "pdm.backend"\n\n[tool.pdm.build]\ncustom-hook = "build.py"\n'
+    (finding,) = config_findings("demo-1.0/pyproject.toml", text)
+    assert finding.line == 5 and backend_members(finding) == ["demo-1.0/build.py"]
+
+
+def test_hatch_plugins_and_hooks_under_another_backend_give_nothing():
+    plugin = '[build-system]\nbuild-backend = "hatchling.build"\n\n[tool.hatch.build.hooks.vcs]\nversion-file = "v.py"\n'
+    assert config_findings("demo-1.0/pyproject.toml", plugin) == []
+    other = HATCH_HOOK.replace("hatchling.build", "setuptools.build_meta")
+    assert config_findings("demo-1.0/pyproject.toml", other) == []
