@@ -11,30 +11,11 @@ from __future__ import annotations
 import ast
 import re
 
+from pypi_platform.lib.scanner import sends
 from pypi_platform.lib.scanner.call_roles import NETWORK, PROCESS, qualified
+from pypi_platform.lib.scanner.host_data import carries_host_data, sensitive_file_read
 from pypi_platform.lib.scanner.syntax_walk import argument
 
-# Sources of data about the machine and its user: what a beacon or a stealer sends home.
-HOST_DATA = {
-    "getpass.getuser",
-    "os.getlogin",
-    "socket.gethostname",
-    "socket.getfqdn",
-    "platform.node",
-    "platform.uname",
-    "os.uname",
-    "uuid.getnode",
-    "os.listdir",
-    "os.scandir",
-    "os.walk",
-    "glob.glob",
-}
-# os.uname()/platform.uname() also hold the OS name and machine architecture, which download URLs of
-# platform-specific builds carry honestly; only the node name in them identifies the machine.
-_UNAME = {"os.uname", "platform.uname"}
-_UNAME_FIELDS_NOT_IDENTITY = {"sysname", "release", "version", "machine", "system", "processor"}
-_UNAME_NODE_INDEX = 1
-_IDENTITY_VARIABLES = {"USER", "USERNAME", "LOGNAME", "COMPUTERNAME", "HOSTNAME", "USERDOMAIN", "HOME"}
 _ENCODERS = qualified("base64", "b64encode", "b32encode", "b16encode", "urlsafe_b64encode") | {
     "binascii.hexlify"
 }
@@ -46,14 +27,6 @@ _HTTP_SENDERS = {
 }
 _HTTP_SENDERS |= {"urllib.request.urlopen", "urllib.request.Request", "urllib2.urlopen", "urllib2.Request"}
 _BODY_KEYWORDS = ("data", "json", "params", "files", "body", "content")
-# Files whose contents are what a stealer uploads: keys, shell histories, password and configuration stores.
-_SENSITIVE_FILES = re.compile(
-    r"\.ssh\b|/etc/(?:passwd|shadow)|\.aws/|\.kube/|\.gnupg|_history\b|\.netrc|\.pypirc|\.docker/config"
-    r"|\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\.config\b|\.git-credentials"
-    r"|wallet\.dat|\.electrum|\.ethereum/keystore|solana/id\.json|exodus|local extension settings",
-    re.IGNORECASE,
-)
-_READS = {"read", "read_text", "read_bytes"}
 _DROP_HOSTS = re.compile(
     r"discord(?:app)?\.com/api/webhooks|hooks\.slack\.com|api\.telegram\.org/bot|webhook\.site|pastebin\.com"
     r"|paste\.ee|transfer\.sh|requestbin|pipedream\.net|ngrok",
@@ -79,41 +52,8 @@ ROLES = (
     ("resolve-name", _RESOLVERS),
     ("send-http", _HTTP_SENDERS),
     ("exfil-command", PROCESS),
+    *sends.ROLES,
 )
-
-
-def carries_host_data(scan, expr: ast.expr, scope: int) -> str | None:
-    """The host-data source feeding an expression (getpass.getuser, socket.gethostname, os.environ["USER"], a
-    directory listing, an encoded value of one), or None. The working directory is not host data, nor is the
-    OS name or architecture read from os.uname()."""
-    harmless_fields: set[int] = set()  # uname() calls of which only a non-identifying field is read
-    for node in scan.subtree([expr], scope, follow_names=True):
-        cls = node.__class__
-        if cls is ast.Attribute and node.attr in _UNAME_FIELDS_NOT_IDENTITY:
-            harmless_fields.add(id(node.value))
-        elif cls is ast.Subscript:
-            index = node.slice
-            if (
-                index.__class__ is ast.Constant
-                and index.value.__class__ is int
-                and index.value != _UNAME_NODE_INDEX
-            ):
-                harmless_fields.add(id(node.value))
-        if cls is ast.Call:
-            target = scan.resolve(node.func)
-            if target in _UNAME and id(node) in harmless_fields:
-                continue
-            if target in HOST_DATA:
-                return target
-            if target in ("os.getenv", "os.environ.get") and node.args:
-                name = scan.constant_text(node.args[0])
-                if name in _IDENTITY_VARIABLES:
-                    return f"{target}({name!r})"
-        elif cls is ast.Subscript and scan.resolve(node.value) == "os.environ":
-            name = scan.constant_text(node.slice)
-            if name in _IDENTITY_VARIABLES:
-                return f"os.environ[{name!r}]"
-    return None
 
 
 def check_resolution(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -127,6 +67,10 @@ def check_resolution(scan, call: ast.Call, scope: int, target: str) -> None:
     if composed is None or _LINK_LOCAL_NAME.search(_last_constant(scan, composed, scope)):
         return
     source = carries_host_data(scan, composed, scope) or _encoded_value(scan, composed, scope)
+    for looped in sends.loop_sources(scan, composed, scope) if source is None else ():
+        source = carries_host_data(scan, looped, scope) or _encoded_value(scan, looped, scope)
+        if source is not None:
+            break
     if source is not None:
         scan.add("exfiltration.dns", call, evidence=f"{source} in a name looked up with {target}")
 
@@ -194,6 +138,7 @@ def check_sending_method(scan, call: ast.Call, scope: int, method: str) -> None:
 
     A .get on an object that is not known to be an HTTP client is a dict's (or a config's) get, so it only
     counts on a session or client: one constructed in the call itself or bound to the name it is called on."""
+    sends.check_request_on_connection(scan, call, scope, method)
     if method == "get" and not _is_http_client(scan, call.func.value, scope):
         return
     if method in ("request", "get", "post", "put"):
@@ -219,35 +164,14 @@ def _is_http_client(scan, receiver: ast.expr, scope: int) -> bool:
 
 
 def _check_sent(scan, call: ast.Call, scope: int, body: list[ast.expr], how: str, *, drop: bool) -> None:
+    if call.func.__class__ is ast.Attribute and call.func.attr in _ATTACHING:
+        sends.record_attachment(scan, call, scope)
+    sends.mark_gathered_environment(scan, body, scope, how)
     for part in body:
-        source = carries_host_data(scan, part, scope) or _sensitive_file_read(scan, part, scope, drop=drop)
+        source = carries_host_data(scan, part, scope) or sensitive_file_read(scan, part, scope, drop=drop)
         if source is not None:
             scan.add("exfiltration.host-data", call, evidence=f"{source} sent with {how}")
             return
-
-
-def _sensitive_file_read(scan, expr: ast.expr, scope: int, *, drop: bool) -> str | None:
-    """A file read (open(path).read(), open(path, "rb"), Path(path).read_bytes()) of a sensitive path, or of any
-    path when the destination is a webhook or paste site."""
-    for node in scan.subtree([expr], scope, follow_names=True):
-        if node.__class__ is not ast.Call:
-            continue
-        func = node.func
-        opened = None
-        if func.__class__ is ast.Attribute and func.attr in _READS:
-            opened = func.value
-        elif scan.resolve(func) == "open":
-            opened = node
-        if opened is None:
-            continue
-        path = " ".join(
-            part.value
-            for part in scan.subtree([opened], scope, follow_names=True)
-            if part.__class__ is ast.Constant and part.value.__class__ is str
-        )
-        if drop or _SENSITIVE_FILES.search(path.replace("\\", "/")):
-            return f"contents of {path[:60] or 'a file'}"
-    return None
 
 
 def check_command(scan, call: ast.Call, scope: int, target: str) -> None:
@@ -272,7 +196,18 @@ def check_resolver_method(scan, call: ast.Call, scope: int, method: str) -> None
         check_resolution(scan, call, scope, method)
 
 
+def check_webhook_client(scan, call: ast.Call, scope: int, target: str) -> None:
+    sends.check_webhook_client(scan, call, scope, target, sent=_check_sent)
+
+
+def finish(scan) -> None:
+    sends.finish(scan)
+    sends.mail_finish(scan)
+
+
 CHECKS = {
+    "webhook-client": check_webhook_client,
+    "address-fold": sends.check_address_fold,
     "url": check_url,
     "resolve-name": check_resolution,
     "send-http": check_http_send,
@@ -282,3 +217,4 @@ METHOD_CHECKS = dict.fromkeys(
     ("post", "put", "get", "request", "send", "sendall", "sendto", *_ATTACHING), check_sending_method
 )
 METHOD_CHECKS.update(dict.fromkeys(("resolve", "query"), check_resolver_method))
+METHOD_CHECKS.update(dict.fromkeys(sends.MAIL_SENDS, sends.check_mail_send))

@@ -101,7 +101,7 @@ def _documentation(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
     )
 
 
-def _argument_texts(scan, call: ast.Call, scope: int) -> list[str]:
+def argument_texts(scan, call: ast.Call, scope: int) -> list[str]:
     """String constants in the call's arguments (tuples included) and the folded value of each argument."""
     texts = []
     for root in call_arguments(call)[:4]:
@@ -134,7 +134,7 @@ def check_connection(scan, call: ast.Call, scope: int, target: str) -> None:
         scan.facts.setdefault("connections-in-functions", []).append((call, scope))
     if target in _SOCKET_OPENERS:
         scan.facts.setdefault("socket-open", []).append(call)
-    for text in _argument_texts(scan, call, scope):
+    for text in argument_texts(scan, call, scope):
         address = literal_ip(text)
         if address is not None:
             scan.add("network.literal-ip-connection", call, evidence=f"connects to {address}")

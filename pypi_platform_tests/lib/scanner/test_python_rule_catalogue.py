@@ -17,6 +17,8 @@ MODULES = [
     "behaviours_exfiltration",
     "behaviours_spyware",
     "behaviours_persistence",
+    "credential_stores",
+    "sends",
 ]
 RULE_ID = re.compile(
     r"(?:backdoor|network|exfiltration|spyware|credentials|dropper|process|injection|exec|persistence|install"
