@@ -19,6 +19,8 @@ import re
 import tokenize
 import unicodedata
 
+from pypi_platform.lib.scanner.syntax_walk import CHILD_GETTERS, push_children
+
 MAX_FINDINGS = 20
 # Cyrillic and Greek letters drawn like Latin ones.
 _CONFUSABLES = str.maketrans(
@@ -84,8 +86,7 @@ def homoglyph_identifiers(source: bytes, tree: ast.AST | None = None) -> list[tu
     suspects = "".join(sorted(c for c in set(text) if not c.isascii() and _could_disguise(c)))
     if not suspects:
         return []
-    words = re.findall(rf"\w*[{re.escape(suspects)}]\w*", text)
-    candidates = {word for word in words if disguise(word) is not None}
+    candidates = {word for word in _words_holding(text, suspects) if disguise(word) is not None}
     if not candidates:
         return []
     if tree is not None and _all_inside_string_literals(text, candidates, tree):
@@ -103,6 +104,34 @@ def homoglyph_identifiers(source: bytes, tree: ast.AST | None = None) -> list[tu
     return found
 
 
+def _words_holding(text: str, suspects: str) -> set[str]:
+    """The matches of ``\\w*[suspects]\\w*`` in `text`, found only in the runs of word or suspect characters
+    that hold a suspect. Over the whole text, that regex tries every position of every word and, in a word
+    without a suspect, runs to the word's end and back (a Unicode test table took a second). No match crosses a
+    character that is neither, and matching restarts at such a character, so the matches inside those runs are
+    all there are. Suspects are never ASCII, so the runs are found from the non-ASCII stretches of the text."""
+    escaped = re.escape(suspects)
+    word = re.compile(rf"\w*[{escaped}]\w*")
+    run = re.compile(rf"[\w{escaped}]*")  # nothing follows the repeat, so it never backtracks
+    suspect_set = set(suspects)
+    found: set[str] = set()
+    backwards = None
+    covered = 0  # the end of the last run read
+    for stretch in _NON_ASCII.finditer(text):
+        if stretch.end() <= covered or suspect_set.isdisjoint(stretch.group()):
+            continue
+        for position in range(max(stretch.start(), covered), stretch.end()):
+            if position < covered or text[position] not in suspect_set:
+                continue
+            if backwards is None:
+                backwards = text[::-1]
+            start = len(text) - run.match(backwards, len(text) - 1 - position).end()
+            covered = run.match(text, position).end()
+            found.update(word.findall(text, start, covered))
+    return found
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 
 
@@ -112,13 +141,10 @@ def _all_inside_string_literals(text: str, candidates: set[str], tree: ast.AST) 
     # Positions must mean what the parser meant: UTF-8 that decoded cleanly, lines ended as it ends them.
     if "\ufffd" in text or text.startswith("\ufeff"):
         return False
-    excluded: set[int] = set()
-    spans: list[tuple[tuple[int, int], tuple[int, int]]] = []
-    for node in ast.walk(tree):  # breadth first: an f-string is seen before its parts
-        if node.__class__ is ast.JoinedStr:
-            excluded.update(id(value) for value in node.values)
-        elif _is_plain_literal(node, excluded):
-            spans.append(((node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset)))
+    spans = [
+        ((node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset))
+        for node in _plain_literals(tree)
+    ]
     if not spans:
         return False
     spans.sort()
@@ -136,11 +162,40 @@ def _all_inside_string_literals(text: str, candidates: set[str], tree: ast.AST) 
     return True
 
 
-def _is_plain_literal(node: ast.AST, excluded: set[int]) -> bool:
-    return (
-        node.__class__ is ast.Constant
-        and id(node) not in excluded
-        and isinstance(node.value, str | bytes)
-        and node.end_lineno is not None
-        and node.end_col_offset is not None
-    )
+def _plain_literals(tree: ast.AST) -> list[ast.Constant]:
+    """The string and bytes constants of the tree with a position, but not the literal parts of an f-string.
+
+    An explicit stack and a C getter of each node's child fields: a megabyte test table holds a quarter of a
+    million nodes, and ``ast.walk`` spends a generator and a loop over every field on each."""
+    found = []
+    stack: list = [tree]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    getters = CHILD_GETTERS
+    while stack:
+        node = pop()
+        cls = node.__class__
+        if cls is ast.Constant:
+            if (
+                isinstance(node.value, str | bytes)
+                and node.end_lineno is not None
+                and node.end_col_offset is not None
+            ):
+                found.append(node)
+        elif cls is list:
+            extend(node)
+        elif cls is ast.JoinedStr:  # its constants are parts of the f-string; its expressions are code
+            extend(value for value in node.values if value.__class__ is not ast.Constant)
+        elif node is not None:  # an absent optional child is pushed as None
+            getter = getters.get(cls, _GENERIC)
+            if getter is _GENERIC:
+                push_children(node, push, extend)
+            elif getter is not None:
+                children, several = getter
+                if several:
+                    extend(children(node))
+                else:
+                    push(children(node))
+    return found
+
+
+_GENERIC = object()

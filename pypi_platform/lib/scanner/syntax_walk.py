@@ -7,6 +7,7 @@ fetches only the fields that can hold nodes, and skips those that never hold any
 from __future__ import annotations
 
 import ast
+import operator
 import re
 from collections.abc import Iterator
 
@@ -42,6 +43,18 @@ CHILDREN: dict[type, tuple[tuple[str, bool], ...]] = {
     if isinstance(cls, type) and issubclass(cls, ast.AST)
     for fields in [_child_fields(cls)]
     if fields is not None
+}
+
+
+def _getter(fields: tuple[tuple[str, bool], ...]) -> tuple[operator.attrgetter, bool] | None:
+    names = [name for name, _ in fields]
+    return (operator.attrgetter(*names), len(names) > 1) if names else None
+
+
+# For hot walks: per node class, a C getter of its child fields (last first) and whether it returns several, or
+# None for a class without children. What it fetches can be a node, a list of nodes or None.
+CHILD_GETTERS: dict[type, tuple[operator.attrgetter, bool] | None] = {
+    cls: _getter(fields) for cls, fields in CHILDREN.items()
 }
 
 

@@ -80,3 +80,21 @@ def test_a_disguised_name_beside_string_literals_is_still_found_and_f_strings_ar
     in_fstring = f'x = f"{{{FULL_WIDTH_EXEC}(code)}}"\n'
     candidates = {FULL_WIDTH_EXEC}
     assert not identifiers._all_inside_string_literals(in_fstring, candidates, ast.parse(in_fstring))
+
+
+def test_words_holding_a_suspect_are_the_matches_of_the_plain_word_regex():
+    import random
+    import re
+
+    from pypi_platform.lib.scanner import identifiers
+
+    # Suspects that are word characters (Cyrillic, full-width, superscript) and some that are not (a circled
+    # letter, the Greek ano teleia and numeral sign), beside ASCII words, separators and harmless non-ASCII.
+    alphabet = [*"ab_1 .\n", CYRILLIC_O, *"\u24c2\u0387\u0375\uff45\u00b9\u0301\u00e9\u4e2d"]
+    picker = random.Random(15)
+    for _ in range(3000):
+        text = "".join(picker.choice(alphabet) for _ in range(picker.randint(0, 40)))
+        suspects = "".join(sorted(c for c in set(text) if not c.isascii() and identifiers._could_disguise(c)))
+        if suspects:
+            expected = set(re.findall(rf"\w*[{re.escape(suspects)}]\w*", text))
+            assert identifiers._words_holding(text, suspects) == expected, text
