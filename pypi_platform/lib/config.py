@@ -17,7 +17,8 @@ from urllib.parse import urlparse
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-_PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+from pypi_platform.lib.names import InvalidProjectName, project_name
+
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMGT]?)(I?B)?\s*$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _BIGQUERY_TABLE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
@@ -112,13 +113,6 @@ class Settings:
     @property
     def embedded_postgres_dir(self) -> Path:
         return self.home / "postgres"
-
-
-def normalize_project_name(name: str) -> str:
-    """PEP 503 normalization, after checking the name is a valid project name at all."""
-    if not _PROJECT_NAME.match(name):
-        raise ValueError(f"{name!r} is not a valid project name")
-    return canonicalize_name(name)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -309,8 +303,8 @@ def _project_list(env: Mapping[str, str], name: str, cwd: Path) -> frozenset[str
             if not item:
                 continue
             try:
-                entries.append(normalize_project_name(item))
-            except ValueError as exc:
+                entries.append(project_name(item))
+            except InvalidProjectName as exc:
                 raise ConfigError(f"{name}: {exc}") from exc
     return frozenset(entries)
 

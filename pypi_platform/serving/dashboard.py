@@ -36,11 +36,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from pypi_platform.lib.names import ALL_PACKAGES, MAX_NAME_LENGTH, InvalidProjectName, normalize, project_name
+
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
 
-ALL_PACKAGES = "__all__"
 RANGES: dict[str, int | None] = {"30": 30, "90": 90, "180": 180, "all": None}
 DEFAULT_RANGE = "90"
 VIEWS = ("absolute", "percent")
@@ -51,9 +52,6 @@ ALL_OTHERS = (
     "all others"  # the bucket of the categories beyond a chart's top ones; no real category is named so
 )
 
-# PEP 508's name rule; anything else (quotes, spaces, slashes, SQL) is refused before any query runs.
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-_MAX_NAME = 128
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 
 
@@ -86,20 +84,15 @@ class PageError(Exception):
         self.message = message
 
 
-def normalize(name: str) -> str:
-    """PEP 503's normalized form; ``__all__`` (the sum over packages) is kept as it is."""
-    if name == ALL_PACKAGES:
-        return name
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
 def valid_name(name: str) -> str:
-    """``name`` normalized, or a 400 if it is not a package name at all."""
+    """``name`` normalized, or a 400 if it is not a package name at all: quotes, spaces, slashes and SQL are
+    refused before any query runs."""
     if name == ALL_PACKAGES:
         return name
-    if len(name) > _MAX_NAME or not _NAME.match(name):
-        raise PageError(400, f"{name!r} is not a valid package name")
-    return normalize(name)
+    try:
+        return project_name(name)
+    except InvalidProjectName as exc:
+        raise PageError(400, str(exc)) from None
 
 
 def _one_of(request: Request, key: str, allowed: tuple[str, ...] | dict[str, Any], default: str) -> str:
@@ -433,8 +426,8 @@ def _package_path(package: str) -> str:
 @_page
 async def home(request: Request) -> Response:
     query = request.query_params.get("q", "").strip()
-    if len(query) > _MAX_NAME:
-        raise PageError(400, f"the search is at most {_MAX_NAME} characters")
+    if len(query) > MAX_NAME_LENGTH:
+        raise PageError(400, f"the search is at most {MAX_NAME_LENGTH} characters")
     async with _connect(request) as conn:
         results = await search_packages(conn, query) if query else []
         latest = await _one(

@@ -151,7 +151,7 @@ def test_dashboard_unknown_package_is_a_404_page(client: httpx.Client) -> None:
         ("/packages/six?range=7", "range must be one of 30, 90, 180, all, not &#39;7&#39;"),
         ("/packages/six?view=pie", "view must be one of absolute, percent, not &#39;pie&#39;"),
         ("/packages/six%27%20OR%201=1--", "is not a valid package name"),
-        ("/packages/" + "a" * 129, "is not a valid package name"),
+        ("/packages/" + "a" * 129, "at most 128 characters"),
         ("/compare?packages=six,-bad-", "&#39;-bad-&#39; is not a valid package name"),
         ("/compare?packages=" + ",".join(f"p{i}" for i in range(11)), "compare at most 10 packages, not 11"),
         ("/compare?packages=six&mirrors=maybe", "mirrors must be one of false, true"),

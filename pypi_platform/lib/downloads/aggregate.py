@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 import polars as pl
 
 from pypi_platform.lib.downloads.schema import CORRECTED_MIRRORS, DAILY_FRAME, PYPISTATS_MIRRORS
+from pypi_platform.lib.names import ALL_PACKAGES, MAX_NAME_LENGTH
 
-ALL_PACKAGES = "__all__"
 # Bookkeeping rows both paths return beside the dimensions, split off by split_counts.
 COUNTS_DIMENSION = "_counts"
 SEMANTICS = ("pypistats", "corrected")
-MAX_PACKAGE_LENGTH = 128  # pypistats' VARCHAR(128)
+MAX_PACKAGE_LENGTH = MAX_NAME_LENGTH  # pypistats' VARCHAR(128)
 PYTHON_RULE = r"^[0-9]\.[0-9]+"  # one digit, a dot, at least one digit; anything may follow
 SYSTEMS_KEPT = ("Windows", "Linux", "Darwin")
 

@@ -20,18 +20,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 
-from packaging.utils import canonicalize_name
 from psycopg import AsyncConnection, sql
 
+from pypi_platform.lib.names import ALL_PACKAGES, InvalidProjectName, project_name
+
 SCHEMA = "downloads"
-ALL_PACKAGES = "__all__"
-MAX_NAME_LENGTH = 128  # the loader drops longer names, as pypistats.org does
 MAX_RANGE_DAYS = 400  # an explicit start_date .. end_date may cover at most this many days
 TOP_DEFAULT_LIMIT = 20
 TOP_MAX_LIMIT = 1000
 PERIODS = {"day": 1, "week": 7, "month": 30}  # as downloads.recent: the last 1, 7, 30 loaded dates
 
-_PROJECT_NAME = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTEGER = re.compile(r"\d{1,9}")
 
@@ -157,14 +155,10 @@ def package_name(raw: str) -> str:
     """The stored form of a package name from a URL, or a 400 that says what is wrong with it."""
     if raw == ALL_PACKAGES:
         return raw
-    if len(raw) > MAX_NAME_LENGTH:
-        raise bad_request(f"package names are at most {MAX_NAME_LENGTH} characters; this one has {len(raw)}")
-    if not _PROJECT_NAME.fullmatch(raw):
-        raise bad_request(
-            f"{_shorten(raw)!r} is not a valid package name: letters, digits, '.', '_' and '-', starting and "
-            "ending with a letter or digit"
-        )
-    return canonicalize_name(raw)
+    try:
+        return project_name(raw)
+    except InvalidProjectName as exc:
+        raise bad_request(str(exc)) from None
 
 
 def _shorten(text: str, limit: int = 80) -> str:

@@ -12,16 +12,12 @@ import sqlglot
 from polars.testing import assert_frame_equal
 from sqlglot import exp
 
-from pypi_platform.lib.downloads.aggregate import (
-    ALL_PACKAGES,
-    DailyResult,
-    add_all_rows,
-    aggregate_day,
-)
+from pypi_platform.lib.downloads.aggregate import DailyResult, add_all_rows, aggregate_day
 from pypi_platform.lib.downloads.bigquery_sql import render_daily_sql, run_on_duckdb, to_duckdb
 from pypi_platform.lib.downloads.sample import write_sample
 from pypi_platform.lib.downloads.schema import DAILY_FRAME, DIMENSIONS, FILE_DOWNLOADS, LEAVES_READ
 from pypi_platform.lib.downloads.source import scan_window
+from pypi_platform.lib.names import ALL_PACKAGES
 
 START = datetime(2024, 6, 11, tzinfo=UTC)
 END = START + timedelta(days=1)
