@@ -43,8 +43,9 @@ _METHOD_RULES = {
     "GetAsyncKeyState": "spyware.keylogger",
     "CryptUnprotectData": "credentials.browser-data",
 }
+# "Cookies" as a whole name (Chromium's store has no extension), not a cookie jar of tests (cookies_test.txt).
 _BROWSER_STORES = re.compile(
-    r"login data|cookies|web data|logins\.json|key4\.db|cookies\.sqlite", re.IGNORECASE
+    r"login data|web data|logins\.json|key4\.db|\bcookies(?:\.sqlite)?\b(?![.\w-])", re.IGNORECASE
 )
 # Queries of a browser's own tables: saved logins, cookies, cards.
 _BROWSER_QUERIES = re.compile(

@@ -28,8 +28,10 @@ _COPIES = {"shutil.copytree", "shutil.copy", "shutil.copy2", "shutil.copyfile", 
 _ARCHIVERS = {"shutil.make_archive"}
 # Folders and files whose copy is a theft wherever it happens: keys, cloud and client credentials, wallets.
 _STORE_SOURCES = re.compile(
-    r"\.ssh\b|\.aws\b|\.kube\b|\.gnupg\b|\.config/?$|\.config/(?:gcloud|solana)|\.docker\b|_history$"
-    r"|wallet|\.electrum|\.ethereum|exodus|local extension settings|leveldb|tdata|login data|cookies",
+    r"(?:^|/)(?:\.ssh|\.aws|\.kube|\.gnupg|\.docker|\.electrum|\.ethereum)(?:/|$)|(?:^|/)\.config/?$"
+    r"|\.config/(?:gcloud|solana)|_history$|wallet\.dat|exodus\.wallet|electrum/wallets|/tdata(?:/|$)"
+    r"|local extension settings|local storage/leveldb|login data$|(?:^|/)cookies(?:\.sqlite)?$|key4\.db"
+    r"|logins\.json",
     re.IGNORECASE,
 )
 # The shape of chat-client token patterns: three dot-separated base64url runs of fixed length, or "mfa." tokens,

@@ -271,3 +271,12 @@ def test_a_clipboard_formatter_and_a_clipboard_writer_are_no_hijack():
     user32.SetClipboardData(13, handle)
     """
     assert below_medium(writer)
+
+
+def test_copying_a_cookie_jar_of_tests_is_no_browser_data():
+    source = """
+    import shutil
+    shutil.copy("tests/fixtures/cookies_test.txt", tmp)
+    shutil.copy2("data/cookies.json", tmp)
+    """
+    assert rules(source) == set()

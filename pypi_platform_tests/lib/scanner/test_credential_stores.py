@@ -69,6 +69,8 @@ def test_copies_and_archives_of_a_project_are_no_staging():
     shutil.copytree("templates", os.path.join(build, "templates"))
     shutil.copy(os.path.join(here, "README.md"), dist)
     shutil.make_archive("dist/docs", "zip", "docs/_build/html")
+    shutil.copytree(os.path.join(here, "testdata", "repos"), tmp)
+    shutil.copy(os.path.join(here, "fixtures", "cookies_test.txt"), tmp)
     """
     assert rules(source) == set()
 
