@@ -37,6 +37,10 @@ class Recorder(NameTable):
         self.classes: dict[str, ast.ClassDef] = {}
         self.item_writes: list[tuple[ast.expr, str, ast.AST]] = []  # (container, key, statement)
         self.functions: dict[str, int] = {}  # module-level function name -> its scope
+        # String literals holding non-ASCII text, outside f-strings: where disguised-looking words may hide
+        # harmlessly (identifiers.py); collected here, so that no second walk looks for them.
+        self.unicode_literals: list[ast.Constant] = []
+        self._fstring_parts: set[int] = set()
 
     def import_time_scopes(self, skipped: tuple[int, int] | None) -> set[int]:
         """The scopes whose code runs when the module is imported: the module's own (outside the lines in
@@ -69,11 +73,15 @@ class Recorder(NameTable):
         visited = 0
         while stack:
             node = pop()
-            step = steps.get(node.__class__, _UNLISTED)
+            try:
+                step = steps[type(node)]  # a subscript and type() are cheaper than .get and .__class__
+            except KeyError:
+                step = _UNLISTED
             if step is None:  # a leaf with nothing to record, or an absent optional child
                 continue
             if step is _SPREAD:  # a list field: its items, first on top
-                extend(node[::-1])
+                if node:
+                    extend(node[::-1])
                 continue
             if step is _LEAVE_SCOPE:
                 scope = enclosing.pop()
@@ -109,6 +117,11 @@ class Recorder(NameTable):
         value = node.value
         if (value.__class__ is str or value.__class__ is bytes) and len(value) >= HIGH_ENTROPY_MIN_CHARS:
             rules_code.check_entropy(self, node, value)
+        if value.__class__ is str and not value.isascii() and id(node) not in self._fstring_parts:
+            self.unicode_literals.append(node)
+
+    def _record_fstring(self, node: ast.JoinedStr, scope: int) -> None:
+        self._fstring_parts.update(map(id, node.values))  # seen before its parts: the walk goes parent first
 
     def _record_string_operation(self, node: ast.BinOp, scope: int) -> None:
         """ "a" + "b", "%s" % x: a string built at run time, which the folder may compute."""
@@ -180,6 +193,7 @@ _NODE_HANDLERS: dict[type, str] = {
     ast.Call: "_record_call",
     ast.ClassDef: "_record_class",
     ast.Constant: "_record_constant",
+    ast.JoinedStr: "_record_fstring",
     ast.BinOp: "_record_string_operation",
     ast.Assign: "_record_assignment",
     ast.AnnAssign: "_record_assignment",

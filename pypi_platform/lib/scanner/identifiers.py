@@ -76,8 +76,12 @@ def disguise(word: str) -> str | None:
     return None
 
 
-def homoglyph_identifiers(source: bytes, tree: ast.AST | None = None) -> list[tuple[int, int, str]]:
-    """(line, column, evidence) for each disguised identifier in the source; `tree`, its syntax tree if known."""
+def homoglyph_identifiers(
+    source: bytes, literals: list[ast.Constant] | None = None
+) -> list[tuple[int, int, str]]:
+    """(line, column, evidence) for each disguised identifier in the source. `literals`, if known: the file's
+    plain string literals that hold non-ASCII text (``unicode_literals`` of its tree; the rules' walk collects
+    them as it passes)."""
     if source.isascii():
         return []
     text = source.decode("utf-8", errors="replace")
@@ -89,7 +93,7 @@ def homoglyph_identifiers(source: bytes, tree: ast.AST | None = None) -> list[tu
     candidates = {word for word in _words_holding(text, suspects) if disguise(word) is not None}
     if not candidates:
         return []
-    if tree is not None and _all_inside_string_literals(text, candidates, tree):
+    if literals is not None and _all_inside_string_literals(text, candidates, literals):
         return []
     found = []
     try:
@@ -135,15 +139,20 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
 
 
-def _all_inside_string_literals(text: str, candidates: set[str], tree: ast.AST) -> bool:
+def _all_inside_string_literals(text: str, candidates: set[str], literals: list[ast.Constant]) -> bool:
     """Whether every occurrence of a candidate lies inside a plain string literal (not an f-string, whose braces
-    hold code, and whose parts older parsers place at the whole string). Positions are (line, UTF-8 column)."""
+    hold code, and whose parts older parsers place at the whole string). Positions are (line, UTF-8 column).
+
+    Only literals holding non-ASCII text are needed: a candidate holds a non-ASCII character, a word never
+    crosses a closing quote, so a literal that holds a candidate holds non-ASCII text, and literals do not
+    nest, so the nearest one starting before a candidate is the only one that can hold it."""
     # Positions must mean what the parser meant: UTF-8 that decoded cleanly, lines ended as it ends them.
     if "\ufffd" in text or text.startswith("\ufeff"):
         return False
     spans = [
         ((node.lineno, node.col_offset), (node.end_lineno, node.end_col_offset))
-        for node in _plain_literals(tree)
+        for node in literals
+        if node.end_lineno is not None and node.end_col_offset is not None
     ]
     if not spans:
         return False
@@ -162,11 +171,8 @@ def _all_inside_string_literals(text: str, candidates: set[str], tree: ast.AST) 
     return True
 
 
-def _plain_literals(tree: ast.AST) -> list[ast.Constant]:
-    """The string and bytes constants of the tree with a position, but not the literal parts of an f-string.
-
-    An explicit stack and a C getter of each node's child fields: a megabyte test table holds a quarter of a
-    million nodes, and ``ast.walk`` spends a generator and a loop over every field on each."""
+def unicode_literals(tree: ast.AST) -> list[ast.Constant]:
+    """The string literals of the tree that hold non-ASCII text, but not the literal parts of an f-string."""
     found = []
     stack: list = [tree]
     pop, push, extend = stack.pop, stack.append, stack.extend
@@ -175,11 +181,7 @@ def _plain_literals(tree: ast.AST) -> list[ast.Constant]:
         node = pop()
         cls = node.__class__
         if cls is ast.Constant:
-            if (
-                isinstance(node.value, str | bytes)
-                and node.end_lineno is not None
-                and node.end_col_offset is not None
-            ):
+            if node.value.__class__ is str and not node.value.isascii():
                 found.append(node)
         elif cls is list:
             extend(node)

@@ -195,7 +195,7 @@ class _FileScan(Recorder):
         for finish in _FINISHERS:
             finish(self)
         if self.depth == 0:
-            for line, column, evidence in homoglyph_identifiers(self.source, self.tree):
+            for line, column, evidence in homoglyph_identifiers(self.source, self.unicode_literals):
                 self.raw.append(("obfuscation.homoglyph-identifier", line, column, evidence, False))
         consumed: set[int] = set()
         for operation, scope in self.string_operations:

@@ -1,5 +1,8 @@
 """Identifiers disguised as other identifiers, read from the raw source (the syntax tree holds them normalised)."""
 
+import ast
+
+from pypi_platform.lib.scanner import identifiers
 from pypi_platform.lib.scanner.identifiers import disguise
 from pypi_platform_tests.lib.scanner.python_scan import found, rules
 
@@ -58,35 +61,25 @@ def test_a_mathematical_letter_as_an_ordinary_variable_name_is_quiet():
 
 
 def test_disguised_words_only_inside_string_literals_are_known_quiet_without_the_tokenizer(monkeypatch):
-    import ast
-
-    from pypi_platform.lib.scanner import identifiers
-
     table = f'TABLE = ["{CYRILLIC_O}s", """\n{FULL_WIDTH_EXEC}\n"""]\n'
     monkeypatch.setattr(identifiers.tokenize, "generate_tokens", None)  # the fast path must not need it
-    assert identifiers.homoglyph_identifiers(table.encode(), ast.parse(table)) == []
+    assert identifiers.homoglyph_identifiers(table.encode(), literals(table)) == []
 
 
 def test_a_disguised_name_beside_string_literals_is_still_found_and_f_strings_are_left_to_the_tokenizer():
-    import ast
-
-    from pypi_platform.lib.scanner import identifiers
-
     beside = f'TABLE = ["{CYRILLIC_O}s"]\n{CYRILLIC_O}s = __import__("os")\n'
-    assert [line for line, _, _ in identifiers.homoglyph_identifiers(beside.encode(), ast.parse(beside))] == [
+    assert [line for line, _, _ in identifiers.homoglyph_identifiers(beside.encode(), literals(beside))] == [
         2
     ]
     # the braces of an f-string hold code: the shortcut never vouches for them
     in_fstring = f'x = f"{{{FULL_WIDTH_EXEC}(code)}}"\n'
     candidates = {FULL_WIDTH_EXEC}
-    assert not identifiers._all_inside_string_literals(in_fstring, candidates, ast.parse(in_fstring))
+    assert not identifiers._all_inside_string_literals(in_fstring, candidates, literals(in_fstring))
 
 
 def test_words_holding_a_suspect_are_the_matches_of_the_plain_word_regex():
     import random
     import re
-
-    from pypi_platform.lib.scanner import identifiers
 
     # Suspects that are word characters (Cyrillic, full-width, superscript) and some that are not (a circled
     # letter, the Greek ano teleia and numeral sign), beside ASCII words, separators and harmless non-ASCII.
@@ -98,3 +91,25 @@ def test_words_holding_a_suspect_are_the_matches_of_the_plain_word_regex():
         if suspects:
             expected = set(re.findall(rf"\w*[{re.escape(suspects)}]\w*", text))
             assert identifiers._words_holding(text, suspects) == expected, text
+
+
+def test_the_rules_walk_collects_the_same_unicode_literals_as_a_walk_of_the_tree():
+    from pypi_platform.lib.scanner.python_rules import _FileScan
+
+    source = (
+        f'A = "{CYRILLIC_O}s"\nB = b"ascii"\nC = "plain"\n'
+        f'D = f"{FULL_WIDTH_EXEC} {{x!r:{{"{CYRILLIC_O}"}}}} {{"{BOLD_EVAL}"}}"\n'
+        f'def f(a="{FULL_WIDTH_EXEC}"):\n    return {{"{CYRILLIC_O}": [1]}}\n'
+    )
+    tree = ast.parse(source)
+    scan = _FileScan("m.py", source.encode())
+    scan._walk(tree, 10_000)
+    expected = identifiers.unicode_literals(tree)
+    assert {id(node) for node in scan.unicode_literals} == {id(node) for node in expected}
+    # not the f-string's own text; its expressions, the default and the key are code holding plain literals
+    values = [f"{CYRILLIC_O}s", CYRILLIC_O, BOLD_EVAL, FULL_WIDTH_EXEC, CYRILLIC_O]
+    assert sorted(node.value for node in expected) == sorted(values)
+
+
+def literals(source: str) -> list[ast.Constant]:
+    return identifiers.unicode_literals(ast.parse(source))
