@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from pypi_platform.lib.scanner.file_result import FileResult
 from pypi_platform.lib.scanner.findings import RULESET_VERSION, Finding
 from pypi_platform.lib.scanner.parsing import GRAMMAR
 from pypi_platform.lib.scanner.pool import Job, WorkerPool
-from pypi_platform.lib.scanner.release import FileResult, scan_release_file
 from pypi_platform.lib.scanner.scoring import (
     CONTEXT_WEIGHTS,
     context,
@@ -70,6 +70,10 @@ class ResultCache(Protocol):
 
 def scan_files(files: Sequence[tuple[str, str, str]]) -> dict[str, dict]:
     """The worker's job: (filename, local path, package type) of each file -> its result as JSON."""
+    # The rules are imported here, in the workers: the pool's process never runs them, and importing them
+    # first would hold back the workers' start.
+    from pypi_platform.lib.scanner.release import scan_release_file
+
     return {
         filename: scan_release_file(filename, Path(path).read_bytes(), packagetype).to_json()
         for filename, path, packagetype in files
@@ -85,13 +89,14 @@ def scan_packages(
     cache: ResultCache | None = None,
     top_names: Iterable[str] | PopularNames = (),
 ) -> Iterator[PackageOutcome]:
-    """One outcome per package, in completion order. `top_names`: the popular names typosquats imitate."""
+    """One outcome per package, in completion order (a list of packages is started largest first).
+    `top_names`: the popular names typosquats imitate."""
     popular = top_names if isinstance(top_names, PopularNames) else PopularNames(top_names)
     ready: deque[PackageOutcome] = deque()  # packages that needed no worker
     waiting: dict[str, tuple[PackageInput, dict[str, dict]]] = {}
 
     def jobs() -> Iterator[Job]:
-        for package in packages:
+        for package in _largest_first(packages):
             started = time.time()
             cached = cache.get_many([f.sha256 for f in package.files]) if cache and package.files else {}
             known = {f.filename: cached[f.sha256] for f in package.files if f.sha256 in cached}
@@ -127,6 +132,15 @@ def scan_packages(
                 outcome.error,
             )
     yield from _drain(ready)
+
+
+def _largest_first(packages: Iterable[PackageInput]) -> Iterable[PackageInput]:
+    """Packages given all at once (a list) are handed out largest first, so that no large one is left to run
+    alone at the end while the other workers idle. A stream keeps its order: its producer may still be
+    fetching what comes next."""
+    if not isinstance(packages, Sequence):
+        return packages
+    return sorted(packages, key=lambda package: -sum(f.size for f in package.files))
 
 
 def build_record(

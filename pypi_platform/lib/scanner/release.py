@@ -1,9 +1,9 @@
 """Scanning one release file: its members in memory, each through the rules that fit it, with coverage.
 
-The result depends only on the file's bytes, the ruleset and the grammar of the Python that parses it (a 3.11
-parser cannot read what a 3.13 one can), which is what lets a scan cache it by (sha256, ``RESULT_VERSION``).
-Members with identical bytes are analysed once. Coverage says what was looked at and
-what was skipped and why, so an empty result can be told apart from an unread file (REFERENCE.md §5.7-5.8).
+The result (``file_result.py``) depends only on the file's bytes, the ruleset and the grammar of the Python that
+parses it, which is what lets a scan cache it by (sha256, ``RESULT_VERSION``). Members with identical bytes are
+analysed once. Coverage says what was looked at and what was skipped and why, so an empty result can be told
+apart from an unread file (REFERENCE.md §5.7-5.8).
 """
 
 from __future__ import annotations
@@ -13,19 +13,20 @@ import gc
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from pypi_platform.lib.scanner.archive import Limits, Member, is_archive, read_archive
 from pypi_platform.lib.scanner.binaries import binary_findings
 from pypi_platform.lib.scanner.config_rules import config_findings
 from pypi_platform.lib.scanner.correlation import correlated_findings
-from pypi_platform.lib.scanner.findings import RULESET_VERSION, Finding
+from pypi_platform.lib.scanner.file_result import (
+    RESULT_VERSION as RESULT_VERSION,  # where callers look for it
+)
+from pypi_platform.lib.scanner.file_result import FileResult
+from pypi_platform.lib.scanner.findings import Finding
 from pypi_platform.lib.scanner.large_sources import python_findings_in_pieces
-from pypi_platform.lib.scanner.parsing import GRAMMAR
 from pypi_platform.lib.scanner.python_rules import pth_findings, python_findings
 from pypi_platform.lib.scanner.text_rules import text_findings
 
-RESULT_VERSION = f"{RULESET_VERSION}+python{GRAMMAR}"
 PYTHON_SUFFIXES = (".py", ".pyw", ".pyi")
 # A syntax tree costs a few hundred times its source in memory, so larger sources are parsed in pieces.
 AST_MAX_BYTES = 2 * 2**20
@@ -33,26 +34,6 @@ AST_MAX_LINES = 50_000
 PER_RULE_AND_MEMBER = 25  # a minified file can match one pattern thousands of times; the first ones suffice
 _SNIFF = 8192
 DEFAULT_LIMITS = Limits()
-
-
-@dataclass
-class FileResult:
-    findings: list[Finding] = field(default_factory=list)
-    coverage: Counter = field(default_factory=Counter)
-
-    def to_json(self) -> dict:
-        return {
-            "findings": [[f.rule, f.path, f.line, f.evidence, f.at_import] for f in self.findings],
-            "coverage": dict(self.coverage),
-        }
-
-    @classmethod
-    def from_json(cls, value: dict) -> FileResult:
-        findings = [
-            Finding.of(rule, path, line=line, evidence=evidence, at_import=bool(rest and rest[0]))
-            for rule, path, line, evidence, *rest in value["findings"]
-        ]
-        return cls(findings, Counter(value["coverage"]))
 
 
 def scan_release_file(

@@ -85,3 +85,27 @@ def test_fingerprints_ignore_the_release_directory():
     old = Finding.of("exec.dynamic-code", "pkg-1.0/pkg/x.py", line=3, evidence="exec(code)")
     new = Finding.of("exec.dynamic-code", "pkg-1.1/pkg/x.py", line=9, evidence="exec(code)")
     assert fingerprint(old) == fingerprint(new)
+
+
+def test_a_list_of_packages_starts_largest_first_and_a_stream_keeps_its_order(tmp_path):
+    from pypi_platform.lib.scanner.batch import _largest_first
+
+    def package(name, *sizes):
+        files = tuple(LocalFile(f"{name}-{i}", "", "0" * 64, size, "sdist") for i, size in enumerate(sizes))
+        return PackageInput(name, "1.0", files)
+
+    given = [package("small", 10), package("two-files", 60, 50), package("large", 100), package("tie", 10)]
+    assert [p.name for p in _largest_first(given)] == ["two-files", "large", "small", "tie"]
+    assert [p.name for p in _largest_first(iter(given))] == ["small", "two-files", "large", "tie"]
+
+
+def test_the_process_that_starts_the_workers_does_not_import_the_rules():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pypi_platform.lib.scanner.batch\n"
+        "assert 'pypi_platform.lib.scanner.python_rules' not in sys.modules\n"
+        "assert 'pypi_platform.lib.scanner.release' not in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
