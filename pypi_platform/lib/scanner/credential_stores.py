@@ -15,6 +15,9 @@ from pypi_platform.lib.scanner.indicators import indicator_matches
 from pypi_platform.lib.scanner.syntax_walk import argument
 
 _JOINERS = {"os.path.join", "posixpath.join", "ntpath.join"}
+_JOINERS |= {
+    f"pathlib.{name}" for name in ("Path", "PurePath", "PosixPath", "WindowsPath", "PureWindowsPath")
+}
 _JOINED_PARTS = 16  # parts read of one join; a longer one is no path a stealer writes out
 _UNKNOWN_PART = "…"  # a part only known at run time (APPDATA, the home folder)
 # Findings on a joined path that name a store: what makes the file's copies and archives a stealer's staging.
@@ -61,7 +64,15 @@ ROLES = (
 def check_path_join(scan, call: ast.Call, scope: int, target: str) -> None:
     """os.path.join(APPDATA, "Electrum", "wallets"): the parts joined and judged like one literal. Only what the
     joined path shows and no part shows alone is reported (a part such as ".pypirc" is reported as it stands)."""
-    parts = []
+    _judge_joined(scan, call, scope, [])
+
+
+def check_joinpath(scan, call: ast.Call, scope: int, method: str) -> None:
+    """Path.home().joinpath(".config", "solana", "id.json"): the object's own path is known at run time only."""
+    _judge_joined(scan, call, scope, [None])
+
+
+def _judge_joined(scan, call: ast.Call, scope: int, parts: list[str | None]) -> None:
     for given in call.args[:_JOINED_PARTS]:
         text = given.value if given.__class__ is ast.Constant else scan.folded_text(given, scope)
         parts.append(text if text.__class__ is str and len(text) <= 500 else None)
@@ -181,4 +192,5 @@ METHOD_CHECKS = {
     **dict.fromkeys(_SEARCHES, check_compiled_search),
     **dict.fromkeys(_SCREENSHOT_METHODS, check_screenshot_object),
     "decrypt": check_cipher_decrypt,
+    "joinpath": check_joinpath,
 }

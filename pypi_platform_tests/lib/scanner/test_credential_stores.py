@@ -21,6 +21,15 @@ def test_credentials_sensitive_path_joined_from_separate_parts():
     assert _lines(source, "credentials.sensitive-path") == [4, 5, 6]
 
 
+def test_credentials_sensitive_path_joined_by_pathlib():
+    source = """
+    from pathlib import Path
+    keys = Path.home().joinpath(".config", "solana", "id.json")
+    wallets = Path(APPDATA, "Electrum", "wallets")
+    """
+    assert _lines(source, "credentials.sensitive-path") == [3, 4]
+
+
 def test_a_part_that_names_a_store_alone_is_not_reported_again_as_joined():
     source = """
     import os
