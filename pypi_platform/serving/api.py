@@ -7,8 +7,8 @@ and a burst of clients queues on the pool instead of on threads blocked in libpq
 JSON of at most a few thousand rows) is small enough to run on the event loop.
 
 Every successful answer carries ``Cache-Control: public, max-age=N`` and an ETag derived from the data's
-version (see ``queries.VERSION_SQL``) and the parsed request; ``If-None-Match`` with it answers 304 without
-running the query. Errors are JSON: ``{"error": <code>, "message": <text>, "status": <status>}``.
+version (``reads.data_version``) and the parsed request; ``If-None-Match`` with it answers 304 without running
+the query. Errors are JSON: ``{"error": <code>, "message": <text>, "status": <status>}``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pypi_platform.lib.downloads import reads
 from pypi_platform.lib.serving import queries
 from pypi_platform.lib.serving.queries import RequestError
 from pypi_platform.lib.serving.ratelimit import TokenBuckets
@@ -111,7 +112,7 @@ async def _data_version(state, conn: AsyncConnection) -> str:
     now = time.monotonic()
     if cached is not None and now - cached[1] < state.serving.version_ttl:
         return cached[0]
-    version = await queries.data_version(conn)
+    version = await reads.data_version(conn)
     state.data_version = (version, now)
     return version
 

@@ -29,13 +29,13 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 import psycopg
-from psycopg import sql
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from pypi_platform.lib.downloads import reads
 from pypi_platform.lib.names import ALL_PACKAGES, MAX_NAME_LENGTH, InvalidProjectName, normalize, project_name
 
 HERE = Path(__file__).parent
@@ -46,7 +46,7 @@ RANGES: dict[str, int | None] = {"30": 30, "90": 90, "180": 180, "all": None}
 DEFAULT_RANGE = "90"
 VIEWS = ("absolute", "percent")
 MAX_COMPARED = 10
-TOP_PERIODS: dict[str, int] = {"today": 0, "day": 1, "week": 7, "month": 30}
+TOP_PERIODS = (reads.TODAY, *reads.PERIODS)
 TOP_LIMIT_MAX = 100
 ALL_OTHERS = (
     "all others"  # the bucket of the categories beyond a chart's top ones; no real category is named so
@@ -72,7 +72,6 @@ CHARTS = (
     Chart("version", "By package version", 8),
     Chart("ci", "In continuous integration", None),
 )
-_DIMENSIONS = {chart.dimension for chart in CHARTS}
 
 
 class PageError(Exception):
@@ -109,75 +108,24 @@ def _today() -> date:
 # --- database reads ------------------------------------------------------------------------------------------
 
 
-async def _one(conn: psycopg.AsyncConnection, query: Any, params: Any = None) -> Any:
-    cursor = await conn.execute(query, params)
-    return await cursor.fetchone()
-
-
-async def _all(conn: psycopg.AsyncConnection, query: Any, params: Any = None) -> list[Any]:
-    cursor = await conn.execute(query, params)
-    return await cursor.fetchall()
-
-
 def _connect(request: Request):
     """A connection from the app's pool (opened by its lifespan; autocommit, with a statement timeout)."""
     return request.app.state.pool.connection()
 
 
-async def _package_exists(conn: psycopg.AsyncConnection, package: str) -> bool:
-    row = await _one(conn, "SELECT EXISTS (SELECT 1 FROM downloads.overall WHERE package = %s)", (package,))
-    return bool(row and row[0])
-
-
-async def _last_complete_day(conn: psycopg.AsyncConnection, today: date) -> date | None:
-    """The newest day before today with rows: the end of every daily chart."""
-    row = await _one(conn, "SELECT max(date) FROM downloads.overall WHERE date < %s", (today,))
-    return row[0] if row else None
-
-
-async def _first_day(conn: psycopg.AsyncConnection, packages: list[str]) -> date | None:
-    row = await _one(conn, "SELECT min(date) FROM downloads.overall WHERE package = ANY(%s)", (packages,))
-    return row[0] if row else None
-
-
 async def _window(
     conn: psycopg.AsyncConnection, packages: list[str], range_key: str, today: date
 ) -> tuple[date, date] | None:
-    end = await _last_complete_day(conn, today)
+    end = await reads.last_complete_day(conn, today)
     if end is None:
         return None
     days = RANGES[range_key]
     if days is None:
-        start = await _first_day(conn, packages) or end
+        start = await reads.first_day(conn, packages) or end
         start = min(start, end)
     else:
         start = end - timedelta(days=days - 1)
     return start, end
-
-
-async def _present_days(conn: psycopg.AsyncConnection, start: date, end: date) -> set[date]:
-    """Days that were loaded: a package with no row on such a day had no downloads; other days are gaps."""
-    rows = await _all(
-        conn,
-        """
-        SELECT date FROM downloads.loaded_days WHERE date BETWEEN %(start)s AND %(end)s
-        UNION SELECT DISTINCT date FROM downloads.overall
-        WHERE package = %(all)s AND date BETWEEN %(start)s AND %(end)s
-        """,
-        {"start": start, "end": end, "all": ALL_PACKAGES},
-    )
-    return {row[0] for row in rows}
-
-
-async def _rows(
-    conn: psycopg.AsyncConnection, dimension: str, packages: list[str], start: date, end: date
-) -> list[tuple[date, str, str, int]]:
-    if dimension not in _DIMENSIONS:
-        raise ValueError(f"unknown dimension {dimension!r}")
-    query = sql.SQL(
-        "SELECT date, package, category, downloads FROM {} WHERE package = ANY(%s) AND date BETWEEN %s AND %s"
-    ).format(sql.Identifier("downloads", dimension))
-    return await _all(conn, query, (packages, start, end))
 
 
 def _dates(start: date, end: date) -> list[date]:
@@ -193,11 +141,13 @@ async def package_charts(
 ) -> dict[str, Any]:
     """Every chart of the package page for [start, end]: one series per category, a value per day."""
     dates = _dates(start, end)
-    present = await _present_days(conn, start, end)
+    present = await reads.present_days(conn, start, end)
     charts = []
     for chart in CHARTS:
         by_category: dict[str, dict[date, int]] = defaultdict(dict)
-        for day, _package, category, downloads in await _rows(conn, chart.dimension, [package], start, end):
+        for day, _package, category, downloads in await reads.category_rows(
+            conn, chart.dimension, [package], start, end
+        ):
             by_category[category][day] = downloads
         if chart.dimension == "overall":
             order = [c for c in ("with_mirrors", "without_mirrors") if c in by_category]
@@ -230,9 +180,11 @@ async def compare_series(
     conn: psycopg.AsyncConnection, packages: list[str], category: str, start: date, end: date
 ) -> dict[str, Any]:
     dates = _dates(start, end)
-    present = await _present_days(conn, start, end)
+    present = await reads.present_days(conn, start, end)
     by_package: dict[str, dict[date, int]] = {package: {} for package in packages}
-    for day, package, row_category, downloads in await _rows(conn, "overall", packages, start, end):
+    for day, package, row_category, downloads in await reads.category_rows(
+        conn, "overall", packages, start, end
+    ):
         if row_category == category:
             by_package[package][day] = downloads
     return {
@@ -245,37 +197,20 @@ async def compare_series(
     }
 
 
-async def _totals(conn: psycopg.AsyncConnection, package: str, end: date) -> dict[str, int]:
-    """Downloads without mirrors in the last day, week and month ending ``end`` (as pypistats' recent)."""
-    row = await _one(
-        conn,
-        """
-        SELECT coalesce(sum(downloads) FILTER (WHERE date > %(end)s - 1), 0),
-               coalesce(sum(downloads) FILTER (WHERE date > %(end)s - 7), 0),
-               coalesce(sum(downloads), 0)
-        FROM downloads.overall
-        WHERE package = %(package)s AND category = 'without_mirrors' AND date > %(end)s - 30 AND date <= %(end)s
-        """,
-        {"package": package, "end": end},
-    )
-    assert row is not None
-    return {"last_day": row[0], "last_week": row[1], "last_month": row[2]}
+async def _totals(conn: psycopg.AsyncConnection, package: str) -> dict[str, int]:
+    """Downloads without mirrors in the last complete day, week and month: the API's ``recent``."""
+    found = await reads.recent(conn, package)
+    return {f"last_{period}": found.get(period, 0) for period in reads.PERIODS}
 
 
 async def today_so_far(conn: psycopg.AsyncConnection, package: str, today: date) -> dict[str, Any]:
     """Today's rows for ``package`` (its partition fills during the day) and when that day was last loaded."""
-    counts = dict(
-        await _all(
-            conn,
-            "SELECT category, downloads FROM downloads.overall WHERE date = %s AND package = %s",
-            (today, package),
-        )
-    )
-    loaded = await _one(conn, "SELECT loaded_at FROM downloads.loaded_days WHERE date = %s", (today,))
-    latest = await _one(conn, "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1")
+    counts = await reads.day_counts(conn, package, today)
+    loaded = await reads.loaded_at(conn, today)
+    latest = await reads.latest_load(conn)
     return {
         "date": today,
-        "loaded_at": loaded[0] if loaded else None,
+        "loaded_at": loaded,
         "with_mirrors": counts.get("with_mirrors", 0 if loaded else None),
         "without_mirrors": counts.get("without_mirrors", 0 if loaded else None),
         "latest_day": latest[0] if latest else None,
@@ -297,45 +232,15 @@ async def top_packages(
     cached = _top_cache.get(key)
     if cached and now - cached[0] < _TOP_TTL:
         return cached[1]
-    if period == "today":
-        start = end = today
-    else:
-        last = await _last_complete_day(conn, today)
-        if last is None:
-            return {"start": None, "end": None, "total": 0, "rows": [], "countries": []}
-        end, start = last, last - timedelta(days=TOP_PERIODS[period] - 1)
-    if country is None:
-        table, category = sql.Identifier("downloads", "overall"), "without_mirrors"
-    else:
-        table, category = sql.Identifier("downloads", "country"), country
-    rows = await _all(
-        conn,
-        sql.SQL(
-            "SELECT package, sum(downloads)::bigint AS n FROM {} WHERE category = %s AND date BETWEEN %s AND %s"
-            " AND package <> %s GROUP BY package ORDER BY n DESC, package LIMIT %s"
-        ).format(table),
-        (category, start, end, ALL_PACKAGES, limit),
-    )
-    total = await _one(
-        conn,
-        sql.SQL(
-            "SELECT coalesce(sum(downloads), 0)::bigint FROM {} WHERE category = %s AND date BETWEEN %s AND %s"
-            " AND package = %s"
-        ).format(table),
-        (category, start, end, ALL_PACKAGES),
-    )
-    countries = await _all(
-        conn,
-        "SELECT category, sum(downloads) AS n FROM downloads.country WHERE package = %s AND date BETWEEN %s AND %s"
-        " GROUP BY category ORDER BY n DESC, category",
-        (ALL_PACKAGES, start, end),
-    )
+    top = await reads.top(conn, period, country, limit, today)
+    if top.start is None or top.end is None:
+        return {"start": None, "end": None, "total": 0, "rows": [], "countries": []}
     result = {
-        "start": start,
-        "end": end,
-        "total": total[0] if total else 0,
-        "rows": rows,
-        "countries": [c for c, _ in countries if _COUNTRY.match(c)],
+        "start": top.start,
+        "end": top.end,
+        "total": await reads.total(conn, country, top.start, top.end),
+        "rows": top.rows,
+        "countries": [c for c in await reads.countries(conn, top.start, top.end) if _COUNTRY.match(c)],
     }
     _top_cache[key] = (now, result)
     for stale in [k for k, (t, _) in _top_cache.items() if now - t >= _TOP_TTL]:
@@ -350,15 +255,8 @@ async def search_packages(
     prefix = normalize(query.strip())
     if not prefix:
         return []
-    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = await _all(
-        conn,
-        "SELECT package, downloads FROM downloads.recent WHERE category = 'month' AND package LIKE %s"
-        " AND package <> %s ORDER BY downloads DESC, package LIMIT %s",
-        (like, ALL_PACKAGES, limit),
-    )
-    found = [(package, downloads) for package, downloads in rows]
-    if prefix not in {p for p, _ in found} and await _package_exists(conn, prefix):
+    found = await reads.search(conn, prefix, limit)
+    if prefix not in {p for p, _ in found} and await reads.known(conn, prefix):
         found.insert(0, (prefix, 0))
     return found
 
@@ -430,9 +328,7 @@ async def home(request: Request) -> Response:
         raise PageError(400, f"the search is at most {MAX_NAME_LENGTH} characters")
     async with _connect(request) as conn:
         results = await search_packages(conn, query) if query else []
-        latest = await _one(
-            conn, "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1"
-        )
+        latest = await reads.latest_load(conn)
     if query and len(results) == 1 and results[0][0] == normalize(query):
         return RedirectResponse(_package_path(results[0][0]), status_code=303)
     return _render(
@@ -457,10 +353,10 @@ async def package_page(request: Request) -> Response:
     view = _one_of(request, "view", VIEWS, "absolute")
     today = _today()
     async with _connect(request) as conn:
-        if not await _package_exists(conn, package):
+        if not await reads.known(conn, package):
             raise PageError(404, f"no downloads of {package!r} are recorded")
         window = await _window(conn, [package], range_key, today)
-        totals = await _totals(conn, package, window[1]) if window else None
+        totals = await _totals(conn, package) if window else None
         today_info = await today_so_far(conn, package, today)
     links = {
         "ranges": [(key, f"?{urlencode({'range': key, 'view': view})}") for key in RANGES],
@@ -494,7 +390,7 @@ async def package_data(request: Request) -> dict[str, Any]:
     package = valid_name(request.path_params["name"])
     range_key = _one_of(request, "range", RANGES, DEFAULT_RANGE)
     async with _connect(request) as conn:
-        if not await _package_exists(conn, package):
+        if not await reads.known(conn, package):
             raise PageError(404, f"no downloads of {package!r} are recorded")
         window = await _window(conn, [package], range_key, _today())
         if window is None:
@@ -512,7 +408,7 @@ def _compared(request: Request) -> list[str]:
 
 
 async def _check_known(conn: psycopg.AsyncConnection, packages: list[str]) -> None:
-    unknown = [p for p in packages if not await _package_exists(conn, p)]
+    unknown = [p for p in packages if not await reads.known(conn, p)]
     if unknown:
         raise PageError(404, "no downloads are recorded for " + ", ".join(repr(p) for p in unknown))
 
@@ -589,7 +485,7 @@ async def top_page(request: Request) -> Response:
     today = _today()
     async with _connect(request) as conn:
         top = await top_packages(conn, request.app.state.dsn, period, country, limit, today)
-        loaded = await _one(conn, "SELECT loaded_at FROM downloads.loaded_days WHERE date = %s", (today,))
+        loaded = await reads.loaded_at(conn, today)
 
     def link(**change: str | None) -> str:
         params = {"period": period, "country": country or "", "limit": str(limit), **change}
@@ -605,7 +501,7 @@ async def top_page(request: Request) -> Response:
             "limit": limit,
             "top": top,
             "rows": [(p, n, _package_path(p)) for p, n in top["rows"]],
-            "today_loaded_at": loaded[0] if loaded else None,
+            "today_loaded_at": loaded,
             "period_links": [(key, link(period=key)) for key in TOP_PERIODS],
             "all_countries_link": link(country=None),
         },

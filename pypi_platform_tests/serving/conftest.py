@@ -4,7 +4,8 @@ running over it with uvicorn on 127.0.0.1.
 - ``stats_data``: the rows (a :class:`StatsData`), generated from a fixed seed over the ``DAYS`` days that end
   today (UTC), so the current day's partition exists ("today so far") and the month window is full.
 - ``stats_database``: the DSN of a session-wide database loaded with them through the real loader
-  (``replace_day`` for every day, then ``refresh_recent`` as of today). Tests must not write to it.
+  (``replace_day`` for every day, then ``refresh_recent`` as of yesterday, the last complete day). Tests must
+  not write to it.
 - ``stats_server``: the base URL (``http://127.0.0.1:<port>``, no trailing slash) of the app over it.
 - ``serve_app``: a context manager running any ASGI app on 127.0.0.1, for tests that need other settings.
 """
@@ -57,6 +58,11 @@ class StatsData:
     def last_day(self) -> date:
         return max(self.frames)
 
+    @property
+    def last_complete_day(self) -> date:
+        """The day before the last: the last day is today, whose partition is still filling."""
+        return self.last_day - timedelta(days=1)
+
     def frame(self) -> pl.DataFrame:
         """Every row, with its date."""
         return pl.concat([f.with_columns(date=pl.lit(day)) for day, f in sorted(self.frames.items())])
@@ -72,7 +78,8 @@ class StatsData:
         return sorted(rows, key=lambda r: (r["category"], r["date"]))
 
     def recent(self, package: str) -> dict[str, int]:
-        """last_day, last_week, last_month without mirrors, as ``refresh_recent`` sums them."""
+        """last_day, last_week, last_month without mirrors, as ``refresh_recent`` sums them for the windows
+        ending on the last complete day."""
         overall = self.frame().filter(
             (pl.col("dimension") == "overall")
             & (pl.col("package") == package)
@@ -80,7 +87,10 @@ class StatsData:
         )
         totals = {}
         for key, days in (("last_day", 1), ("last_week", 7), ("last_month", 30)):
-            window = overall.filter(pl.col("date") > self.last_day - timedelta(days=days))
+            window = overall.filter(
+                (pl.col("date") > self.last_complete_day - timedelta(days=days))
+                & (pl.col("date") <= self.last_complete_day)
+            )
             totals[key] = int(window["downloads"].sum())
         return totals
 
@@ -135,11 +145,12 @@ def generate_stats(last_day: date, days: int = DAYS, seed: int = 8) -> StatsData
 
 
 def load_stats(dsn: str, data: StatsData) -> None:
-    """Load ``data`` through the real loader: every day replaced, then ``recent`` as of the last day."""
+    """Load ``data`` through the real loader: every day replaced, then ``recent`` as of the last complete day,
+    as the ``recent_downloads`` asset does."""
     with psycopg.connect(dsn) as conn:
         for day, frame in sorted(data.frames.items()):
             replace_day(conn, day, frame, LoadInfo(source="test", semantics="corrected"))
-        refresh_recent(conn, data.last_day)
+        refresh_recent(conn, data.last_complete_day)
 
 
 @pytest.fixture(scope="session")

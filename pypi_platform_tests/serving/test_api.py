@@ -149,7 +149,8 @@ def test_recent_of_a_known_package_without_recent_downloads_is_zero(client):
 
 
 def _top(data: StatsData, days: int, country: str | None = None) -> list[tuple[str, int]]:
-    window = [d for d in data.days if d > data.last_day - timedelta(days=days)]
+    end = data.last_complete_day
+    window = [d for d in data.days if end - timedelta(days=days) < d <= end]
     totals: dict[str, int] = {}
     for day in window:
         frame = data.frames[day]

@@ -10,6 +10,7 @@ from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.config import load_settings
 from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
+from pypi_platform.lib.downloads.reads import last_complete_day_now
 from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_day
 
 CHECKS = {
@@ -93,8 +94,7 @@ def recent_downloads(
     with postgres.connect() as conn:
         # The last complete day: today's partition, loaded so far, is not "the last day" pypistats.org reports.
         today = datetime.now(UTC).date()
-        row = conn.execute("SELECT max(date) FROM downloads.loaded_days WHERE date < %s", (today,)).fetchone()
-        latest = row[0] if row else None
+        latest = last_complete_day_now(conn, today)
         if latest is None:
             context.log.warning("no complete day is loaded yet; nothing to summarize")
             return dg.MaterializeResult(metadata={"dagster/row_count": 0})

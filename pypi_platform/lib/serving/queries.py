@@ -1,9 +1,9 @@
-"""The API's requests, validated, and the SQL that answers them.
+"""The API's requests, validated, and their answers.
 
 A request is parsed into a frozen query object (:class:`SeriesQuery`, :class:`RecentQuery`, :class:`TopQuery`)
 or refused with a :class:`RequestError` that carries the HTTP status and a message for the client. Only then is
-the database asked: every value travels as a psycopg placeholder, and the only identifiers ever written into
-SQL are the table names of :data:`SERIES`, a fixed whitelist.
+the database asked, through ``lib/downloads/reads.py`` (the dashboard asks the same functions): every value
+travels as a psycopg placeholder, and the only identifiers ever written into SQL are the downloads tables.
 
 Names are PEP 503-normalized (runs of ``-``, ``_`` and ``.`` become one ``-``, lowercased), as the loader stores
 them; only ``__all__``, the sum over packages, is taken literally. A package is *known* when ``overall`` holds a
@@ -17,18 +17,17 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from functools import cache
+from datetime import UTC, date, datetime
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 
+from pypi_platform.lib.downloads import reads
+from pypi_platform.lib.downloads.reads import PERIODS
 from pypi_platform.lib.names import ALL_PACKAGES, InvalidProjectName, project_name
 
-SCHEMA = "downloads"
 MAX_RANGE_DAYS = 400  # an explicit start_date .. end_date may cover at most this many days
 TOP_DEFAULT_LIMIT = 20
 TOP_MAX_LIMIT = 1000
-PERIODS = {"day": 1, "week": 7, "month": 30}  # as downloads.recent: the last 1, 7, 30 loaded dates
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _INTEGER = re.compile(r"\d{1,9}")
@@ -248,103 +247,32 @@ def parse_top(items: Iterable[tuple[str, str]]) -> TopQuery:
     return TopQuery(period, limit, country)
 
 
-# --- SQL -------------------------------------------------------------------------------------------------------
-
-
-@cache
-def series_sql(table: str, category: bool, start: bool, end: bool) -> str:
-    """The statement of a series query; placeholders in order: package, [category], [start], [end]."""
-    if table not in {dimension.table for dimension in SERIES.values()}:
-        raise ValueError(f"{table!r} is not a table of the API")
-    conditions = [sql.SQL("package = %s")]
-    if category:
-        conditions.append(sql.SQL("lower(category) = lower(%s)"))
-    if start:
-        conditions.append(sql.SQL("date >= %s"))
-    if end:
-        conditions.append(sql.SQL("date <= %s"))
-    statement = sql.SQL(
-        'SELECT category, date, downloads FROM {} WHERE {} ORDER BY category COLLATE "C", date'
-    ).format(sql.Identifier(SCHEMA, table), sql.SQL(" AND ").join(conditions))
-    return statement.as_string()
-
-
-def series_params(query: SeriesQuery) -> list[object]:
-    values: list[object] = [query.package]
-    values += [v for v in (query.category, query.start, query.end) if v is not None]
-    return values
-
-
-KNOWN_SQL = "SELECT EXISTS (SELECT 1 FROM downloads.overall WHERE package = %s)"
-RECENT_SQL = "SELECT category, downloads FROM downloads.recent WHERE package = %s"
-TOP_RECENT_SQL = """
-    SELECT package, downloads FROM downloads.recent
-    WHERE category = %s AND package <> '__all__'
-    ORDER BY downloads DESC, package COLLATE "C" LIMIT %s
-"""
-TOP_COUNTRY_SQL = """
-    SELECT package, sum(downloads)::bigint AS downloads FROM downloads.country
-    WHERE date > %s AND date <= %s AND category = %s AND package <> '__all__'
-    GROUP BY package ORDER BY downloads DESC, package COLLATE "C" LIMIT %s
-"""
-# What the data looks like now. It changes whenever a day is loaded or reloaded (loaded_at), retention drops
-# days (count, min), or ``recent`` is rebuilt: refresh_recent rewrites every row in one transaction, so the
-# transaction id (xmin) of its ``__all__`` row changes each time.
-VERSION_SQL = """
-    SELECT max(loaded_at), count(*), min(date), max(date),
-           (SELECT xmin::text FROM downloads.recent WHERE package = '__all__' AND category = 'day')
-    FROM downloads.loaded_days
-"""
-
-
-async def known(conn: AsyncConnection, package: str) -> bool:
-    cursor = await conn.execute(KNOWN_SQL, (package,))
-    row = await cursor.fetchone()
-    return bool(row and row[0])
+# --- reads (the statements are lib/downloads/reads.py's) ----------------------------------------------------
 
 
 async def series(conn: AsyncConnection, query: SeriesQuery) -> list[tuple[str, date, int]]:
     """The rows, ordered by category then date; raises a 404 for an unknown package."""
-    statement = series_sql(query.dimension.table, query.category is not None, query.start is not None,
-                           query.end is not None)  # fmt: skip
-    cursor = await conn.execute(statement, series_params(query))
-    rows = await cursor.fetchall()
+    rows = await reads.series(
+        conn, query.dimension.table, query.package, query.category, query.start, query.end
+    )
     # Rows prove the package known; only an empty answer costs the second query.
-    if not rows and not await known(conn, query.package):
+    if not rows and not await reads.known(conn, query.package):
         raise not_found(query.package)
     return rows
 
 
 async def recent(conn: AsyncConnection, query: RecentQuery) -> dict[str, int]:
     """last_day, last_week and last_month (or the one asked for); 0 for a known package with none."""
-    cursor = await conn.execute(RECENT_SQL, (query.package,))
-    found = dict(await cursor.fetchall())
-    if not found and not await known(conn, query.package):
+    found = await reads.recent(conn, query.package)
+    if not found and not await reads.known(conn, query.package):
         raise not_found(query.package)
     periods = [query.period] if query.period else list(PERIODS)
-    return {f"last_{period}": int(found.get(period, 0)) for period in periods}
+    return {f"last_{period}": found.get(period, 0) for period in periods}
 
 
 async def top(conn: AsyncConnection, query: TopQuery) -> list[tuple[str, int]]:
-    """The most downloaded packages of the period: from ``recent`` (without mirrors), or with a country from
-    the ``country`` table over the period's dates ending at the last loaded day (every download)."""
-    if query.country is None:
-        cursor = await conn.execute(TOP_RECENT_SQL, (query.period, query.limit))
-    else:
-        cursor = await conn.execute("SELECT max(date) FROM downloads.loaded_days")
-        row = await cursor.fetchone()
-        last = row[0] if row else None
-        if last is None:
-            return []
-        first = last - timedelta(days=PERIODS[query.period])
-        cursor = await conn.execute(TOP_COUNTRY_SQL, (first, last, query.country, query.limit))
-    return [(package, int(downloads)) for package, downloads in await cursor.fetchall()]
-
-
-async def data_version(conn: AsyncConnection) -> str:
-    cursor = await conn.execute(VERSION_SQL)
-    row = await cursor.fetchone()
-    return "|".join("" if value is None else str(value) for value in (row or ()))
+    """The most downloaded packages of the period ending on the last complete day (``reads.top``)."""
+    return (await reads.top(conn, query.period, query.country, query.limit, datetime.now(UTC).date())).rows
 
 
 # --- bodies ----------------------------------------------------------------------------------------------------
