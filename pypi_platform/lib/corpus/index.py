@@ -1,10 +1,10 @@
 """The Parquet index of a shard: one row per archive member, skipped ones included, in py-code.org's columns.
 
-Queries written for py-code.org's index run unchanged: the first eleven columns have its names and types
-(REFERENCE.md §6.3). Ours adds what that index lacks: the distribution file's sha256 and package type, and the
-version of the skip rules that judged the member. A distribution file that could not be read at all (a corrupt
-archive, a bomb, an unsupported format) gets one row with an empty ``archive_path`` and the reason, so every
-file of the shard shows up in its index.
+Queries written for py-code.org's index run unchanged: the first eleven columns (``project_name`` to
+``repository`` in ``SCHEMA`` below) have its names and types. Ours adds what that index lacks: the
+distribution file's sha256 and package type, and the version of the skip rules that judged the member. A
+distribution file that could not be read at all (a corrupt archive, a bomb, an unsupported format) gets one
+row with an empty ``archive_path`` and the reason, so every file of the shard shows up in its index.
 
 Each run of ``corpus_shard`` writes the rows of its batch as one fragment; ``corpus_index`` merges a shard's
 fragments into ``index.parquet``, sorted by project, release file and path.

@@ -1,6 +1,6 @@
 """Appending distribution files to a shard: a bare git repository, one deterministic commit per distribution file.
 
-Layout (REFERENCE.md §6.1): every kept member of a distribution file lands at
+Layout, as py-code.org's shards have it: every kept member of a distribution file lands at
 ``packages/<project>/<filename>/<path>`` on the branch ``refs/heads/code`` (HEAD points at it, so plain ``git log``
 works); nothing is ever deleted, so the tip tree holds the whole shard.
 

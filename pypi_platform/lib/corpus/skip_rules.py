@@ -5,14 +5,14 @@ Two families of rules, both recorded in a member's ``skip_reason``:
 - Name rules (ours): a member whose name cannot become a git path, or must not, never reaches content rules:
   ``invalid-name`` (not UTF-8, a NUL or another control character), ``unsafe-path`` (absolute, a drive letter,
   a ``..`` component, nothing left once ``.`` and empty components go) and ``path-too-long``.
-- Content rules, in py-code.org's order (REFERENCE.md §6.2): ``binary``, ``empty``, ``binary`` (Pyarmor),
+- Content rules, in py-code.org's order: ``binary``, ``empty``, ``binary`` (Pyarmor),
   ``version-control`` (a git-LFS pointer), ``too-large``, ``version-control`` (a VCS directory), ``virtualenv``,
   ``text-long-lines``. Sizes are in KiB/MiB, as py-code.org's own constants are.
 
 Binary means a NUL byte among the first 1,024 bytes (git's heuristic, on py-code.org's probe length): UTF-16 and
 UTF-32 text is therefore binary, as ``git diff`` would see it.
 
-Path sanitising (REFERENCE.md §6.1, tightened so that every produced path splits on ``/`` into components git
+Path sanitising (py-code.org's, tightened so that every produced path splits on ``/`` into components git
 accepts): backslashes are separators (old Windows zip tools wrote them, and a ``..\\..`` must not slip through as
 one harmless-looking component); empty and ``.`` components are dropped (``//`` and a leading ``./``); a newline
 becomes ``_newline``; a component that git would read as ``.git`` gets ``_`` appended. That last rename covers
@@ -86,7 +86,7 @@ def looks_binary(data: bytes) -> bool:
 
 
 def count_lines(data: bytes) -> int:
-    """Newline count; 0 for binary content (REFERENCE.md §6.3: ``lines`` is 0 for binary)."""
+    """Newline count; 0 for binary content, as ``lines`` is in py-code.org's index."""
     return 0 if looks_binary(data) else data.count(b"\n")
 
 

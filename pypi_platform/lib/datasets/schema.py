@@ -52,7 +52,7 @@ DOWNLOAD_STATS = pl.Schema(
     {"package_name": pl.String, "downloads": pl.Int64, "window_start": pl.Date, "window_end": pl.Date}
 )
 
-# The file each dataset publishes in Aura's format (REFERENCE.md §3.1), and the bundle's member for it.
+# The file each dataset publishes in Aura's format, and the bundle's member for it.
 AURA_FILES = {
     "package_list": "pypi_package_list.gz",
     "dependency_list": "dependency_list.gz",

@@ -1,6 +1,6 @@
 """One UTC day of download logs aggregated with polars, with exactly the semantics of daily.sql.
 
-The rules (REFERENCE.md §4.5 and our corrected variant) are spelt out in daily.sql; both paths must return the
+The rules (pypistats.org's and our corrected variant) are spelt out in daily.sql; both paths must return the
 same ``DailyResult`` for the same rows, and the tests hold them to it.
 
 How the polars plan stays cheap on tens of millions of rows:

@@ -6,9 +6,9 @@ popularity over the projects, newest versions downloaded most, mostly wheels, pi
 and proxy installers, NULL installers, ~2 % of rows whose whole ``details`` is NULL (an unparseable user agent),
 python strings that pypistats drops, a skewed country mix, and ``ci`` TRUE or NULL.
 
-Late data: rows keep arriving after their UTC day has closed (REFERENCE.md §4.3), so about ``LATE_SHARE`` of the
-rows in the file of arrival day D carry a timestamp on day D-1. The rows of day D therefore live in the files of D
-*and* D+1, and a reader of day D must scan both (``source.source_files`` does).
+Late data: rows keep arriving after their UTC day has closed, as they do in the public table, so about
+``LATE_SHARE`` of the rows in the file of arrival day D carry a timestamp on day D-1. The rows of day D
+therefore live in the files of D *and* D+1, and a reader of day D must scan both, as ``source_files`` does.
 
 Randomness comes from ``random.Random`` seeded by (seed, day, chunk) as raw 64-bit words; polars turns the words
 into categories in bulk (a binary search over cumulative weights, then a gather from a small table), so no Python

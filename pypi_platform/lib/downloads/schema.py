@@ -1,6 +1,6 @@
 """The shapes the downloads domain passes around.
 
-``FILE_DOWNLOADS`` mirrors the public BigQuery table of download logs (REFERENCE.md §4.1), leaf for leaf, for the
+``FILE_DOWNLOADS`` mirrors the public BigQuery table of download logs, leaf for leaf, for the
 columns we read and those the sample writes; local Parquet sources must match it. ``DAILY_FRAME`` is what one
 day's aggregation returns, from BigQuery SQL or from polars alike: one row per (dimension, package, category).
 """
@@ -55,7 +55,7 @@ DAILY_FRAME = pl.Schema(
     {"dimension": pl.String, "package": pl.String, "category": pl.String, "downloads": pl.Int64}
 )
 
-# pypistats.org counts exactly these installers as mirrors (REFERENCE.md §4.2).
+# pypistats.org counts exactly these installers as mirrors.
 PYPISTATS_MIRRORS = ("bandersnatch", "z3c.pypimirror", "Artifactory", "devpi")
 # Our corrected definition also counts the other proxy and mirror tools.
 CORRECTED_MIRRORS = (*PYPISTATS_MIRRORS, "Nexus", "pep381client")

@@ -1,7 +1,7 @@
 """A local source of download logs: Parquet files in the ``FILE_DOWNLOADS`` shape, one per arrival day.
 
 A file named ``file_downloads-YYYY-MM-DD.parquet`` holds the rows that *arrived* that day, which include late rows
-of the day before (REFERENCE.md §4.3; ``sample.py`` writes such files). Reading a UTC day D therefore means
+of the day before (``sample.py`` writes such files). Reading a UTC day D therefore means
 scanning the files of D and D+1 and keeping the half-open window D 00:00 <= timestamp < D+1 00:00: an inclusive
 upper bound at 23:59:59 would lose the sub-second rows of the last second.
 """

@@ -1,6 +1,6 @@
 """Reading a PEP 503/691 index: the root list, project pages in either flavour, and the legacy JSON API.
 
-Works against real PyPI and against an HTML-only caching proxy (REFERENCE.md §1.2): JSON is asked for with HTML
+Works against real PyPI and against an HTML-only caching proxy: JSON is asked for with HTML
 as the fallback and the answer is parsed by its Content-Type; serials are taken from wherever the upstream
 offers them and are ``None`` (unknown), never 0, when it offers none.
 """

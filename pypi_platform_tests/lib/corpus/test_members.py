@@ -236,7 +236,7 @@ def test_lines_count_newlines(content, lines):
     assert row.lines == lines == content.count(b"\n")
 
 
-# ---- content rules (REFERENCE 6.2), in order -----------------------------------------------------------------
+# ---- content rules, in py-code.org's order -----------------------------------------------------------------
 
 
 def test_a_nul_in_the_first_kilobyte_is_binary_with_no_lines():
