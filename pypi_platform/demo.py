@@ -16,6 +16,7 @@ from pypi_platform.defs.datasets.publication import INDEX_KEY
 from pypi_platform.lib import postgres
 from pypi_platform.lib.config import Settings, load_settings
 from pypi_platform.lib.corpus import state as corpus_state
+from pypi_platform.lib.downloads.reads import window_totals
 from pypi_platform.lib.index.pages import WEB
 from pypi_platform.lib.scanner.state import BUCKETS
 from pypi_platform.lib.storage import open_store
@@ -57,25 +58,20 @@ def main() -> int:
     _report_datasets(settings)
     report_scan(settings)
     _report_corpus(settings, *corpus)
-    _report_dashboard(settings)
+    _report_dashboard(settings, yesterday)
     return 0
 
 
-def _report_dashboard(settings) -> None:
+def _report_dashboard(settings, last) -> None:
     """Where to read the loaded download statistics without Dagster."""
     with psycopg.connect(_dsn(settings)) as conn:
-        row = conn.execute(
-            """
-            SELECT package FROM downloads.recent
-            WHERE category = 'month' AND package <> '__all__'
-            ORDER BY package = 'python-dateutil' DESC, downloads DESC, package LIMIT 1
-            """
-        ).fetchone()
+        names = [package for package, _ in window_totals(conn, last - timedelta(days=29), last)]
+    shown = "python-dateutil" if "python-dateutil" in names else (names[0] if names else None)
     print()
     print("Download statistics for people: run `make serve`, then open")
-    if row is not None:
-        print(f"  http://127.0.0.1:8000/packages/{row[0]}   (the dashboard)")
-        print(f"  http://127.0.0.1:8000/api/packages/{row[0]}/overall   (the pypistats-compatible API)")
+    if shown is not None:
+        print(f"  http://127.0.0.1:8000/packages/{shown}   (the dashboard)")
+        print(f"  http://127.0.0.1:8000/api/packages/{shown}/overall   (the pypistats-compatible API)")
     else:
         print("  http://127.0.0.1:8000/")
 
@@ -181,11 +177,7 @@ def _dsn(settings: Settings) -> str:
 
 def _report_downloads(settings: Settings, first, last) -> None:
     with psycopg.connect(_dsn(settings)) as conn:
-        top = conn.execute(
-            "SELECT package, downloads FROM downloads.overall WHERE date = %s AND category = 'without_mirrors'"
-            " AND package <> '__all__' ORDER BY downloads DESC, package LIMIT 10",
-            (last,),
-        ).fetchall()
+        top = window_totals(conn, last, last)[:10]
     source = settings.downloads.source or "a generated sample"
     print()
     print(
