@@ -16,7 +16,7 @@ from pypi_platform.lib.datasets import build
 from pypi_platform.lib.datasets.download_stats import WINDOW_DAYS, download_stats
 from pypi_platform.lib.datasets.metadata import release_dependencies
 from pypi_platform.lib.datasets.mirror_state import dependency_list as stored_dependencies
-from pypi_platform.lib.datasets.mirror_state import mirrored_projects, refresh_dependencies
+from pypi_platform.lib.datasets.mirror_state import refresh_dependencies
 from pypi_platform.lib.datasets.publish import (
     DatasetFile,
     new_version,
@@ -26,6 +26,7 @@ from pypi_platform.lib.datasets.publish import (
     read_latest,
 )
 from pypi_platform.lib.datasets.schema import AURA_FILES
+from pypi_platform.lib.index.reads import mirrored_projects
 
 HOURLY = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
 EVERY_THREE_DAYS = dg.FreshnessPolicy.time_window(

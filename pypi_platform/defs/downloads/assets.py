@@ -12,6 +12,7 @@ from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
 from pypi_platform.lib.downloads.reads import last_complete_day_now
 from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_day
+from pypi_platform.lib.index.reads import healthy_project_names
 
 CHECKS = {
     "daily_downloads_not_empty": (quality.empty_days, dg.AssetCheckSeverity.ERROR),
@@ -47,7 +48,7 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
         window = context.partition_time_window
         days = [window.start.date() + timedelta(days=n) for n in range((window.end - window.start).days)]
         loaded, failures = [], {}
-        with postgres.connect() as conn, download_logs.open(lambda: _mirrored_projects(conn)) as logs:
+        with postgres.connect() as conn, download_logs.open(lambda: healthy_project_names(conn)) as logs:
             for day in days:
                 try:
                     aggregate = logs.aggregate(day)
@@ -110,11 +111,6 @@ def recent_downloads(
             "retention_days": retention,
         }
     )
-
-
-def _mirrored_projects(conn: psycopg.Connection) -> list[str]:
-    rows = conn.execute("SELECT name FROM mirror.projects WHERE status = 'ok' ORDER BY name").fetchall()
-    return [row[0] for row in rows]
 
 
 def _load_info(aggregate: DayAggregate, semantics: str) -> LoadInfo:

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from pypi_platform.defs.resources import PostgresResource
+from pypi_platform.lib.index.reads import failing_projects, live_files_without_blob
 
 
 @dg.asset_check(
@@ -10,14 +11,7 @@ from pypi_platform.defs.resources import PostgresResource
 )
 def mirror_pages_link_present_files(postgres: PostgresResource) -> dg.AssetCheckResult:
     with postgres.connect() as conn:
-        missing = conn.execute(
-            """
-            SELECT f.project, f.filename FROM mirror.files f
-            LEFT JOIN mirror.blobs b ON b.object_key = f.object_key
-            WHERE f.removed_at IS NULL AND (b.object_key IS NULL OR b.sha256 <> f.sha256)
-            ORDER BY 1, 2 LIMIT 20
-            """
-        ).fetchall()
+        missing = live_files_without_blob(conn)
     return dg.AssetCheckResult(
         passed=not missing,
         metadata={
@@ -29,9 +23,7 @@ def mirror_pages_link_present_files(postgres: PostgresResource) -> dg.AssetCheck
 @dg.asset_check(asset="mirror", description="No project is stuck failing; failed ones are retried every run.")
 def mirror_projects_not_failing(postgres: PostgresResource) -> dg.AssetCheckResult:
     with postgres.connect() as conn:
-        failed = conn.execute(
-            "SELECT name, failures, error FROM mirror.projects WHERE status = 'failed' ORDER BY failures DESC"
-        ).fetchall()
+        failed = failing_projects(conn)
     return dg.AssetCheckResult(
         passed=not failed,
         severity=dg.AssetCheckSeverity.WARN,

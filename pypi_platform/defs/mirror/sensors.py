@@ -13,7 +13,7 @@ from pypi_platform.defs.scans import assets as scan_assets
 from pypi_platform.defs.scans.schedules import global_scan_job
 from pypi_platform.lib.config import load_settings
 from pypi_platform.lib.corpus.state import pending_count, shard_name, shards
-from pypi_platform.lib.index.changes import projects_published_between
+from pypi_platform.lib.index.reads import projects_published_between
 from pypi_platform.lib.scanner.state import bucket_of
 
 MIRROR = dg.AssetKey("mirror")

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import psycopg
 
+from pypi_platform.lib.index.reads import count_live_files_not_in_corpus, live_files_not_in_corpus
+
 SHARD_PREFIX = "pypi-mirror-"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the upload time of a file the index gave none
 
 
 def shard_name(number: int) -> str:
@@ -109,33 +112,30 @@ def open_shard(conn: psycopg.Connection, number: int, capacity: int) -> Shard:
     return get_shard(conn, number)
 
 
-_PENDING = """
-    SELECT f.project, p.display_name, coalesce(f.version, ''), f.filename, coalesce(f.packagetype, ''),
-           f.sha256, f.size, coalesce(f.upload_time, 'epoch'::timestamptz), f.object_key
-    FROM mirror.files f
-    JOIN mirror.projects p ON p.name = f.project
-    LEFT JOIN corpus.files c ON c.project = f.project AND c.filename = f.filename
-    WHERE f.removed_at IS NULL AND (c.status IS NULL OR c.status = 'failed')
-"""
-
-
 def pending_files(conn: psycopg.Connection, limit: int) -> list[PendingFile]:
     """The oldest `limit` files not in the corpus yet, in upload order (ties by project, then file name).
 
     Planning by absence rather than by "uploaded after the last shard's newest file" also catches files that
     reach the mirror late; they are appended where the open shard is.
     """
-    rows = conn.execute(
-        # The C collation: the same order on every server, whatever its locale, so rebuilds give the same commits.
-        _PENDING
-        + ' ORDER BY f.upload_time NULLS FIRST, f.project COLLATE "C", f.filename COLLATE "C" LIMIT %s',
-        (limit,),
-    ).fetchall()
-    return [PendingFile(*row) for row in rows]
+    return [
+        PendingFile(
+            project=file.project,
+            display_name=display_name,
+            version=file.version,
+            filename=file.filename,
+            packagetype=file.packagetype,
+            sha256=file.sha256,
+            size=file.size,
+            upload_time=file.upload_time or _EPOCH,
+            object_key=file.object_key,
+        )
+        for file, display_name in live_files_not_in_corpus(conn, limit)
+    ]
 
 
 def pending_count(conn: psycopg.Connection) -> int:
-    return conn.execute(f"SELECT count(*) FROM ({_PENDING}) AS pending").fetchone()[0]
+    return count_live_files_not_in_corpus(conn)
 
 
 def record_batch(

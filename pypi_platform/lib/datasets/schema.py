@@ -8,16 +8,10 @@ from __future__ import annotations
 
 import polars as pl
 
-# package_list: every project in the mirror (status ok), one row each, sorted by name.
-PACKAGE_LIST = pl.Schema(
-    {
-        "name": pl.String,  # PEP 503-normalized
-        "display_name": pl.String,  # the spelling the upstream uses
-        "latest_version": pl.String,  # null when the mirror holds no file of the project
-        "serial": pl.Int64,  # null when the upstream does not publish serials
-        "synced_at": pl.Datetime("us", "UTC"),
-    }
-)
+from pypi_platform.lib.index.reads import MIRRORED_PROJECTS
+
+# package_list: every mirrored project, one row each, sorted by name: the mirror's own rows.
+PACKAGE_LIST = MIRRORED_PROJECTS
 
 # dependency_list: one row per requirement of the latest release of every mirrored project, plus one row per
 # release (requirement null) or requirement that could not be read, with the reason in ``problem``.

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 import psycopg
 from psycopg.types.json import Jsonb
 
-from pypi_platform.lib.datasets.mirror_state import mirrored_projects
+from pypi_platform.lib.index.reads import mirrored_projects, release_files
 from pypi_platform.lib.scanner.batch import PackageOutcome
 from pypi_platform.lib.scanner.release import RESULT_VERSION
 
@@ -47,21 +47,18 @@ def latest_releases(conn: psycopg.Connection, bucket: int, buckets: int = BUCKET
     """The latest release of every mirrored project in `bucket`, with the files the mirror holds of it."""
     projects = mirrored_projects(conn).select("name", "latest_version").rows()
     chosen = [(name, version) for name, version in projects if bucket_of(name, buckets) == bucket]
-    if not chosen:
-        return []
-    rows = conn.execute(
-        """
-        SELECT f.project, f.filename, f.sha256, f.size, coalesce(f.packagetype, ''), f.object_key
-        FROM unnest(%s::text[], %s::text[]) AS r (project, version)
-        JOIN mirror.files f ON f.project = r.project AND f.version = r.version AND f.removed_at IS NULL
-        ORDER BY f.project, f.filename
-        """,
-        ([name for name, _ in chosen], [version for _, version in chosen]),
-    ).fetchall()
-    files: dict[str, list[MirroredFile]] = {}
-    for project, *fields in rows:
-        files.setdefault(project, []).append(MirroredFile(*fields))
-    return [LatestRelease(name, version, tuple(files.get(name, ()))) for name, version in chosen]
+    files = release_files(conn, chosen)
+    return [
+        LatestRelease(
+            name,
+            version,
+            tuple(
+                MirroredFile(f.filename, f.sha256, f.size, f.packagetype, f.object_key)
+                for f in files.get(name, ())
+            ),
+        )
+        for name, version in chosen
+    ]
 
 
 class PostgresResultCache:

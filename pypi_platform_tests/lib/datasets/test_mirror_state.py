@@ -1,9 +1,10 @@
-"""The datasets' view of the mirror state: projects with their latest release, requirements read incrementally."""
+"""The requirements of the mirrored projects' latest releases, read incrementally."""
 
 import psycopg
 
 from pypi_platform.lib.datasets.metadata import release_dependencies
-from pypi_platform.lib.datasets.mirror_state import dependency_list, mirrored_projects, refresh_dependencies
+from pypi_platform.lib.datasets.mirror_state import dependency_list, refresh_dependencies
+from pypi_platform.lib.index.reads import mirrored_projects
 from pypi_platform_tests.lib.index.helpers import sync
 
 
@@ -40,15 +41,3 @@ def test_only_new_or_changed_releases_are_read_again(fake_index, local_store, da
         report, calls = _refresh(conn, local_store)
         assert (report.releases, report.forgotten, calls) == (1, 1, [])
         assert dependency_list(conn).is_empty()
-
-
-def test_latest_version_falls_back_to_the_newest_mirrored_file(fake_index, local_store, database, tmp_path):
-    fake_index.add_release("alpha", "1.0")
-    fake_index.add_release("alpha", "1.10")
-    sync(fake_index.url, local_store, database, tmp_path)
-    with psycopg.connect(database) as conn:
-        conn.execute(
-            "UPDATE mirror.projects SET latest_version = NULL"
-        )  # as synced before the column existed
-        projects = mirrored_projects(conn)
-    assert projects.select("name", "latest_version").rows() == [("alpha", "1.10")]
