@@ -69,6 +69,11 @@ class Recorder(NameTable):
         stack: list = [tree]
         pop, push, extend = stack.pop, stack.append, stack.extend
         steps = _STEPS
+        record_call, unicode_literals, fstring_parts = (
+            self.calls.append,
+            self.unicode_literals,
+            self._fstring_parts,
+        )
         scope, enclosing, next_scope = MODULE_SCOPE, [], MODULE_SCOPE + 1
         visited = 0
         while stack:
@@ -94,7 +99,21 @@ class Recorder(NameTable):
                 continue
             handler, children, several, opens_scope = step
             if handler is not None:
-                handler(self, node, scope)
+                # The two most frequent records are made here, without a method call each.
+                if handler is _CALL:
+                    record_call((node, scope))  # judged after the walk, once every import is known
+                elif handler is _CONSTANT:  # no children
+                    value = node.value
+                    if value.__class__ is str:
+                        if len(value) >= HIGH_ENTROPY_MIN_CHARS:
+                            rules_code.check_entropy(self, node, value)
+                        if not value.isascii() and id(node) not in fstring_parts:
+                            unicode_literals.append(node)
+                    elif value.__class__ is bytes and len(value) >= HIGH_ENTROPY_MIN_CHARS:
+                        rules_code.check_entropy(self, node, value)
+                    continue
+                else:
+                    handler(self, node, scope)
             if opens_scope:
                 if scope == MODULE_SCOPE and node.name in BUILTINS:
                     self.shadowed.add(node.name)  # def open(...) at module level hides the builtin
@@ -109,16 +128,6 @@ class Recorder(NameTable):
                 else:
                     push(children(node))
         return False
-
-    def _record_call(self, node: ast.Call, scope: int) -> None:
-        self.calls.append((node, scope))  # judged after the walk, once every import is known
-
-    def _record_constant(self, node: ast.Constant, scope: int) -> None:
-        value = node.value
-        if (value.__class__ is str or value.__class__ is bytes) and len(value) >= HIGH_ENTROPY_MIN_CHARS:
-            rules_code.check_entropy(self, node, value)
-        if value.__class__ is str and not value.isascii() and id(node) not in self._fstring_parts:
-            self.unicode_literals.append(node)
 
     def _record_fstring(self, node: ast.JoinedStr, scope: int) -> None:
         self._fstring_parts.update(map(id, node.values))  # seen before its parts: the walk goes parent first
@@ -186,30 +195,31 @@ class Recorder(NameTable):
                 assigned.append(node.context_expr)
 
 
-# How the walk steps over each node class: (the Recorder method that records something there, a getter of the
-# child fields, last first so that a stack pops them in source order, whether it returns several, whether the
-# node opens a scope). None for a class with neither handler nor children; the markers below for the rest.
-_NODE_HANDLERS: dict[type, str] = {
-    ast.Call: "_record_call",
-    ast.ClassDef: "_record_class",
-    ast.Constant: "_record_constant",
-    ast.JoinedStr: "_record_fstring",
-    ast.BinOp: "_record_string_operation",
-    ast.Assign: "_record_assignment",
-    ast.AnnAssign: "_record_assignment",
-    ast.NamedExpr: "_record_assignment",
-    ast.withitem: "_record_with_item",
-    ast.For: "_record_for",
-    ast.AsyncFor: "_record_for",
-    ast.Import: "_record_import",
-    ast.ImportFrom: "_record_import_from",
+# Markers the walk's loop tells apart by identity: a list field, the end of a scope, a class missing from the table,
+# and the two most frequent records, made inside the loop (calls; long or non-ASCII string constants).
+_SPREAD, _LEAVE_SCOPE, _UNLISTED, _CALL, _CONSTANT = object(), object(), object(), object(), object()
+# How the walk steps over each node class: (what records something there, a Recorder method or a marker above, a
+# getter of the child fields, last first so that a stack pops them in source order, whether it returns several,
+# whether the node opens a scope). None for a class with neither record nor children.
+_NODE_HANDLERS: dict[type, object] = {
+    ast.Call: _CALL,
+    ast.ClassDef: Recorder._record_class,
+    ast.Constant: _CONSTANT,
+    ast.JoinedStr: Recorder._record_fstring,
+    ast.BinOp: Recorder._record_string_operation,
+    ast.Assign: Recorder._record_assignment,
+    ast.AnnAssign: Recorder._record_assignment,
+    ast.NamedExpr: Recorder._record_assignment,
+    ast.withitem: Recorder._record_with_item,
+    ast.For: Recorder._record_for,
+    ast.AsyncFor: Recorder._record_for,
+    ast.Import: Recorder._record_import,
+    ast.ImportFrom: Recorder._record_import_from,
 }
-_SPREAD, _LEAVE_SCOPE, _UNLISTED = object(), object(), object()
 
 
 def _step(cls: type, fields: tuple[tuple[str, bool], ...]):
-    handler_name = _NODE_HANDLERS.get(cls)
-    handler = getattr(Recorder, handler_name) if handler_name else None
+    handler = _NODE_HANDLERS.get(cls)
     names = [name for name, _ in fields]
     children = operator.attrgetter(*names) if names else None
     if handler is None and children is None and cls not in _SCOPES:

@@ -45,7 +45,7 @@ from pypi_platform.lib.scanner.indicators import indicator_findings  # applied t
 from pypi_platform.lib.scanner.parsing import parse_python
 from pypi_platform.lib.scanner.pth_hooks import is_known_hook
 from pypi_platform.lib.scanner.resolution import MODULE_SCOPE
-from pypi_platform.lib.scanner.syntax_walk import string_value
+from pypi_platform.lib.scanner.syntax_walk import binary_operations_under, string_value
 
 __all__ = ["EVIDENCE_CHARS", "MAX_FINDINGS_PER_RULE", "pth_findings", "python_findings"]
 
@@ -201,7 +201,7 @@ class _FileScan(Recorder):
         for operation, scope in self.string_operations:
             if id(operation) in consumed:
                 continue  # part of a longer expression already folded
-            consumed.update(id(node) for node in ast.walk(operation) if node.__class__ is ast.BinOp)
+            consumed.update(map(id, binary_operations_under(operation)))
             self.scope_now = scope
             self.fold_and_check(operation, scope)
 
