@@ -64,12 +64,17 @@ _NUMERIC = 1700
 _LEAD = "\x00lead"  # the name of read_rows' leading constant column, which no real column has
 
 
+def parquet_bytes(frame: pl.DataFrame, compression_level: int | None = None) -> bytes:
+    """``frame`` as zstd Parquet bytes (zstd's default level unless one is given)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer, compression="zstd", compression_level=compression_level)
+    return buffer.getvalue()
+
+
 def write_parquet(store: ObjectStore, key: str, frame: pl.DataFrame) -> int:
     """Write ``frame`` as zstd Parquet under ``key``; the number of bytes written."""
     if frame.estimated_size() < _SPILL_BYTES:
-        buffer = io.BytesIO()
-        frame.write_parquet(buffer, compression="zstd")
-        data = buffer.getvalue()
+        data = parquet_bytes(frame)
         store.put_bytes(key, data, content_type=PARQUET_CONTENT_TYPE)
         return len(data)
     with tempfile.TemporaryDirectory(prefix="frame-") as directory:

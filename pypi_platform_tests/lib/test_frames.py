@@ -39,6 +39,16 @@ def test_parquet_round_trip(object_store: ObjectStore) -> None:
         frames.read_parquet(object_store, "assets/daily/missing.parquet")
 
 
+def test_parquet_bytes_are_zstd_parquet_at_the_level_asked() -> None:
+    frame = pl.DataFrame({"name": [f"project-{i % 50}" for i in range(20_000)], "n": list(range(20_000))})
+    default, tighter = frames.parquet_bytes(frame), frames.parquet_bytes(frame, compression_level=19)
+    assert default[:4] == b"PAR1" and tighter[:4] == b"PAR1"
+    assert_frame_equal(pl.read_parquet(default), frame)
+    assert_frame_equal(pl.read_parquet(tighter), frame)
+    assert len(tighter) <= len(default)
+    assert pl.read_parquet_metadata(default)  # a well-formed footer
+
+
 def test_table_round_trip_keeps_values_and_types(database: str) -> None:
     frame = pl.DataFrame(
         {

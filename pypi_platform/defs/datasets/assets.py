@@ -5,7 +5,6 @@ Each asset builds its frame with an engine in ``lib/datasets``, then publishes i
 also how the datasets read each other, so an asset materialized on its own reads what is published.
 """
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -22,10 +21,11 @@ from pypi_platform.lib.datasets.publish import (
     new_version,
     prune_versions,
     publish,
-    read_file,
+    read_frame,
     read_latest,
 )
 from pypi_platform.lib.datasets.schema import AURA_FILES
+from pypi_platform.lib.frames import parquet_bytes
 from pypi_platform.lib.index.reads import mirrored_projects
 
 HOURLY = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
@@ -35,12 +35,6 @@ EVERY_THREE_DAYS = dg.FreshnessPolicy.time_window(
 KEEP_VERSIONS = 48  # two days of hourly versions stay readable for consumers holding an older manifest
 SHRINK_LIMIT = 0.05  # a package list more than 5 % shorter than the last one is held back
 COMMON = {"group_name": "datasets", "owners": ["team:datasets"]}
-
-
-def parquet_bytes(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd")
-    return buffer.getvalue()
 
 
 def publish_pair(
@@ -181,7 +175,7 @@ def reverse_dependencies(
     """For every project, mirrored or depended upon, the projects whose latest release depends on it."""
     store = object_store.get_store()
     dependencies = _latest(store, "dependency_list")
-    rows = pl.read_parquet(io.BytesIO(read_file(store, dependencies, "dependency_list.parquet")))
+    rows = read_frame(store, dependencies, "dependency_list.parquet")
     with postgres.connect() as conn:
         projects = mirrored_projects(conn)["name"]
     reverse = build.reverse_dependencies(rows, projects)

@@ -1,28 +1,22 @@
 """Checks that read the published datasets back from the object store."""
 
-import io
-
 import dagster as dg
 import polars as pl
 
 from pypi_platform.defs.datasets.assets import reverse_dependencies
 from pypi_platform.defs.resources import ObjectStoreResource
 from pypi_platform.lib.datasets import build
-from pypi_platform.lib.datasets.publish import read_file, read_latest
-
-
-def _published(store, dataset: str) -> pl.DataFrame | None:
-    manifest = read_latest(store, dataset)
-    if manifest is None:
-        return None
-    return pl.read_parquet(io.BytesIO(read_file(store, manifest, f"{dataset}.parquet")))
+from pypi_platform.lib.datasets.publish import latest_frame
 
 
 @dg.asset_check(asset=reverse_dependencies, blocking=True)
 def reverse_dependencies_match_dependency_list(object_store: ObjectStoreResource) -> dg.AssetCheckResult:
     """Every edge of dependency_list appears reversed in reverse_dependencies, and nothing else does."""
     store = object_store.get_store()
-    dependencies, reverse = _published(store, "dependency_list"), _published(store, "reverse_dependencies")
+    dependencies, reverse = (
+        latest_frame(store, "dependency_list"),
+        latest_frame(store, "reverse_dependencies"),
+    )
     if dependencies is None or reverse is None:
         return dg.AssetCheckResult(
             passed=False, description="dependency_list or reverse_dependencies missing"

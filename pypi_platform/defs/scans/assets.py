@@ -5,7 +5,6 @@ backfill spreads over workers; each keeps its records in PostgreSQL (schema ``sc
 for every bucket of its date and publishes the scan under ``scans/<date>/<version>/`` in Aura's layout.
 """
 
-import io
 import json
 import socket
 from collections import Counter
@@ -13,12 +12,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
-import polars as pl
 import zstandard
 
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.lib.config import load_settings
-from pypi_platform.lib.datasets.publish import new_version, publish, read_file, read_latest
+from pypi_platform.lib.datasets.publish import latest_frame, new_version, publish, read_file
 from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
 from pypi_platform.lib.scanner.dataset import scan_files
 from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
@@ -50,10 +48,9 @@ def scan_dates(start: date) -> dg.WeeklyPartitionsDefinition:
 
 def popular_names(store: ObjectStore, min_downloads: int) -> PopularNames:
     """The projects typosquats imitate, from the latest download_stats_30d (none when it was never published)."""
-    manifest = read_latest(store, "download_stats_30d")
-    if manifest is None:
+    stats = latest_frame(store, "download_stats_30d")
+    if stats is None:
         return PopularNames.from_downloads(None)
-    stats = pl.read_parquet(io.BytesIO(read_file(store, manifest, "download_stats_30d.parquet")))
     return PopularNames.from_downloads(stats.select("package_name", "downloads").iter_rows(), min_downloads)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 
 import polars as pl
 
+from pypi_platform.lib.frames import parquet_bytes
 from pypi_platform.lib.storage import ObjectStore
 
 SCHEMA = {
@@ -61,9 +62,8 @@ def frame(rows: Iterable[dict]) -> pl.DataFrame:
 
 
 def write_parquet(df: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    df.write_parquet(buffer, compression="zstd", compression_level=9, statistics=True)
-    return buffer.getvalue()
+    """An index's bytes: zstd at level 9, since an index is written once and read by every query."""
+    return parquet_bytes(df, compression_level=9)
 
 
 def merge_fragments(store: ObjectStore, shard: str) -> pl.DataFrame:

@@ -10,10 +10,13 @@ meets a missing or half-written file. Old versions are left in place for readers
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import polars as pl
 
 from pypi_platform.lib.storage import ObjectNotFound, ObjectStore
 
@@ -114,6 +117,17 @@ def read_file(store: ObjectStore, manifest: dict[str, Any], name: str) -> bytes:
     if hashlib.sha256(data).hexdigest() != entry["sha256"]:
         raise ManifestError(f"{entry['key']} does not match the SHA-256 in its manifest")
     return data
+
+
+def read_frame(store: ObjectStore, manifest: dict[str, Any], name: str) -> pl.DataFrame:
+    """A Parquet file of a published version as a frame, checked against its manifest."""
+    return pl.read_parquet(io.BytesIO(read_file(store, manifest, name)))
+
+
+def latest_frame(store: ObjectStore, dataset: str) -> pl.DataFrame | None:
+    """The Parquet twin (``<dataset>.parquet``) of a dataset's latest version; None when it was never published."""
+    manifest = read_latest(store, dataset)
+    return None if manifest is None else read_frame(store, manifest, f"{dataset}.parquet")
 
 
 def prune_versions(store: ObjectStore, dataset: str, keep: int) -> list[str]:

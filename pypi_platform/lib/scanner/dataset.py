@@ -8,7 +8,6 @@ Paths in records are relative to the release file; nothing names a directory of 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -19,6 +18,7 @@ import zstandard
 
 from pypi_platform.lib.datasets.bundle import checksum_text
 from pypi_platform.lib.datasets.publish import DatasetFile
+from pypi_platform.lib.frames import parquet_bytes
 from pypi_platform.lib.scanner.batch import SCHEMA_VERSION
 from pypi_platform.lib.scanner.findings import RULESET_VERSION
 from pypi_platform.lib.scanner.parsing import GRAMMAR
@@ -58,7 +58,7 @@ def scan_files(
         DatasetFile("joblog.txt", _joblog(outcomes, host), len(outcomes)),
         DatasetFile("input_packages.txt", _lines(sorted(input_packages)), len(input_packages)),
         DatasetFile("package_list.txt", _lines(o.name for o in outcomes if o.status == "ok"), statuses["ok"]),
-        DatasetFile("findings.parquet", _parquet(findings), findings.height),
+        DatasetFile("findings.parquet", parquet_bytes(findings), findings.height),
         DatasetFile(
             "README.txt",
             _readme(scan_date, len(input_packages), statuses, findings.height, _typosquatting(outcomes)),
@@ -128,12 +128,6 @@ def _joblog(outcomes: Sequence[StoredOutcome], host: str) -> bytes:
 
 def _lines(names) -> bytes:
     return "".join(f"{name}\n" for name in names).encode()
-
-
-def _parquet(frame: pl.DataFrame) -> bytes:
-    buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd")
-    return buffer.getvalue()
 
 
 def _typosquatting(outcomes: Sequence[StoredOutcome]) -> str:

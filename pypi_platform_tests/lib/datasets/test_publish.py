@@ -1,15 +1,19 @@
 """Versioned publication: files first, latest.json last; held-back versions; pruning; read-back verification."""
 
+import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pypi_platform.lib.datasets.publish import (
     DatasetFile,
     ManifestError,
+    latest_frame,
     prune_versions,
     publish,
     read_file,
     read_latest,
 )
+from pypi_platform.lib.frames import parquet_bytes
 
 
 def test_latest_points_at_the_newest_version_and_files_read_back_verified(object_store):
@@ -41,6 +45,16 @@ def test_a_file_changed_in_the_store_fails_its_read_back(local_store):
 
 def test_never_published_reads_as_none(local_store):
     assert read_latest(local_store, "package_list") is None
+    assert latest_frame(local_store, "package_list") is None
+
+
+def test_the_parquet_twin_of_the_latest_version_reads_back_as_a_frame(local_store):
+    frame = pl.DataFrame({"name": ["alpha", "beta"], "serial": [1, 2]})
+    publish(local_store, "package_list", "v1", [DatasetFile("package_list.parquet", parquet_bytes(frame), 2)])
+    assert_frame_equal(latest_frame(local_store, "package_list"), frame)
+    local_store.put_bytes("datasets/package_list/v1/package_list.parquet", parquet_bytes(frame.head(1)))
+    with pytest.raises(ManifestError, match="does not match the SHA-256"):
+        latest_frame(local_store, "package_list")
 
 
 def test_pruning_keeps_the_newest_versions_and_the_latest_one(local_store):
