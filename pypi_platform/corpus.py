@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pypi_platform.lib.config import ConfigError, load_settings
 from pypi_platform.lib.corpus.extract import extract
-from pypi_platform.lib.corpus.state import shard_name, shard_number
+from pypi_platform.lib.corpus.state import shard_name, shard_name_of, shard_number, shard_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,14 +66,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _repositories(shards_dir: Path, numbers: list[int] | None) -> list[Path]:
     if numbers:
-        missing = [n for n in numbers if not (shards_dir / f"{shard_name(n)}.git").is_dir()]
+        missing = [n for n in numbers if not shard_path(shards_dir, n).is_dir()]
         if missing:
             raise SystemExit(f"no such shard under {shards_dir}: {', '.join(shard_name(n) for n in missing)}")
-        return [shards_dir / f"{shard_name(n)}.git" for n in numbers]
+        return [shard_path(shards_dir, n) for n in numbers]
     found = []
     for path in shards_dir.glob("*.git") if shards_dir.is_dir() else ():
         try:
-            found.append((shard_number(path.name.removesuffix(".git")), path))
+            found.append((shard_number(shard_name_of(path)), path))
         except ValueError:
             continue
     return [path for _, path in sorted(found)]

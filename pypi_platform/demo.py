@@ -81,8 +81,7 @@ def _corpus(definitions: dg.Definitions, instance: dg.DagsterInstance):
     print("\nPacking the mirror into the corpus...")
     with psycopg.connect(_dsn(load_settings())) as conn:
         known = corpus_state.shards(conn)
-    last = known[-1] if known else None
-    number = 1 if last is None else last.number + 1 if last.closed else last.number
+    number = corpus_state.next_shard_number(known)
     name = corpus_state.shard_name(number)
     instance.add_dynamic_partitions(SHARDS.name, [name])
     shard = _run(definitions, instance, "corpus_shard_job", partition_key=name)

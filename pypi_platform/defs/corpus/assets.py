@@ -24,8 +24,8 @@ from pypi_platform.lib.corpus.state import (
     get_shard,
     open_shard,
     pending_count,
-    shard_name,
     shard_number,
+    shard_path,
     shards,
 )
 from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
@@ -68,7 +68,7 @@ def corpus_shard(
     for filename, reason in report.failed.items():
         context.log.warning(f"{filename}: {reason}")
     shard = report.shard
-    repository = shards_dir / f"{shard.name}.git"
+    repository = shard_path(shards_dir, shard.number)
     return dg.MaterializeResult(
         metadata={
             "files_committed": report.committed,
@@ -152,7 +152,7 @@ def corpus_stats(
         index = index_.read_indexes(store, names)
         blobs = stats_.unique_python_blobs(index)
         parsed = stats_.parse_new_blobs(
-            conn, blobs, lambda number: shards_dir / f"{shard_name(number)}.git", corpus.workers
+            conn, blobs, lambda number: shard_path(shards_dir, number), corpus.workers
         )
         features = stats_.blob_features(conn, blobs["hash"].to_list())
     outputs = {

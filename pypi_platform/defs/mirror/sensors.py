@@ -12,7 +12,7 @@ from pypi_platform.defs.resources import PostgresResource
 from pypi_platform.defs.scans import assets as scan_assets
 from pypi_platform.defs.scans.schedules import global_scan_job
 from pypi_platform.lib.config import load_settings
-from pypi_platform.lib.corpus.state import pending_count, shard_name, shards
+from pypi_platform.lib.corpus.state import next_shard_number, pending_count, shard_name, shards
 from pypi_platform.lib.index.reads import projects_published_between
 from pypi_platform.lib.scanner.state import bucket_of
 
@@ -85,7 +85,7 @@ def _corpus_append(instance: dg.DagsterInstance, conn) -> tuple[dg.RunRequest | 
         return None, []
     known = shards(conn)
     last = known[-1] if known else None
-    number = 1 if last is None else last.number + 1 if last.closed else last.number
+    number = next_shard_number(known)
     name = shard_name(number)
     added = [] if instance.has_dynamic_partition(corpus_assets.SHARDS.name, name) else [name]
     # One request per state of the shard: a run that appended nothing new is not asked for twice.

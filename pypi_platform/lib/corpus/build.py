@@ -22,7 +22,14 @@ import psycopg
 from pypi_platform.lib.corpus import index as index_
 from pypi_platform.lib.corpus.members import RULES_VERSION, MemberRow, read_distribution
 from pypi_platform.lib.corpus.shard import DistributionCommit, ShardFile, ShardWriter
-from pypi_platform.lib.corpus.state import FileOutcome, PendingFile, Shard, pending_files, record_batch
+from pypi_platform.lib.corpus.state import (
+    FileOutcome,
+    PendingFile,
+    Shard,
+    pending_files,
+    record_batch,
+    shard_path,
+)
 from pypi_platform.lib.scanner.file_cache import FetchError, ReleaseFileCache
 from pypi_platform.lib.storage import ObjectStore
 
@@ -40,10 +47,6 @@ class BatchReport:
     fragment: str | None = None
 
 
-def repository_path(shards_dir: Path, shard: Shard) -> Path:
-    return shards_dir / f"{shard.name}.git"
-
-
 def append_batch(
     conn: psycopg.Connection,
     store: ObjectStore,
@@ -57,7 +60,7 @@ def append_batch(
     report = BatchReport(shard)
     if shard.room == 0:
         return report
-    writer = ShardWriter(repository_path(shards_dir, shard))
+    writer = ShardWriter(shard_path(shards_dir, shard.number))
     if writer.head != shard.head:
         log(f"{shard.name}: branch at {writer.head}, database at {shard.head}: moving the branch back")
         writer.reset_to(shard.head)

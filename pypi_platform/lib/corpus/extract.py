@@ -20,6 +20,7 @@ from typing import TextIO
 import pygit2
 
 from pypi_platform.lib.corpus.shard import BRANCH
+from pypi_platform.lib.corpus.state import shard_name_of
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def matching_files(
     except KeyError:
         return  # an empty shard
     matcher = re.compile(fnmatch.translate(pattern)).match
-    shard = repository.name.removesuffix(".git")
+    shard = shard_name_of(repository)
     stack: list[tuple[str, pygit2.Tree]] = [("", tip.peel(pygit2.Tree))]
     while stack:
         prefix, tree = stack.pop()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
@@ -22,12 +23,30 @@ def shard_name(number: int) -> str:
     return f"{SHARD_PREFIX}{number}"
 
 
+def shard_path(shards_dir: Path, number: int) -> Path:
+    """Where shard ``number``'s bare repository lives under ``shards_dir``."""
+    return shards_dir / f"{shard_name(number)}.git"
+
+
+def shard_name_of(repository: Path) -> str:
+    """The shard name of a repository path (``.../pypi-mirror-3.git`` is ``pypi-mirror-3``)."""
+    return repository.name.removesuffix(".git")
+
+
 def shard_number(name: str) -> int:
     """The number of a shard named ``pypi-mirror-N``; a ValueError for anything else."""
     digits = name.removeprefix(SHARD_PREFIX)
     if digits == name or not digits.isdigit() or int(digits) < 1:
         raise ValueError(f"{name!r} is not a shard name (expected {SHARD_PREFIX}N with N >= 1)")
     return int(digits)
+
+
+def next_shard_number(known: Sequence[Shard]) -> int:
+    """The shard new files go to: the last one while it has room, else the one after it (1 when none exists)."""
+    last = known[-1] if known else None
+    if last is None:
+        return 1
+    return last.number + 1 if last.closed else last.number
 
 
 @dataclass(frozen=True)
