@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import bisect
 import builtins
+import functools
 import io
 import re
 import tokenize
@@ -36,6 +37,9 @@ _POWERFUL_NAMES = {name for name in dir(builtins) if not name.startswith("_") an
 _SCRIPTS = ("LATIN", "CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE")
 
 
+# Both depend on the character alone, and a file of Greek or Cyrillic text asks about the same few dozen letters
+# thousands of times.
+@functools.lru_cache(maxsize=4096)
 def _script(character: str) -> str | None:
     if character.isascii():
         return "LATIN" if character.isalpha() else None
@@ -43,6 +47,7 @@ def _script(character: str) -> str | None:
     return next((script for script in _SCRIPTS if name.startswith(script)), None)
 
 
+@functools.lru_cache(maxsize=4096)
 def _could_disguise(character: str) -> bool:
     normalised = unicodedata.normalize("NFKC", character)
     return (normalised != character and normalised.isascii() and normalised.isalnum()) or _script(

@@ -61,6 +61,8 @@ IMPLICIT_MODULES = frozenset(
     }
 )
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler)
+# What a qualified name can be read from; anything else resolves to nothing.
+_CHAINS = frozenset({ast.Attribute, ast.Name, ast.Subscript, ast.Call})
 # Calls that return a namespace: globals()["eval"] is eval, vars(os)["system"] is os.system.
 _NAMESPACES = {"globals", "locals", "vars"}
 
@@ -162,6 +164,8 @@ class NameTable:
             if base is None:
                 return None
             return canonical(base if cls is ast.Name else f"{base}.{expr.attr}")
+        if cls not in _CHAINS:  # a constant, an operation, a literal: what most assigned values are
+            return None
         parts: list[str] = []
         base: str | None = None
         for _ in range(NAME_CHAIN):
