@@ -7,11 +7,12 @@ import dagster as dg
 import psycopg
 import pytest
 
+from pypi_platform.defs.corpus.sensors import corpus_sensor
 from pypi_platform.defs.mirror.assets import mirror, upstream_index
-from pypi_platform.defs.mirror.sensors import build_mirror_sensor
 from pypi_platform.defs.ops.sensors import run_failure_sensor
 from pypi_platform.defs.resources import MirrorResource, ObjectStoreResource, PostgresResource
 from pypi_platform.defs.scans.assets import scan_dates
+from pypi_platform.defs.scans.sensors import build_scan_sensor
 from pypi_platform.lib.ops import recent_failures
 from pypi_platform.lib.scanner.state import bucket_of
 
@@ -38,13 +39,13 @@ def _evaluate(sensor, instance, database, cursor):
 
 
 def _scans(result) -> list[dg.RunRequest]:
-    return [request for request in result.run_requests if request.job_name == "global_scan_job"]
+    return list(result.run_requests)
 
 
-def test_mirror_sensor_scans_the_buckets_of_newly_published_projects_once(
+def test_scan_sensor_scans_the_buckets_of_newly_published_projects_once(
     fake_index, tmp_path, s3_store, s3_endpoint, database
 ):
-    sensor = build_mirror_sensor(DATES)
+    sensor = build_scan_sensor(DATES)
     instance = dg.DagsterInstance.ephemeral()
     fake_index.add_release("alpha", "1.0")
     _sync(instance, fake_index, tmp_path, s3_store, s3_endpoint, database)
@@ -71,10 +72,10 @@ def test_mirror_sensor_scans_the_buckets_of_newly_published_projects_once(
     assert _scans(_evaluate(sensor, instance, database, second.cursor)) == [], "no new sync, no new scan"
 
 
-def test_mirror_sensor_appends_waiting_files_to_the_corpus_and_opens_the_first_shard(
+def test_corpus_sensor_appends_waiting_files_to_the_corpus_and_opens_the_first_shard(
     fake_index, tmp_path, s3_store, s3_endpoint, database
 ):
-    sensor = build_mirror_sensor(DATES)
+    sensor = corpus_sensor
     instance = dg.DagsterInstance.ephemeral()
     empty = _evaluate(sensor, instance, database, None)
     assert empty.run_requests == [], "nothing mirrored, nothing to pack"
@@ -82,7 +83,7 @@ def test_mirror_sensor_appends_waiting_files_to_the_corpus_and_opens_the_first_s
     fake_index.add_release("alpha", "1.0")
     _sync(instance, fake_index, tmp_path, s3_store, s3_endpoint, database)
     result = _evaluate(sensor, instance, database, empty.cursor)
-    (corpus,) = [request for request in result.run_requests if request.job_name == "corpus_shard_job"]
+    (corpus,) = result.run_requests
     assert corpus.partition_key == "pypi-mirror-1"
     assert [request.partition_keys for request in result.dynamic_partitions_requests] == [["pypi-mirror-1"]]
     assert corpus.run_key == _evaluate(sensor, instance, database, empty.cursor).run_requests[-1].run_key

@@ -6,7 +6,7 @@ import json
 import subprocess
 import tarfile
 import zipfile
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -16,9 +16,8 @@ import pytest
 
 from pypi_platform import corpus as corpus_cli
 from pypi_platform.defs.corpus.assets import SHARDS, STATS_ROOT, corpus_index, corpus_shard, corpus_stats
-from pypi_platform.defs.mirror.sensors import build_mirror_sensor
+from pypi_platform.defs.corpus.sensors import corpus_sensor
 from pypi_platform.defs.resources import CorpusResource, ObjectStoreResource, PostgresResource
-from pypi_platform.defs.scans.assets import scan_dates
 from pypi_platform.lib.corpus.index import index_key
 from pypi_platform_tests.dists import build_sdist, build_wheel
 from pypi_platform_tests.lib.index.helpers import sync
@@ -279,21 +278,16 @@ def test_stats_parse_each_blob_once_and_count_features_by_month(mirrored, s3_end
     assert _metadata(again, "corpus_stats")["blobs_parsed_now"] == 0  # once per unique blob
 
 
-def test_the_mirror_sensor_runs_the_open_shard_and_opens_the_next_when_it_is_full(
+def test_the_corpus_sensor_runs_the_open_shard_and_opens_the_next_when_it_is_full(
     mirrored, s3_endpoint, database, tmp_path
 ):
     store, _ = mirrored
     instance = dg.DagsterInstance.ephemeral()
     resources = _resources(store, s3_endpoint, database, tmp_path)
-    sensor = build_mirror_sensor(scan_dates(date(2024, 1, 1)))
 
     def evaluate() -> dg.SensorResult:
         context = dg.build_sensor_context(instance=instance, resources={"postgres": resources["postgres"]})
-        result = sensor(context)
-        return dg.SensorResult(
-            run_requests=[r for r in result.run_requests if r.job_name == "corpus_shard_job"],
-            dynamic_partitions_requests=result.dynamic_partitions_requests,
-        )
+        return corpus_sensor(context)
 
     first = evaluate()
     assert [r.partition_key for r in first.run_requests] == ["pypi-mirror-1"]

@@ -1,4 +1,4 @@
-"""The corpus jobs; the mirror sensor (defs/mirror/sensors.py) runs corpus_shard_job as the mirror grows."""
+"""The corpus jobs; the corpus sensor (sensors.py beside this module) runs corpus_shard_job as the mirror grows."""
 
 import dagster as dg
 
