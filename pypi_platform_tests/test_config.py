@@ -3,7 +3,7 @@
 import pytest
 from pypi_simple import PYPI_SIMPLE_ENDPOINT
 
-from pypi_platform.lib.config import ConfigError, load_settings
+from pypi_platform.lib.config import ConfigError, current_settings, load_settings
 
 
 def test_defaults_are_embedded(tmp_path):
@@ -123,3 +123,15 @@ def test_scan_settings_parse():
     assert (scans.workers, scans.timeout_seconds, scans.memory_bytes) == (8, 90.0, 2**30)
     assert (scans.cache_max_bytes, scans.max_failed_share) == (200 * 2**30, 0.05)
     assert scans.start_date.isoformat() == "2026-06-01"
+
+
+def test_settings_are_parsed_once_per_environment(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path / "one"))
+    first = current_settings()
+    assert current_settings() is first, "every module of a code location gets the same settings"
+    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path / "two"))
+    assert current_settings().home == tmp_path / "two"
+    monkeypatch.setenv("PYPI_PLATFORM_API_RATE", "inf")
+    with pytest.raises(ConfigError, match="PYPI_PLATFORM_API_RATE must be a finite, non-negative number"):
+        current_settings()

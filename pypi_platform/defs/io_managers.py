@@ -14,7 +14,7 @@ import polars as pl
 
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, build_resources
 from pypi_platform.lib import frames
-from pypi_platform.lib.config import load_settings
+from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.slices import Condition, OneOf, Window, mask_any, where_any
 from pypi_platform.lib.storage import ObjectNotFound, ObjectStore
 
@@ -221,7 +221,7 @@ def _frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
 def defs() -> dg.Definitions:
     # The same settings and resource objects as resources.py, passed as nested dependencies: providing
     # object_store or postgres again here would clash when the definitions merge.
-    resources = build_resources(load_settings())
+    resources = build_resources(current_settings())
     return dg.Definitions(
         resources={
             "parquet_io_manager": PolarsParquetIOManager(object_store=resources["object_store"]),

@@ -13,11 +13,12 @@ from pydantic import PrivateAttr
 
 from pypi_platform.lib import postgres
 from pypi_platform.lib.config import (
-    DEFAULT_BIGQUERY_TABLE,
+    CorpusSettings,
+    DownloadSettings,
     MirrorFilters,
     ScanSettings,
     Settings,
-    load_settings,
+    current_settings,
 )
 from pypi_platform.lib.downloads.logs import BigQueryLogs, DownloadLogs, ParquetLogs, SampleLogs
 from pypi_platform.lib.index.runner import run_mirror_sync
@@ -60,14 +61,14 @@ class MirrorResource(dg.ConfigurableResource):
     work_dir: str
     allowlist: list[str] | None = None
     blocklist: list[str] = []
-    keep_releases: int = 0
-    prereleases: bool = True
+    keep_releases: int = MirrorFilters.keep_releases
+    prereleases: bool = MirrorFilters.prereleases
     package_types: list[str] | None = None
     exclude_platforms: list[str] = []
     max_file_size: int | None = None
-    workers: int = 10
-    delete_grace_hours: float = 24.0
-    check_budget: int = 0
+    workers: int = Settings.mirror_workers
+    delete_grace_hours: float = Settings.mirror_delete_grace_hours
+    check_budget: int = Settings.mirror_check_budget
 
     def filters(self) -> MirrorFilters:
         return MirrorFilters(
@@ -99,11 +100,11 @@ class DownloadLogsResource(dg.ConfigurableResource):
 
     source: str | None = None  # "bigquery", a path or glob of Parquet files; None: the generated sample
     sample_dir: str
-    semantics: str = "corrected"
+    semantics: str = DownloadSettings.semantics
     bigquery_project: str | None = None
-    bigquery_table: str = DEFAULT_BIGQUERY_TABLE
-    bigquery_max_bytes: int = 200 * 10**9
-    retention_days: int = 180
+    bigquery_table: str = DownloadSettings.bigquery_table
+    bigquery_max_bytes: int = DownloadSettings.bigquery_max_bytes
+    retention_days: int = DownloadSettings.retention_days
 
     @contextmanager
     def open(self, sample_projects: Callable[[], list[str]]) -> Iterator[DownloadLogs]:
@@ -122,11 +123,11 @@ class ScannerResource(dg.ConfigurableResource):
     """How global_scan scans: worker processes, per-package limits, and the local cache of release files."""
 
     cache_dir: str
-    workers: int = 2
-    timeout_seconds: float = 300.0
-    memory_bytes: int = 2 * 2**30
-    cache_max_bytes: int = 50 * 2**30
-    max_failed_share: float = 0.02
+    workers: int = ScanSettings.workers
+    timeout_seconds: float = ScanSettings.timeout_seconds
+    memory_bytes: int = ScanSettings.memory_bytes
+    cache_max_bytes: int = ScanSettings.cache_max_bytes
+    max_failed_share: float = ScanSettings.max_failed_share
     popular_downloads: int = ScanSettings.popular_downloads
 
 
@@ -135,9 +136,9 @@ class CorpusResource(dg.ConfigurableResource):
 
     shards_dir: str
     cache_dir: str
-    shard_capacity: int = 40_000
-    batch_files: int = 2_000
-    workers: int = 2
+    shard_capacity: int = CorpusSettings.shard_capacity
+    batch_files: int = CorpusSettings.batch_files
+    workers: int = CorpusSettings.workers
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
@@ -201,4 +202,4 @@ def build_resources(settings: Settings) -> dict[str, object]:
 @dg.definitions
 def defs() -> dg.Definitions:
     # Reading the environment here, not at import, lets a bad value fail the code location with its name.
-    return dg.Definitions(resources=build_resources(load_settings()))
+    return dg.Definitions(resources=build_resources(current_settings()))

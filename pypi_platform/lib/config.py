@@ -1,16 +1,19 @@
 """The configuration contract: every ``PYPI_PLATFORM_*`` variable, parsed and validated in one place.
 
-Parsing happens when definitions load (``defs/resources.py`` calls :func:`load_settings`), never at import
-time, so a bad value fails the code location with a message that names the variable.
+Parsing happens when definitions load (every ``@dg.definitions`` function asks :func:`current_settings`, which
+parses the environment once), never at import time, so a bad value fails the code location with a message that
+names the variable.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -96,6 +99,20 @@ class CorpusSettings:
 
 
 @dataclass(frozen=True)
+class ServingSettings:
+    """The JSON API's limits (``PYPI_PLATFORM_API_*``)."""
+
+    rate_per_second: float = 20.0  # tokens refilled per client IP and second; 0 turns rate limiting off
+    burst: int = 200  # the bucket's size: requests a client may make at once
+    max_age: int = 300  # Cache-Control max-age of successful answers, in seconds
+    pool_size: int = 10  # PostgreSQL connections, at most
+    version_ttl: float = 2.0  # seconds a read of the data's version (for ETags) is reused
+
+
+EXECUTORS = ("default", "k8s")  # PYPI_PLATFORM_EXECUTOR: Dagster's default, or one pod per step (dagster-k8s)
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path
     storage_url: str
@@ -109,6 +126,8 @@ class Settings:
     downloads: DownloadSettings = field(default_factory=DownloadSettings)
     scans: ScanSettings = field(default_factory=ScanSettings)
     corpus: CorpusSettings = field(default_factory=CorpusSettings)
+    serving: ServingSettings = field(default_factory=ServingSettings)
+    executor: str = "default"  # of the fan-out jobs (the global scan, the corpus): one of EXECUTORS
 
     @property
     def embedded_postgres_dir(self) -> Path:
@@ -132,7 +151,39 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         downloads=_downloads(env),
         scans=_scans(env),
         corpus=_corpus(env),
+        serving=_serving(env),
+        executor=_executor(env),
     )
+
+
+def current_settings() -> Settings:
+    """The settings of this process's environment and working directory, parsed once for each distinct pair:
+    a code location's modules all ask for them while its definitions load, and get the same object."""
+    variables = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("PYPI_PLATFORM_")))
+    return _settings_of(variables, Path.cwd())
+
+
+@cache
+def _settings_of(variables: tuple[tuple[str, str], ...], cwd: Path) -> Settings:
+    return load_settings(dict(variables), cwd=cwd)
+
+
+def _serving(env: Mapping[str, str]) -> ServingSettings:
+    defaults = ServingSettings()
+    return ServingSettings(
+        rate_per_second=_float(env, "PYPI_PLATFORM_API_RATE", defaults.rate_per_second),
+        burst=_int(env, "PYPI_PLATFORM_API_BURST", defaults.burst, minimum=1),
+        max_age=_int(env, "PYPI_PLATFORM_API_MAX_AGE", defaults.max_age, minimum=0),
+        pool_size=_int(env, "PYPI_PLATFORM_API_POOL_SIZE", defaults.pool_size, minimum=1),
+    )
+
+
+def _executor(env: Mapping[str, str]) -> str:
+    name = "PYPI_PLATFORM_EXECUTOR"
+    choice = (env.get(name) or "default").strip().lower()
+    if choice not in EXECUTORS:
+        raise ConfigError(f"{name} must be one of {', '.join(EXECUTORS)}, got {env[name]!r}")
+    return choice
 
 
 def _corpus(env: Mapping[str, str]) -> CorpusSettings:
@@ -180,16 +231,19 @@ def _downloads(env: Mapping[str, str]) -> DownloadSettings:
         raise ConfigError(f"PYPI_PLATFORM_BIGQUERY_TABLE must be project.dataset.table, got {table!r}")
     max_bytes = env.get("PYPI_PLATFORM_BIGQUERY_MAX_BYTES")
     source = (env.get("PYPI_PLATFORM_DOWNLOADS_SOURCE") or "").strip() or None
+    defaults = DownloadSettings()
     return DownloadSettings(
         source=source,
-        start_date=_date(env, "PYPI_PLATFORM_DOWNLOADS_START", date(2024, 1, 1)),
+        start_date=_date(env, "PYPI_PLATFORM_DOWNLOADS_START", defaults.start_date),
         semantics=semantics,
-        retention_days=_int(env, "PYPI_PLATFORM_DOWNLOADS_RETENTION_DAYS", 180, minimum=0),
+        retention_days=_int(
+            env, "PYPI_PLATFORM_DOWNLOADS_RETENTION_DAYS", defaults.retention_days, minimum=0
+        ),
         bigquery_project=env.get("PYPI_PLATFORM_BIGQUERY_PROJECT") or None,
         bigquery_table=table,
         bigquery_max_bytes=_decimal_size("PYPI_PLATFORM_BIGQUERY_MAX_BYTES", max_bytes)
         if max_bytes
-        else 200 * 10**9,
+        else defaults.bigquery_max_bytes,
     )
 
 
@@ -353,8 +407,8 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if value < 0:
-        raise ConfigError(f"{name} must be a non-negative number, got {raw!r}")
+    if not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{name} must be a finite, non-negative number, got {raw!r}")
     return value
 
 

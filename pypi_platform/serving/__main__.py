@@ -13,7 +13,6 @@ import uvicorn
 
 from pypi_platform.lib.config import ConfigError, load_settings
 from pypi_platform.lib.postgres import ensure_database
-from pypi_platform.lib.serving.settings import load_serving_settings
 from pypi_platform.serving.app import create_app
 
 
@@ -31,14 +30,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        serving = load_serving_settings()
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     dsn = ensure_database(settings.database_url, str(settings.embedded_postgres_dir))
     print(f"Serving download statistics on http://{args.host}:{args.port}/ (API under /api/)", flush=True)
     uvicorn.run(
-        create_app(dsn, serving),
+        create_app(dsn, settings.serving),
         host=args.host,
         port=args.port,
         forwarded_allow_ips=args.forwarded_allow_ips,

@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from pypi_platform.lib.serving.settings import ServingSettings
+from pypi_platform.lib.config import ServingSettings
 from pypi_platform.serving import api, dashboard
 
 STATEMENT_TIMEOUT = "10s"  # no request holds a connection longer

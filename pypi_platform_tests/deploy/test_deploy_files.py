@@ -183,11 +183,11 @@ def test_the_settings_given_to_the_code_location_load(
     settings = load_settings(compose_env, cwd=tmp_path)
     assert settings.storage_url.startswith("s3://") and settings.s3_endpoint_url == "http://minio:9000"
     assert urlparse(settings.database_url).hostname == "postgres"
-    assert fan_out_executor(compose_env) is None  # one host: Dagster's default executor
+    assert fan_out_executor(settings.executor) is None  # one host: Dagster's default executor
     helm_env = {key: str(value) for key, value in deployment["env"].items()}
     settings = load_settings(helm_env, cwd=tmp_path)
     assert settings.storage_url.startswith("s3://") and settings.database_url
-    assert fan_out_executor(helm_env).name == "k8s"
+    assert fan_out_executor(settings.executor).name == "k8s"
     # Both keep the platform's home on the volume mounted for it.
     mounts = [volume.split(":")[1] for volume in service["volumes"]]
     assert compose_env["PYPI_PLATFORM_HOME"] in mounts

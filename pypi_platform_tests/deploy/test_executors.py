@@ -10,8 +10,10 @@ import dagster as dg
 import pytest
 from dagster_k8s import k8s_job_executor
 
-from pypi_platform.defs.executors import EXECUTOR_VARIABLE, fan_out_executor
-from pypi_platform.lib.config import ConfigError
+from pypi_platform.defs.executors import fan_out_executor
+from pypi_platform.lib.config import ConfigError, load_settings
+
+EXECUTOR_VARIABLE = "PYPI_PLATFORM_EXECUTOR"
 
 ROOT = Path(__file__).resolve().parents[2]
 FAN_OUT_JOBS = ("global_scan_job", "corpus_shard_job", "corpus_stats_job")
@@ -27,30 +29,27 @@ print(json.dumps({job: loaded.resolve_job_def(job).executor_def.name for job in 
 """
 
 
+def _executor(environ: dict[str, str]) -> dg.ExecutorDefinition | None:
+    return fan_out_executor(load_settings(environ).executor)
+
+
 def test_the_default_is_dagsters_executor() -> None:
-    assert fan_out_executor({}) is None
-    assert fan_out_executor({EXECUTOR_VARIABLE: ""}) is None
-    assert fan_out_executor({EXECUTOR_VARIABLE: "default"}) is None
+    assert _executor({}) is None
+    assert _executor({EXECUTOR_VARIABLE: ""}) is None
+    assert _executor({EXECUTOR_VARIABLE: "default"}) is None
 
 
 def test_k8s_gives_the_kubernetes_job_executor() -> None:
-    assert fan_out_executor({EXECUTOR_VARIABLE: "k8s"}) is k8s_job_executor
-    assert fan_out_executor({EXECUTOR_VARIABLE: " K8S "}) is k8s_job_executor
+    assert _executor({EXECUTOR_VARIABLE: "k8s"}) is k8s_job_executor
+    assert _executor({EXECUTOR_VARIABLE: " K8S "}) is k8s_job_executor
     assert isinstance(k8s_job_executor, dg.ExecutorDefinition)
-
-
-def test_the_process_environment_is_read_when_no_mapping_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(EXECUTOR_VARIABLE, "k8s")
-    assert fan_out_executor() is k8s_job_executor
-    monkeypatch.delenv(EXECUTOR_VARIABLE)
-    assert fan_out_executor() is None
 
 
 def test_an_unknown_value_names_the_variable_and_the_choices() -> None:
     with pytest.raises(
         ConfigError, match=r"PYPI_PLATFORM_EXECUTOR must be one of default, k8s, got 'celery'"
     ):
-        fan_out_executor({EXECUTOR_VARIABLE: "celery"})
+        load_settings({EXECUTOR_VARIABLE: "celery"})
 
 
 def _load_executors(tmp_path: Path, executor: str | None) -> subprocess.CompletedProcess[str]:

@@ -12,10 +12,9 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from pypi_platform.lib.config import ConfigError
+from pypi_platform.lib.config import ConfigError, ServingSettings, load_settings
 from pypi_platform.lib.downloads.tables import refresh_recent
 from pypi_platform.lib.serving.ratelimit import TokenBuckets
-from pypi_platform.lib.serving.settings import ServingSettings, load_serving_settings
 from pypi_platform.serving.app import create_app
 from pypi_platform_tests.fixtures.components import with_dbname
 from pypi_platform_tests.serving.conftest import generate_stats, load_stats
@@ -170,11 +169,11 @@ def test_a_database_that_goes_away_is_503(loaded_database, postgres_dsn, serve_a
 
 
 def test_settings_come_from_the_environment_and_bad_values_name_their_variable():
-    assert load_serving_settings({}) == ServingSettings()
-    settings = load_serving_settings(
+    assert load_settings({}).serving == ServingSettings()
+    settings = load_settings(
         {"PYPI_PLATFORM_API_RATE": "0.5", "PYPI_PLATFORM_API_BURST": "10", "PYPI_PLATFORM_API_MAX_AGE": "0",
          "PYPI_PLATFORM_API_POOL_SIZE": "4"}
-    )  # fmt: skip
+    ).serving  # fmt: skip
     assert (settings.rate_per_second, settings.burst, settings.max_age, settings.pool_size) == (0.5, 10, 0, 4)
     for name, value in [
         ("PYPI_PLATFORM_API_RATE", "fast"),
@@ -185,4 +184,4 @@ def test_settings_come_from_the_environment_and_bad_values_name_their_variable()
         ("PYPI_PLATFORM_API_POOL_SIZE", "0"),
     ]:
         with pytest.raises(ConfigError, match=name):
-            load_serving_settings({name: value})
+            load_settings({name: value})

@@ -3,14 +3,14 @@
 import dagster as dg
 
 from pypi_platform.defs.corpus.assets import SHARDS
-from pypi_platform.defs.corpus.schedules import corpus_shard_job
+from pypi_platform.defs.corpus.schedules import SHARD_JOB
 from pypi_platform.defs.resources import PostgresResource
 from pypi_platform.lib.corpus.state import next_shard_number, pending_count, shard_name, shards
 
 
 @dg.sensor(
     name="corpus_sensor",
-    job=corpus_shard_job,
+    job_name=SHARD_JOB,
     minimum_interval_seconds=300,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="While mirrored files wait for the corpus, appends them to the open shard (opening the next "

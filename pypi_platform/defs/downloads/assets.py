@@ -7,7 +7,7 @@ import dagster as dg
 import psycopg
 
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
-from pypi_platform.lib.config import load_settings
+from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
 from pypi_platform.lib.downloads.reads import last_complete_day_now
@@ -156,5 +156,5 @@ def _check_results(conn: psycopg.Connection, days: list[date]) -> Iterator[dg.As
 @dg.definitions
 def defs() -> dg.Definitions:
     # The partition start is configuration, so the asset is built when definitions load, not at import.
-    partitions = daily_partitions(load_settings().downloads.start_date)
+    partitions = daily_partitions(current_settings().downloads.start_date)
     return dg.Definitions(assets=[build_daily_downloads(partitions), recent_downloads])

@@ -15,7 +15,7 @@ import dagster as dg
 import zstandard
 
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
-from pypi_platform.lib.config import load_settings
+from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.datasets.publish import latest_frame, new_version, publish, read_file
 from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
 from pypi_platform.lib.scanner.dataset import scan_files
@@ -227,7 +227,7 @@ def _checks(store: ObjectStore, manifest: dict, max_failed_share: float):
 @dg.definitions
 def defs() -> dg.Definitions:
     # The first scan date is configuration, so the assets are built when definitions load, not at import.
-    dates = scan_dates(load_settings().scans.start_date)
+    dates = scan_dates(current_settings().scans.start_date)
     partitions = dg.MultiPartitionsDefinition(
         {"date": dates, "bucket": dg.StaticPartitionsDefinition(BUCKET_KEYS)}
     )

@@ -3,14 +3,21 @@
 import dagster as dg
 
 from pypi_platform.defs.executors import fan_out_executor
+from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.scanner.state import BUCKETS
 
-global_scan_job = dg.define_asset_job(
-    "global_scan_job",
-    selection=dg.AssetSelection.assets("global_scan"),
-    description="Scan one name bucket of one scan date (launch a backfill to scan them all).",
-    executor_def=fan_out_executor(),
-)
+SCAN_JOB = "global_scan_job"
+
+
+def global_scan_job(executor: dg.ExecutorDefinition | None):
+    """The scan job, with the fan-out executor chosen by the settings."""
+    return dg.define_asset_job(
+        SCAN_JOB,
+        selection=dg.AssetSelection.assets("global_scan"),
+        description="Scan one name bucket of one scan date (launch a backfill to scan them all).",
+        executor_def=executor,
+    )
+
 
 scan_dataset_job = dg.define_asset_job(
     "scan_dataset_job",
@@ -19,7 +26,7 @@ scan_dataset_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=global_scan_job, cron_schedule="0 2 * * 1", execution_timezone="UTC")
+@dg.schedule(job_name=SCAN_JOB, cron_schedule="0 2 * * 1", execution_timezone="UTC")
 def global_scan_schedule(context: dg.ScheduleEvaluationContext):
     """The week's 64 bucket runs; the run queue and the ``scanner`` pool decide how many run at once."""
     week = context.scheduled_execution_time.date().isoformat()
@@ -30,4 +37,7 @@ def global_scan_schedule(context: dg.ScheduleEvaluationContext):
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.Definitions(jobs=[global_scan_job, scan_dataset_job], schedules=[global_scan_schedule])
+    executor = fan_out_executor(current_settings().executor)
+    return dg.Definitions(
+        jobs=[global_scan_job(executor), scan_dataset_job], schedules=[global_scan_schedule]
+    )

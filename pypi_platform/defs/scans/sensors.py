@@ -7,8 +7,8 @@ import dagster as dg
 
 from pypi_platform.defs.resources import PostgresResource
 from pypi_platform.defs.scans import assets as scan_assets
-from pypi_platform.defs.scans.schedules import global_scan_job
-from pypi_platform.lib.config import load_settings
+from pypi_platform.defs.scans.schedules import SCAN_JOB
+from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.index.reads import projects_published_between
 from pypi_platform.lib.scanner.state import bucket_of
 
@@ -18,7 +18,7 @@ MIRROR = dg.AssetKey("mirror")
 def build_scan_sensor(scan_dates: dg.WeeklyPartitionsDefinition) -> dg.SensorDefinition:
     @dg.sensor(
         name="scan_sensor",
-        job=global_scan_job,
+        job_name=SCAN_JOB,
         minimum_interval_seconds=300,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description="After each mirror sync, scans the name buckets of the projects it published, for this "
@@ -65,5 +65,5 @@ def _scan_requests(
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    dates = scan_assets.scan_dates(load_settings().scans.start_date)
+    dates = scan_assets.scan_dates(current_settings().scans.start_date)
     return dg.Definitions(sensors=[build_scan_sensor(dates)])

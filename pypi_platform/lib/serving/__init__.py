@@ -1,8 +1,9 @@
-"""What the download-statistics API reads and how, without a web framework: request validation, the SQL,
-the token bucket, and the API's settings. ``pypi_platform.serving`` puts them behind HTTP.
+"""What the download-statistics API does without a web framework: request validation and the token bucket.
+``pypi_platform.serving`` puts them behind HTTP.
 
-- ``queries``: package names, parameters and dates validated into a :class:`queries.Query`; the SQL, always
-  parameterized, over tables named from a fixed whitelist.
+- ``queries``: package names, parameters and dates validated into query objects, answered through
+  ``lib/downloads/reads.py``.
 - ``ratelimit``: a per-client token bucket.
-- ``settings``: the ``PYPI_PLATFORM_API_*`` variables.
+
+The API's settings (``PYPI_PLATFORM_API_*``) are ``ServingSettings`` in ``lib/config.py``.
 """
