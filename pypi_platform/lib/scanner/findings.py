@@ -21,7 +21,7 @@ class Rule(NamedTuple):
 
 # Rule id -> definition. Ids are stable: consumers key on them across ruleset versions. Bump RULESET_VERSION
 # whenever a rule's logic or score changes, so that cached per-file results are not reused.
-RULESET_VERSION = "2026.12.2"
+RULESET_VERSION = "2026.12.3"
 
 RULES: dict[str, Rule] = {
     # archive.py: the release file itself
