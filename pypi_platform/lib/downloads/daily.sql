@@ -1,6 +1,7 @@
--- One UTC day of download logs aggregated server-side into the DAILY_FRAME shape (REFERENCE.md §4.5, §4.11),
--- plus three bookkeeping rows under dimension '_counts' (rows_in_window, dropped_package, dropped_python) so
--- that one scan also yields the reconciliation figures: a second query would bill the same leaves again.
+-- One UTC day of download logs aggregated server-side into the DAILY_FRAME shape (pypistats.org's rules or our
+-- corrected ones), plus three bookkeeping rows under dimension '_counts' (rows_in_window, dropped_package,
+-- dropped_python) so that one scan also yields the reconciliation figures: a second query would bill the same
+-- leaves again.
 --
 -- This is a string.Template rendered by bigquery_sql.render_daily_sql: a table name cannot be a query parameter
 -- and an IN list of parameters is awkward, so the table, the mirror names and one boolean are substituted with

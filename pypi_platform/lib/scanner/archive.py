@@ -1,7 +1,7 @@
 """Reading a release file's members in memory, under hard caps, turning every archive anomaly into a finding.
 
-Nothing is ever written to disk, so no extraction filter is relied on (PEP 706's have been bypassed repeatedly,
-REFERENCE.md §5.6): links, devices, absolute or ``..`` paths are reported and never followed. Sizes are checked
+Nothing is ever written to disk, so no extraction filter is relied on (PEP 706's have been bypassed
+repeatedly): links, devices, absolute or ``..`` paths are reported and never followed. Sizes are checked
 twice, from the headers before reading and while reading (a header can lie), so a bomb costs at most the caps:
 bytes per member, bytes per release file, member count, expansion ratio, and the depth of archives inside
 archives. A corrupt archive keeps the members read before the damage and adds a finding.

@@ -1,8 +1,8 @@
 """Executables and native libraries inside an sdist.
 
 A wheel legitimately carries compiled extensions; an sdist is source, so a binary in it is either a vendored
-tool or a payload waiting for setup.py to run it (REFERENCE.md §5.7: bundled-binary detection is something users
-asked Aura for). Formats are recognised by their headers, never by file name, so a renamed payload is still seen.
+tool or a payload waiting for setup.py to run it (bundled-binary detection is something Aura's users asked
+for). Formats are recognised by their headers, never by file name, so a renamed payload is still seen.
 """
 
 from __future__ import annotations

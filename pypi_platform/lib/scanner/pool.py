@@ -1,6 +1,6 @@
 """Worker processes that run scan jobs under hard limits, so no package can hang, exhaust or crash the scan.
 
-Why (REFERENCE.md §5.6, §5.8): packages that hang block workers, orphaned subprocesses exhaust memory, a deep
+Why: packages that hang block workers, orphaned subprocesses exhaust memory, a deep
 expression raises MemoryError or crashes CPython's parser outright, and Aura's memory limit was never applied.
 So every job runs in a long-lived worker process that, at start:
 

@@ -1,6 +1,6 @@
 """Rules over the syntax tree of Python source: dynamic code, obfuscation, install hooks, and capabilities.
 
-Hostile files are built to break scanners (REFERENCE.md §5.6): expressions thousands of levels deep, null bytes,
+Hostile files are built to break scanners: expressions thousands of levels deep, null bytes,
 bad encodings, megabyte-long lines. So parsing never raises (a failure is itself a finding), the walk is iterative
 with a node cap, nothing recursive runs over the tree, and evidence is cut from a bounded window of the source.
 Suppression comments (``# nosec``) are untrusted input and change nothing.

@@ -3,7 +3,7 @@
 The result (``file_result.py``) depends only on the file's bytes, the ruleset and the grammar of the Python that
 parses it, which is what lets a scan cache it by (sha256, ``RESULT_VERSION``). Members with identical bytes are
 analysed once. Coverage says what was looked at and what was skipped and why, so an empty result can be told
-apart from an unread file (REFERENCE.md §5.7-5.8).
+apart from an unread file.
 """
 
 from __future__ import annotations

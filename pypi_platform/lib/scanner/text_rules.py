@@ -1,7 +1,7 @@
 """Rules over a member's raw text: they run on every text file, whether or not it parses as Python.
 
-Parse failures are how Aura lost its findings (a long expression appended to a malicious file zeroed its score,
-REFERENCE.md §5.6), so nothing here depends on the AST. Each pattern is anchored on something specific enough to
+Parse failures are how Aura lost its findings (a long expression appended to a malicious file zeroed its
+score), so nothing here depends on the AST. Each pattern is anchored on something specific enough to
 be worth a look; suppression comments (``# nosec``) are untrusted input and have no effect.
 """
 
