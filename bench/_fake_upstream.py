@@ -37,8 +37,8 @@ def module_text(rng: random.Random, size: int) -> str:
 def start_upstream(
     projects: int, root_extra: int, megabytes: float, seed: int, latency_ms: float
 ) -> Upstream:
-    from pypi_platform_tests.dists import build_sdist, build_wheel, normalize_dist_name
-    from pypi_platform_tests.fixtures.upstream import FakeIndex
+    from pypi_platform_testkit.dists import build_sdist, build_wheel, normalize_dist_name
+    from pypi_platform_testkit.fake_index import FakeIndex
 
     rng = random.Random(seed)
     # Padding names in the root, in no allowlist, model the cost of a root as large as the real one.

@@ -17,9 +17,9 @@ import pytest
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from pypi_simple import IndexPage, ProjectPage
 
-from pypi_platform_tests.dists import build_sdist, build_wheel, wheel_metadata
+from pypi_platform_testkit.dists import build_sdist, build_wheel, wheel_metadata
+from pypi_platform_testkit.fake_index import JSON_TYPE, FakeIndex, negotiate
 from pypi_platform_tests.fixtures import upstream
-from pypi_platform_tests.fixtures.upstream import JSON_TYPE, FakeIndex, negotiate
 
 # Bound here too so this file runs with --noconftest (the shared conftest star-imports the same fixtures).
 fake_index = upstream.fake_index

@@ -19,7 +19,7 @@ from pypi_platform.defs.corpus.assets import SHARDS, STATS_ROOT, corpus_index, c
 from pypi_platform.defs.corpus.sensors import corpus_sensor
 from pypi_platform.defs.resources import CorpusResource, ObjectStoreResource, PostgresResource
 from pypi_platform.lib.corpus.index import index_key
-from pypi_platform_tests.dists import build_sdist, build_wheel
+from pypi_platform_testkit.dists import build_sdist, build_wheel
 from pypi_platform_tests.lib.index.helpers import sync
 
 ALPHA = (

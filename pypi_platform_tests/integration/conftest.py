@@ -28,8 +28,8 @@ from dagster_graphql import DagsterGraphQLClient
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
+from pypi_platform_testkit.fake_index import FakeIndex
 from pypi_platform_tests.fixtures.components import with_dbname
-from pypi_platform_tests.fixtures.upstream import FakeIndex
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"

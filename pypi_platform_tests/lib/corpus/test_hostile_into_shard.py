@@ -13,7 +13,7 @@ import pygit2
 
 from pypi_platform.lib.corpus.members import read_distribution
 from pypi_platform.lib.corpus.shard import BRANCH, DistributionCommit, ShardFile, ShardWriter
-from pypi_platform_tests.scanner_evalset import build_evalset
+from pypi_platform_testkit.scanner_evalset import build_evalset
 
 
 def _tree_paths(repository) -> set[str]:

@@ -22,7 +22,7 @@ from pypi_platform.lib.corpus.members import (
     blob_oid,
     read_distribution,
 )
-from pypi_platform_tests.dists import build_sdist, build_wheel
+from pypi_platform_testkit.dists import build_sdist, build_wheel
 
 SDIST = "demo-1.0.tar.gz"
 WHEEL = "demo-1.0-py3-none-any.whl"

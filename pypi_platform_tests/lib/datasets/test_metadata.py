@@ -12,7 +12,7 @@ import pytest
 from pypi_platform.lib.datasets.metadata import MAX_METADATA_BYTES, ReleaseFile, release_dependencies
 from pypi_platform.lib.datasets.schema import DEPENDENCY_LIST
 from pypi_platform.lib.storage import ObjectStore
-from pypi_platform_tests.dists import build_sdist, build_wheel, core_metadata, wheel_metadata
+from pypi_platform_testkit.dists import build_sdist, build_wheel, core_metadata, wheel_metadata
 
 
 def _put(

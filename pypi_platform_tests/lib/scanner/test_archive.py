@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from pypi_platform.lib.scanner.archive import Limits, read_archive
-from pypi_platform_tests.dists import build_sdist, build_wheel
+from pypi_platform_testkit.dists import build_sdist, build_wheel
 
 
 def _tar_gz(*entries: tuple[tarfile.TarInfo, bytes | None]) -> bytes:

@@ -8,7 +8,7 @@ from pypi_platform.lib.postgres import apply_migrations
 from pypi_platform.lib.scanner.batch import LocalFile, PackageInput, fingerprint, scan_packages
 from pypi_platform.lib.scanner.findings import Finding
 from pypi_platform.lib.scanner.state import PostgresResultCache
-from pypi_platform_tests.dists import build_sdist, build_wheel
+from pypi_platform_testkit.dists import build_sdist, build_wheel
 
 PAYLOAD = "import base64\nexec(base64.b64decode('cHJpbnQoMSk='))\n"
 

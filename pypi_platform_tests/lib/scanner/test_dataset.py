@@ -7,7 +7,7 @@ from pypi_platform.lib.scanner.batch import LocalFile, PackageInput, scan_packag
 from pypi_platform.lib.scanner.dataset import scan_files
 from pypi_platform.lib.scanner.state import StoredOutcome
 from pypi_platform.lib.scanner.typosquat import PopularNames
-from pypi_platform_tests.dists import build_wheel
+from pypi_platform_testkit.dists import build_wheel
 
 
 def _readme(tmp_path, popular: PopularNames) -> str:

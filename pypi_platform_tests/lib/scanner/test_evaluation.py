@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pypi_platform_tests.scanner_evalset import (
+from pypi_platform_testkit.scanner_evalset import (
     BENIGN_SCORE_LIMIT,
     TOP_NAMES,
     build_evalset,

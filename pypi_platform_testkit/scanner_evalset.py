@@ -25,7 +25,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from pypi_platform_tests.dists import build_sdist, build_wheel, core_metadata, normalize_dist_name
+from pypi_platform_testkit.dists import build_sdist, build_wheel, core_metadata, normalize_dist_name
 
 BENIGN_SCORE_LIMIT = 30.0  # a benign package scoring this or more is a false positive
 DEFAULT_MARKER = "scan-eval-escape"
