@@ -11,8 +11,8 @@ import pygit2
 import pytest
 
 from pypi_platform.lib.corpus import features as engine
+from pypi_platform.lib.corpus.feature_analysis import FEATURES, analyse
 from pypi_platform.lib.corpus.features import (
-    FEATURES,
     PARSER,
     BlobFeatures,
     features_of_blobs,
@@ -227,7 +227,7 @@ def test_the_pre_check_never_changes_a_result():
     sources = _sources()
     assert len(sources) > 100
     for source in sources:
-        assert engine._analyse(source, precheck=True) == engine._analyse(source, precheck=False), source[:200]
+        assert analyse(source, precheck=True) == analyse(source, precheck=False), source[:200]
 
 
 def test_tricky_placements_are_found():
