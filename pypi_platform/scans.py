@@ -24,7 +24,7 @@ import zstandard
 
 from pypi_platform.defs.scans.assets import SCANS_INDEX
 from pypi_platform.lib.config import ConfigError, Settings, load_settings
-from pypi_platform.lib.datasets.publish import read_file
+from pypi_platform.lib.publish import read_file
 from pypi_platform.lib.scanner.state import BUCKETS
 from pypi_platform.lib.storage import ObjectNotFound, open_store
 

@@ -21,7 +21,7 @@ from pypi_platform.defs.scans.assets import (
     scan_dates,
 )
 from pypi_platform.lib.config import load_settings
-from pypi_platform.lib.datasets.publish import DatasetFile, publish, read_file
+from pypi_platform.lib.publish import DatasetFile, publish, read_file
 from pypi_platform.lib.scanner.state import bucket_of
 from pypi_platform_testkit.dists import build_sdist, build_wheel
 from pypi_platform_tests.lib.index.helpers import sync

@@ -28,7 +28,7 @@ from pypi_platform.lib.corpus.state import (
     shard_path,
     shards,
 )
-from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
+from pypi_platform.lib.release_cache import ReleaseFileCache
 
 SHARDS = dg.DynamicPartitionsDefinition(name="corpus_shards")
 STATS_ROOT = f"{index_.CORPUS_ROOT}/stats"

@@ -16,7 +16,10 @@ from pypi_platform.lib.datasets.download_stats import WINDOW_DAYS, download_stat
 from pypi_platform.lib.datasets.metadata import release_dependencies
 from pypi_platform.lib.datasets.mirror_state import dependency_list as stored_dependencies
 from pypi_platform.lib.datasets.mirror_state import refresh_dependencies
-from pypi_platform.lib.datasets.publish import (
+from pypi_platform.lib.datasets.schema import AURA_FILES
+from pypi_platform.lib.frames import parquet_bytes
+from pypi_platform.lib.index.reads import mirrored_projects
+from pypi_platform.lib.publish import (
     DatasetFile,
     new_version,
     prune_versions,
@@ -24,9 +27,6 @@ from pypi_platform.lib.datasets.publish import (
     read_frame,
     read_latest,
 )
-from pypi_platform.lib.datasets.schema import AURA_FILES
-from pypi_platform.lib.frames import parquet_bytes
-from pypi_platform.lib.index.reads import mirrored_projects
 
 HOURLY = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
 EVERY_THREE_DAYS = dg.FreshnessPolicy.time_window(

@@ -6,7 +6,7 @@ import polars as pl
 from pypi_platform.defs.datasets.assets import reverse_dependencies
 from pypi_platform.defs.resources import ObjectStoreResource
 from pypi_platform.lib.datasets import build
-from pypi_platform.lib.datasets.publish import latest_frame
+from pypi_platform.lib.publish import latest_frame
 
 
 @dg.asset_check(asset=reverse_dependencies, blocking=True)

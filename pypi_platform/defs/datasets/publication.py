@@ -16,16 +16,17 @@ from pypi_platform.defs.datasets.assets import (
     reverse_dependencies,
 )
 from pypi_platform.defs.resources import ObjectStoreResource
-from pypi_platform.lib.datasets.bundle import BUNDLE_NAME, MD5_NAME, SHA256_NAME, bundle, checksum_text
-from pypi_platform.lib.datasets.publish import (
+from pypi_platform.lib.datasets.bundle import BUNDLE_NAME, MD5_NAME, SHA256_NAME, bundle
+from pypi_platform.lib.datasets.schema import AURA_FILES, BUNDLE_MEMBERS
+from pypi_platform.lib.publish import (
     PREFIX,
     DatasetFile,
+    checksum_text,
     new_version,
     publish,
     read_file,
     read_latest,
 )
-from pypi_platform.lib.datasets.schema import AURA_FILES, BUNDLE_MEMBERS
 
 INDEX_KEY = f"{PREFIX}/latest.json"  # every dataset's current manifest, written after the bundle
 

@@ -16,10 +16,10 @@ import zstandard
 
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.lib.config import current_settings
-from pypi_platform.lib.datasets.publish import latest_frame, new_version, publish, read_file
+from pypi_platform.lib.publish import latest_frame, new_version, publish, read_file
+from pypi_platform.lib.release_cache import ReleaseFileCache
 from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
 from pypi_platform.lib.scanner.dataset import scan_files
-from pypi_platform.lib.scanner.file_cache import ReleaseFileCache
 from pypi_platform.lib.scanner.findings import RULESET_VERSION
 from pypi_platform.lib.scanner.state import (
     BUCKETS,

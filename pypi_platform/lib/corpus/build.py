@@ -30,7 +30,7 @@ from pypi_platform.lib.corpus.state import (
     record_batch,
     shard_path,
 )
-from pypi_platform.lib.scanner.file_cache import FetchError, ReleaseFileCache
+from pypi_platform.lib.release_cache import FetchError, ReleaseFileCache
 from pypi_platform.lib.storage import ObjectStore
 
 

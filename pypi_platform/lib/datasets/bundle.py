@@ -18,11 +18,6 @@ MD5_NAME = "md5_checksums.txt"
 SHA256_NAME = "sha256_checksums.txt"
 
 
-def checksum_text(digests: Mapping[str, str]) -> bytes:
-    """``<digest>  <name>`` lines, sorted by name."""
-    return "".join(f"{digest}  {name}\n" for name, digest in sorted(digests.items())).encode()
-
-
 def bundle(members: Mapping[str, bytes], mtime: int = 0) -> bytes:
     """A deterministic .tgz holding ``members`` (flat names) as regular files, sorted by name."""
     for name in members:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from pypi_platform.lib.release_cache import FetchError, ReleaseFileCache
 from pypi_platform.lib.scanner.batch import (
     LocalFile,
     PackageInput,
@@ -21,7 +22,6 @@ from pypi_platform.lib.scanner.batch import (
     failure_record,
     scan_packages,
 )
-from pypi_platform.lib.scanner.file_cache import FetchError, ReleaseFileCache
 from pypi_platform.lib.scanner.state import LatestRelease
 from pypi_platform.lib.scanner.typosquat import PopularNames
 

@@ -16,9 +16,8 @@ from datetime import date
 import polars as pl
 import zstandard
 
-from pypi_platform.lib.datasets.bundle import checksum_text
-from pypi_platform.lib.datasets.publish import DatasetFile
 from pypi_platform.lib.frames import parquet_bytes
+from pypi_platform.lib.publish import DatasetFile, checksum_text
 from pypi_platform.lib.scanner.batch import SCHEMA_VERSION
 from pypi_platform.lib.scanner.findings import RULESET_VERSION
 from pypi_platform.lib.scanner.parsing import GRAMMAR

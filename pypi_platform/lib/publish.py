@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -93,6 +94,11 @@ def publish(
             f"{dataset_prefix(dataset, root)}/{LATEST}", body, content_type="application/json"
         )  # last
     return manifest
+
+
+def checksum_text(digests: Mapping[str, str]) -> bytes:
+    """A checksum file: ``<digest>  <name>`` lines, sorted by name, as ``sha256sum -c`` reads them."""
+    return "".join(f"{digest}  {name}\n" for name, digest in sorted(digests.items())).encode()
 
 
 def read_latest(store: ObjectStore, dataset: str, root: str = PREFIX) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pypi_platform.lib.datasets.publish import (
+from pypi_platform.lib.frames import parquet_bytes
+from pypi_platform.lib.publish import (
     DatasetFile,
     ManifestError,
     latest_frame,
@@ -13,7 +14,6 @@ from pypi_platform.lib.datasets.publish import (
     read_file,
     read_latest,
 )
-from pypi_platform.lib.frames import parquet_bytes
 
 
 def test_latest_points_at_the_newest_version_and_files_read_back_verified(object_store):

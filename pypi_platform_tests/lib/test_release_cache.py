@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from pypi_platform.lib.scanner.file_cache import FetchError, ReleaseFileCache
+from pypi_platform.lib.release_cache import FetchError, ReleaseFileCache
 
 KEY = "mirror/web/packages/ab/cd/pkg-1.0.tar.gz"
 DATA = b"release file bytes" * 100
