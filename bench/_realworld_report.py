@@ -12,7 +12,7 @@ EVIDENCE_CHARS = 100
 
 def score_limit() -> float:
     """The score at which the scanner flags a package (its records' ``flagged``)."""
-    from pypi_platform.lib.scanner.scoring import FLAG_SCORE
+    from pypi_platform.lib.scans.scoring import FLAG_SCORE
 
     return FLAG_SCORE
 
@@ -23,8 +23,8 @@ def member_scores(record: dict) -> list[dict] | str:
     Explains a package score: it is the worst member's, plus a quarter of the second and a tenth of the third."""
     from dataclasses import fields
 
-    from pypi_platform.lib.scanner.findings import Finding
-    from pypi_platform.lib.scanner.scoring import package_score
+    from pypi_platform.lib.scans.findings import Finding
+    from pypi_platform.lib.scans.scoring import package_score
 
     names = [f.name for f in fields(Finding)]
     by_member: dict[tuple[str, str], list] = defaultdict(list)

@@ -17,8 +17,8 @@ from pypi_platform.lib import postgres
 from pypi_platform.lib.config import Settings, load_settings
 from pypi_platform.lib.corpus import state as corpus_state
 from pypi_platform.lib.downloads.reads import window_totals
-from pypi_platform.lib.index.pages import WEB
-from pypi_platform.lib.scanner.state import BUCKETS
+from pypi_platform.lib.mirror.pages import WEB
+from pypi_platform.lib.scans.state import BUCKETS
 from pypi_platform.lib.storage import open_store
 from pypi_platform.scans import report as report_scan
 from pypi_platform.scans import run_scan, scan_week

@@ -25,7 +25,7 @@ import zstandard
 from pypi_platform.defs.scans.assets import SCANS_INDEX
 from pypi_platform.lib.config import ConfigError, Settings, load_settings
 from pypi_platform.lib.publish import read_file
-from pypi_platform.lib.scanner.state import BUCKETS
+from pypi_platform.lib.scans.state import BUCKETS
 from pypi_platform.lib.storage import ObjectNotFound, open_store
 
 _KIND_ORDER = {"threat": 0, "anomaly": 1, "capability": 2}

@@ -1,7 +1,7 @@
 """The scanner's evaluation set, built in memory: benign packages close to the line, planted malicious
 patterns of every detection family, and hostile archives built to break scanners.
 
-Used by ``lib/scanner/test_evaluation.py`` (every planted pattern found, benign packages low, hostile
+Used by ``lib/scans/test_evaluation.py`` (every planted pattern found, benign packages low, hostile
 archives recorded and never written) and by ``bench/scan_eval`` (recall and false-positive figures).
 Secrets, payloads and hostile member names are assembled at run time, so no complete secret sits in a
 source file. Every hostile member name carries ``marker``: a scanner that wrote one to disk can be caught
@@ -98,7 +98,7 @@ def false_positive(record: dict | None) -> bool:
 
 def write_inputs(cases: tuple[EvalCase, ...], directory: Path) -> list:
     """Each case's release files on disk under ``directory`` (a temporary one), as the scanner's inputs."""
-    from pypi_platform.lib.scanner.batch import LocalFile, PackageInput
+    from pypi_platform.lib.scans.batch import LocalFile, PackageInput
 
     packages = []
     for case in cases:

@@ -9,8 +9,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from pypi_platform.lib.index.pages import WEB
-from pypi_platform_tests.lib.index.helpers import sync
+from pypi_platform.lib.mirror.pages import WEB
+from pypi_platform_tests.lib.mirror.helpers import sync
 
 
 @pytest.fixture

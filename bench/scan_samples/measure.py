@@ -12,7 +12,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pypi_platform.lib.scanner.scoring import FLAG_SCORE  # the scanner's own line for "flagged"
+from pypi_platform.lib.scans.scoring import FLAG_SCORE  # the scanner's own line for "flagged"
 
 from corpus import Label, Sample, behaviours, labels
 

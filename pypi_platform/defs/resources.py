@@ -21,8 +21,8 @@ from pypi_platform.lib.config import (
     current_settings,
 )
 from pypi_platform.lib.downloads.logs import BigQueryLogs, DownloadLogs, ParquetLogs, SampleLogs
-from pypi_platform.lib.index.runner import run_mirror_sync
-from pypi_platform.lib.index.sync import SyncReport
+from pypi_platform.lib.mirror.runner import run_mirror_sync
+from pypi_platform.lib.mirror.sync import SyncReport
 from pypi_platform.lib.storage import ObjectStore, open_store
 
 

@@ -14,7 +14,7 @@ from pypi_platform.defs.resources import MirrorResource, ObjectStoreResource, Po
 from pypi_platform.defs.scans.assets import scan_dates
 from pypi_platform.defs.scans.sensors import build_scan_sensor
 from pypi_platform.lib.ops import recent_failures
-from pypi_platform.lib.scanner.state import bucket_of
+from pypi_platform.lib.scans.state import bucket_of
 
 DATES = scan_dates(date(2024, 1, 1))
 

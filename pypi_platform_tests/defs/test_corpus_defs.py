@@ -20,7 +20,7 @@ from pypi_platform.defs.corpus.sensors import corpus_sensor
 from pypi_platform.defs.resources import CorpusResource, ObjectStoreResource, PostgresResource
 from pypi_platform.lib.corpus.index import index_key
 from pypi_platform_testkit.dists import build_sdist, build_wheel
-from pypi_platform_tests.lib.index.helpers import sync
+from pypi_platform_tests.lib.mirror.helpers import sync
 
 ALPHA = (
     'def greet(name: str) -> str:\n    return f"hello {name}"\n\nif (n := 3) > 2:\n    print(greet("x"))\n'

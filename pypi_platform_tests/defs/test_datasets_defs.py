@@ -29,7 +29,7 @@ from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource
 from pypi_platform.lib.downloads.schema import DAILY_FRAME
 from pypi_platform.lib.downloads.tables import LoadInfo, replace_day
 from pypi_platform.lib.publish import DatasetFile, publish, read_file, read_latest
-from pypi_platform_tests.lib.index.helpers import sync
+from pypi_platform_tests.lib.mirror.helpers import sync
 
 ASSETS = [
     package_list,

@@ -22,9 +22,9 @@ from pypi_platform.defs.scans.assets import (
 )
 from pypi_platform.lib.config import load_settings
 from pypi_platform.lib.publish import DatasetFile, publish, read_file
-from pypi_platform.lib.scanner.state import bucket_of
+from pypi_platform.lib.scans.state import bucket_of
 from pypi_platform_testkit.dists import build_sdist, build_wheel
-from pypi_platform_tests.lib.index.helpers import sync
+from pypi_platform_tests.lib.mirror.helpers import sync
 
 SCAN_DATE = "2026-11-16"
 DATES = scan_dates(date(2026, 11, 2))

@@ -18,7 +18,7 @@ from pypi_platform.lib.datasets.mirror_state import dependency_list as stored_de
 from pypi_platform.lib.datasets.mirror_state import refresh_dependencies
 from pypi_platform.lib.datasets.schema import AURA_FILES
 from pypi_platform.lib.frames import parquet_bytes
-from pypi_platform.lib.index.reads import mirrored_projects
+from pypi_platform.lib.mirror.reads import mirrored_projects
 from pypi_platform.lib.publish import (
     DatasetFile,
     new_version,

@@ -12,7 +12,7 @@ from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
 from pypi_platform.lib.downloads.reads import last_complete_day_now
 from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_day
-from pypi_platform.lib.index.reads import healthy_project_names
+from pypi_platform.lib.mirror.reads import healthy_project_names
 
 CHECKS = {
     "daily_downloads_not_empty": (quality.empty_days, dg.AssetCheckSeverity.ERROR),

@@ -5,7 +5,7 @@ from datetime import timedelta
 import dagster as dg
 
 from pypi_platform.defs.resources import MirrorResource, ObjectStoreResource, PostgresResource
-from pypi_platform.lib.index.pages import WEB
+from pypi_platform.lib.mirror.pages import WEB
 
 upstream_index = dg.AssetSpec(
     "upstream_index",

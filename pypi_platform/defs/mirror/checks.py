@@ -3,7 +3,7 @@
 import dagster as dg
 
 from pypi_platform.defs.resources import PostgresResource
-from pypi_platform.lib.index.reads import failing_projects, live_files_without_blob
+from pypi_platform.lib.mirror.reads import failing_projects, live_files_without_blob
 
 
 @dg.asset_check(

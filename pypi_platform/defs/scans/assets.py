@@ -18,10 +18,10 @@ from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, 
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.publish import latest_frame, new_version, publish, read_file
 from pypi_platform.lib.release_cache import ReleaseFileCache
-from pypi_platform.lib.scanner.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
-from pypi_platform.lib.scanner.dataset import scan_files
-from pypi_platform.lib.scanner.findings import RULESET_VERSION
-from pypi_platform.lib.scanner.state import (
+from pypi_platform.lib.scans.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
+from pypi_platform.lib.scans.dataset import scan_files
+from pypi_platform.lib.scans.findings import RULESET_VERSION
+from pypi_platform.lib.scans.state import (
     BUCKETS,
     PostgresResultCache,
     finished_buckets,
@@ -29,7 +29,7 @@ from pypi_platform.lib.scanner.state import (
     save_bucket,
     scan_outcomes,
 )
-from pypi_platform.lib.scanner.typosquat import PopularNames
+from pypi_platform.lib.scans.typosquat import PopularNames
 from pypi_platform.lib.storage import ObjectNotFound, ObjectStore
 
 BUCKET_KEYS = [f"{bucket:02d}" for bucket in range(BUCKETS)]

@@ -4,7 +4,7 @@ import dagster as dg
 
 from pypi_platform.defs.executors import fan_out_executor
 from pypi_platform.lib.config import current_settings
-from pypi_platform.lib.scanner.state import BUCKETS
+from pypi_platform.lib.scans.state import BUCKETS
 
 SCAN_JOB = "global_scan_job"
 

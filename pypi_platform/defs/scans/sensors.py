@@ -9,8 +9,8 @@ from pypi_platform.defs.resources import PostgresResource
 from pypi_platform.defs.scans import assets as scan_assets
 from pypi_platform.defs.scans.schedules import SCAN_JOB
 from pypi_platform.lib.config import current_settings
-from pypi_platform.lib.index.reads import projects_published_between
-from pypi_platform.lib.scanner.state import bucket_of
+from pypi_platform.lib.mirror.reads import projects_published_between
+from pypi_platform.lib.scans.state import bucket_of
 
 MIRROR = dg.AssetKey("mirror")
 

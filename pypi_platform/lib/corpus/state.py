@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from pypi_platform.lib.index.reads import count_live_files_not_in_corpus, live_files_not_in_corpus
+from pypi_platform.lib.mirror.reads import count_live_files_not_in_corpus, live_files_not_in_corpus
 
 SHARD_PREFIX = "pypi-mirror-"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the upload time of a file the index gave none

@@ -18,7 +18,7 @@ import psycopg
 
 from pypi_platform.lib.datasets.metadata import ReleaseFile
 from pypi_platform.lib.datasets.schema import DEPENDENCY_LIST, PROBLEM_NO_FILES
-from pypi_platform.lib.index.reads import release_files, release_fingerprints
+from pypi_platform.lib.mirror.reads import release_files, release_fingerprints
 
 ReadRelease = Callable[[str, str, Sequence[ReleaseFile]], list[dict]]
 _ROW_COLUMNS = [c for c in DEPENDENCY_LIST if c != "project"]

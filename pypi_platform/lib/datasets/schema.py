@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pypi_platform.lib.index.reads import MIRRORED_PROJECTS
+from pypi_platform.lib.mirror.reads import MIRRORED_PROJECTS
 
 # package_list: every mirrored project, one row each, sorted by name: the mirror's own rows.
 PACKAGE_LIST = MIRRORED_PROJECTS

@@ -4,8 +4,8 @@ import psycopg
 
 from pypi_platform.lib.datasets.metadata import release_dependencies
 from pypi_platform.lib.datasets.mirror_state import dependency_list, refresh_dependencies
-from pypi_platform.lib.index.reads import mirrored_projects
-from pypi_platform_tests.lib.index.helpers import sync
+from pypi_platform.lib.mirror.reads import mirrored_projects
+from pypi_platform_tests.lib.mirror.helpers import sync
 
 
 def _refresh(conn, store):

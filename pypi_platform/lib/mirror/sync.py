@@ -1,0 +1,314 @@
+"""One mirror sync: find what changed upstream, bring each changed project in, publish, then clean up.
+
+Change detection, cheapest first: a serial from the PEP 691 root (no request for an unchanged project); else one
+conditional request for the project page, judged by 304, the ``X-PyPI-Last-Serial`` header or the page's
+content hash. Files are downloaded concurrently across every project, each verified before any page links it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+
+from pypi_platform.lib.config import MirrorFilters
+from pypi_platform.lib.mirror import pages
+from pypi_platform.lib.mirror.http import HttpClient, UpstreamError
+from pypi_platform.lib.mirror.project import ProjectFailed, ProjectPublisher, Transfer
+from pypi_platform.lib.mirror.state import MirrorState, StoredProject
+from pypi_platform.lib.mirror.upstream import PageError, PageResponse, Upstream
+from pypi_platform.lib.storage import ObjectStore
+
+log = logging.getLogger(__name__)
+
+# Allowlists up to this size are checked project by project: cheaper than the whole root (43 MB on PyPI).
+ROOT_THRESHOLD = 1000
+STALE_RETRIES = 3
+# A root that drops more than half of a mirror's projects at once is taken for a glitch, not for deletions.
+MAX_ROOT_SHRINK = 0.5
+MIN_PROJECTS_FOR_SHRINK_GUARD = 10
+
+
+class SyncAlreadyRunning(RuntimeError):
+    """Two syncs of one mirror would race on its pages; the second refuses to start."""
+
+
+class Outcome(Enum):
+    UNCHANGED = "unchanged"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    REMOVED = "removed"
+    MISSING = "missing"  # asked for by the allowlist, never mirrored, not upstream
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    filters: MirrorFilters
+    work_dir: Path
+    workers: int = 10
+    delete_grace: timedelta = timedelta(hours=24)
+    # Where no serial says which projects changed, at most this many known projects are checked per run,
+    # least recently checked first; 0 checks them all. New and failed projects are always checked.
+    check_budget: int = 0
+    # Where progress goes: Dagster passes its run logger so progress shows in the run's log.
+    logger: logging.Logger | logging.LoggerAdapter = log
+
+
+@dataclass
+class SyncReport:
+    projects_checked: int = 0
+    projects_changed: int = 0
+    projects_failed: int = 0
+    projects_removed: int = 0
+    projects_deferred: int = 0
+    files_fetched: int = 0
+    bytes_fetched: int = 0
+    blobs_deleted: int = 0
+    duration_seconds: float = 0.0
+    failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "projects_checked": self.projects_checked,
+            "projects_changed": self.projects_changed,
+            "projects_failed": self.projects_failed,
+            "projects_removed": self.projects_removed,
+            "files_fetched": self.files_fetched,
+            "bytes_fetched": self.bytes_fetched,
+        }
+
+
+class MirrorSync:
+    def __init__(
+        self,
+        upstream: Upstream,
+        client: HttpClient,
+        store: ObjectStore,
+        state: MirrorState,
+        options: SyncOptions,
+    ) -> None:
+        self.upstream, self.client, self.store = upstream, client, store
+        self.state, self.options = state, options
+        self.filters = options.filters
+        self.fingerprint = self.filters.fingerprint()
+        self.log = options.logger
+
+    def run(self) -> SyncReport:
+        started, clock = datetime.now(UTC), time.monotonic()
+        if not self.state.try_lock():
+            raise SyncAlreadyRunning(
+                "another mirror sync holds the lock on this database; not starting a second"
+            )
+        report = SyncReport()
+        stored = self.state.projects()
+        candidates, root_serials, from_root = self._candidates()
+        gone = self._no_longer_listed(stored, candidates, from_root)
+        self.options.work_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.options.work_dir.glob(".download-*"):  # from a sync that was killed
+            leftover.unlink(missing_ok=True)
+        transfer = Transfer()
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-file") as downloads:
+            publisher = ProjectPublisher(
+                self.upstream, self.client, self.store, self.state, self.filters, downloads,
+                self.options.work_dir, transfer,
+            )  # fmt: skip
+            to_check = self._within_budget(candidates, stored, root_serials)
+            report.projects_deferred = len(candidates) - len(to_check)
+            outcomes = self._check_all(to_check, stored, root_serials, publisher, report, transfer)
+        gone += [name for name, outcome in outcomes.items() if outcome is Outcome.REMOVED]
+        report.projects_checked = len(outcomes)
+        report.projects_changed = sum(o is Outcome.PUBLISHED for o in outcomes.values())
+        report.projects_failed = len(report.failures)
+        report.projects_removed = len(gone)
+        report.files_fetched, report.bytes_fetched = transfer.files, transfer.bytes
+        report.warnings = transfer.warnings
+
+        now = datetime.now(UTC)
+        self._publish_removals_and_root(gone, changed=report.projects_changed > 0, now=now)
+        report.blobs_deleted = self._collect_garbage(now)
+        report.duration_seconds = time.monotonic() - clock
+        self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
+        return report
+
+    def _no_longer_listed(
+        self, stored: dict[str, StoredProject], candidates: set[str], from_root: bool
+    ) -> list[str]:
+        """Mirrored projects the upstream (or the filters) no longer offer."""
+        gone = [
+            name for name, project in stored.items() if project.status != "removed" and name not in candidates
+        ]
+        live = sum(project.status != "removed" for project in stored.values())
+        if from_root and live >= MIN_PROJECTS_FOR_SHRINK_GUARD and len(gone) > live * MAX_ROOT_SHRINK:
+            # An upstream glitch (an empty or truncated root) must not empty the mirror.
+            self.log.warning(
+                "the upstream root no longer lists %d of %d mirrored projects; not removing any this run",
+                len(gone), live,
+            )  # fmt: skip
+            return []
+        return gone
+
+    def _publish_removals_and_root(self, gone: list[str], *, changed: bool, now: datetime) -> None:
+        self.state.remove_projects(gone, now)
+        if changed or gone or not self.store.exists(f"{pages.WEB}/simple/index.html"):
+            self._write_root()
+        # Only once the root no longer links them do the pages of removed projects go.
+        for name in gone:
+            self.store.delete([*pages.page_keys(name), *pages.json_keys(name)])
+
+    def _candidates(self) -> tuple[set[str], dict[str, int], bool]:
+        """The projects to check, their root serials, and whether the list came from the upstream root."""
+        allowlist = self.filters.allowlist
+        if allowlist is not None and len(allowlist) <= ROOT_THRESHOLD:
+            return {name for name in allowlist if self.filters.wants_project(name)}, {}, False
+        root = self.upstream.fetch_root()
+        self.log.info("upstream root lists %d projects (serial %s)", len(root.names), root.serial)
+        return {name for name in root.names if self.filters.wants_project(name)}, root.serials, True
+
+    def _within_budget(
+        self, candidates: set[str], stored: dict[str, StoredProject], root_serials: dict[str, int]
+    ) -> list[str]:
+        """The projects to check this run: all of them, unless the check budget defers some to later runs."""
+        budget = self.options.check_budget
+        routine = [
+            n for n in candidates if n not in root_serials and n in stored and stored[n].status == "ok"
+        ]
+        if not budget or len(routine) <= budget:
+            return sorted(candidates)
+        oldest_first = sorted(
+            routine, key=lambda n: (stored[n].checked_at or datetime.min.replace(tzinfo=UTC), n)
+        )
+        deferred = set(oldest_first[budget:])
+        self.log.info("checking %d of %d known projects this run (check budget)", budget, len(routine))
+        return sorted(candidates - deferred)
+
+    def _check_all(
+        self,
+        names: list[str],
+        stored: dict[str, StoredProject],
+        root_serials: dict[str, int],
+        publisher: ProjectPublisher,
+        report: SyncReport,
+        transfer: Transfer,
+    ) -> dict[str, Outcome]:
+        # Projects whose root serial matches need no request: settle them here, so a full mirror does not
+        # queue ~930k tasks to learn that almost nothing changed.
+        outcomes = {
+            name: Outcome.UNCHANGED
+            for name in names
+            if self._known_unchanged(stored.get(name), root_serials.get(name))
+        }
+        pending = [name for name in names if name not in outcomes]
+        progress = _Progress(len(pending), transfer, self.log)
+        with ThreadPoolExecutor(self.options.workers, thread_name_prefix="mirror-project") as pool:
+            futures = {
+                pool.submit(self._check, name, stored.get(name), root_serials.get(name), publisher): name
+                for name in pending
+            }
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    outcomes[name] = future.result()
+                except Exception as exc:  # one project's failure, whatever it is, never stops the others
+                    reason = str(exc) if isinstance(exc, ProjectFailed) else f"{type(exc).__name__}: {exc}"
+                    if not isinstance(exc, ProjectFailed):
+                        self.log.exception("project %s failed unexpectedly", name)
+                    outcomes[name] = Outcome.FAILED
+                    report.failures[name] = reason
+                    self.state.record_failure(name, name, reason, datetime.now(UTC))
+                    self.log.warning("project %s failed: %s", name, reason)
+                else:
+                    if outcomes[name] is Outcome.MISSING:
+                        transfer.warn(f"{name} is not on the upstream index")
+                progress.tick()
+        return outcomes
+
+    def _current(self, stored: StoredProject | None) -> bool:
+        """Published, not failing, and filtered as the filters of this run would filter it."""
+        return stored is not None and stored.status == "ok" and stored.filter_fingerprint == self.fingerprint
+
+    def _known_unchanged(self, stored: StoredProject | None, expected: int | None) -> bool:
+        return expected is not None and self._current(stored) and stored.serial == expected
+
+    def _check(
+        self, name: str, stored: StoredProject | None, expected: int | None, publisher: ProjectPublisher
+    ) -> Outcome:
+        current = self._current(stored)
+        page = self._fetch_page(name, stored if current else None)
+        if page.status == 404:
+            return Outcome.REMOVED if stored is not None and stored.status != "removed" else Outcome.MISSING
+        if current and _unchanged(stored, page):
+            self.state.record_unchanged(name, datetime.now(UTC))
+            return Outcome.UNCHANGED
+        for attempt in range(STALE_RETRIES):
+            if expected is None or page.serial is None or page.serial >= expected:
+                break
+            # The CDN can serve a page older than the root that announced the change.
+            time.sleep(self.client.retry.delay(attempt + 1))
+            page = self._fetch_page(name, None)
+        else:
+            if expected is not None and page.serial is not None and page.serial < expected:
+                raise ProjectFailed(f"stale page: upstream serial {page.serial} is older than {expected}")
+        publisher.publish(name, page, expected, stored.serial if stored is not None else None)
+        return Outcome.PUBLISHED
+
+    def _fetch_page(self, name: str, stored: StoredProject | None) -> PageResponse:
+        try:
+            if stored is None:
+                return self.upstream.fetch_page(name)
+            return self.upstream.fetch_page(name, etag=stored.etag, last_modified=stored.last_modified)
+        except (PageError, UpstreamError) as exc:
+            raise ProjectFailed(str(exc)) from exc
+
+    def _write_root(self) -> None:
+        projects = self.state.live_projects()
+        html = pages.render_root_html([name for name, _ in projects])
+        self.store.put_bytes(f"{pages.WEB}/simple/index.html", html, content_type="text/html; charset=utf-8")
+        self.store.put_bytes(
+            f"{pages.WEB}/simple/index.v1_html", html, content_type="text/html; charset=utf-8"
+        )
+        self.store.put_bytes(
+            f"{pages.WEB}/simple/index.v1_json",
+            pages.render_root_json(projects),
+            content_type="application/vnd.pypi.simple.v1+json",
+        )
+
+    def _collect_garbage(self, now: datetime) -> int:
+        expired = self.state.expired_blobs(now, self.options.delete_grace)
+        if expired:
+            self.store.delete(expired)
+            self.state.forget_blobs(expired)
+            log.info(
+                "deleted %d files no longer published (grace %s)", len(expired), self.options.delete_grace
+            )
+        return len(expired)
+
+
+def _unchanged(stored: StoredProject, page: PageResponse) -> bool:
+    if page.status == 304:
+        return True
+    if page.serial is not None and stored.serial is not None:
+        return page.serial == stored.serial
+    return stored.page_sha256 is not None and stored.page_sha256 == page.sha256
+
+
+class _Progress:
+    """Logs how far the sync is, at most every few seconds, so a long run shows it is alive."""
+
+    def __init__(self, total: int, transfer: Transfer, logger, every_seconds: float = 5.0) -> None:
+        self.total, self.transfer, self.every, self.log = total, transfer, every_seconds, logger
+        self.done, self.last = 0, time.monotonic()
+
+    def tick(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if self.done == self.total or now - self.last >= self.every:
+            self.last = now
+            self.log.info(
+                "checked %d/%d projects, fetched %d files (%.1f MB)",
+                self.done, self.total, self.transfer.files, self.transfer.bytes / 1e6,
+            )  # fmt: skip
