@@ -71,7 +71,9 @@ def _hand_made(path: Path, timestamps: list[datetime]) -> Path:
             "file": [{"filename": "demo-1.0.tar.gz", "project": "demo", "version": "1.0", "type": "sdist"}]
             * n,
             "details": [{"installer": {"name": "pip", "version": "24.2"}, "python": "3.12.4"}] * n,
-        }
+        },
+        # Built in the schema's own struct types: fields the rows leave out are null, whatever casting allows.
+        schema={name: FILE_DOWNLOADS[name] for name in ("timestamp", "project", "file", "details")},
     )
     missing = [pl.lit(None, dtype).alias(name) for name, dtype in FILE_DOWNLOADS.items() if name not in frame]
     frame.with_columns(missing).select(FILE_DOWNLOADS.names()).cast(dict(FILE_DOWNLOADS)).write_parquet(path)
