@@ -1,4 +1,5 @@
-"""Release files on local disk for the scans and the corpus: fetched from the object store once, verified, reused.
+"""Release files on local disk for the scans and the corpus: fetched from the object store once, verified,
+reused.
 
 This is the prefetch step of Aura's scans made permanent: a re-run of a bucket (after a crash, a ruleset bump
 or a retry of failed packages) reads the files from local disk instead of fetching them again. A file from a

@@ -200,7 +200,7 @@ async def compare_series(
 async def _totals(conn: psycopg.AsyncConnection, package: str) -> dict[str, int]:
     """Downloads without mirrors in the last complete day, week and month: the API's ``recent``."""
     found = await reads.recent(conn, package)
-    return {f"last_{period}": found.get(period, 0) for period in reads.PERIODS}
+    return reads.last_periods(found)
 
 
 async def today_so_far(conn: psycopg.AsyncConnection, package: str, today: date) -> dict[str, Any]:

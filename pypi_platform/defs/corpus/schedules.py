@@ -1,4 +1,5 @@
-"""The corpus jobs; the corpus sensor (sensors.py beside this module) runs corpus_shard_job as the mirror grows."""
+"""The corpus jobs, built when definitions load with the configured executor; the corpus sensor (sensors.py
+beside this module) runs corpus_shard_job as the mirror grows."""
 
 import dagster as dg
 

@@ -19,9 +19,9 @@ from pypi_platform.lib.corpus.state import next_shard_number, pending_count, sha
 def corpus_sensor(context: dg.SensorEvaluationContext, postgres: PostgresResource) -> dg.SensorResult:
     with postgres.connect() as conn:
         pending = pending_count(conn)
-        known = shards(conn) if pending else []
-    if pending == 0:
-        return dg.SensorResult(run_requests=[])
+        if pending == 0:
+            return dg.SensorResult(run_requests=[])
+        known = shards(conn)
     last = known[-1] if known else None
     number = next_shard_number(known)
     name = shard_name(number)

@@ -165,6 +165,11 @@ async def recent(conn: AsyncConnection, package: str) -> dict[str, int]:
     return {period: int(downloads) for period, downloads in await _all(conn, RECENT_SQL, (package,))}
 
 
+def last_periods(found: dict[str, int], periods=tuple(PERIODS)) -> dict[str, int]:
+    """``recent``'s counts as ``last_day``/``last_week``/``last_month``, 0 where none was recorded."""
+    return {f"last_{period}": found.get(period, 0) for period in periods}
+
+
 def top_window(period: str, last_complete: date | None, today: date) -> tuple[date, date] | None:
     if period == TODAY:
         return today, today

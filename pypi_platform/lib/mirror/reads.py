@@ -1,6 +1,6 @@
-"""Every read of the mirror's state (schema ``mirror``) by the rest of the platform: the datasets, the scans, the
-corpus, the downloads sample, the mirror's checks and its sensor ask here. ``state.py`` writes that state (and
-reads what a sync needs); no other module names a ``mirror`` table.
+"""Every read of the mirror's state (schema ``mirror``) by the rest of the platform: the datasets, the scans,
+the corpus, the downloads sample, the mirror's checks and the scan sensor ask here. ``state.py`` writes that
+state (and reads what a sync needs); no other module names a ``mirror`` table.
 
 A project is *mirrored* once a sync has published it and until it is removed upstream; a file is *live* until
 a sync sees it gone (``removed_at``). The latest release of a project is the newest version upstream as the last

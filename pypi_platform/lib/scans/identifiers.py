@@ -20,7 +20,7 @@ import re
 import tokenize
 import unicodedata
 
-from pypi_platform.lib.scans.syntax_walk import CHILD_GETTERS, push_children
+from pypi_platform.lib.scans.syntax_walk import push_node_children
 
 MAX_FINDINGS = 20
 # Cyrillic and Greek letters drawn like Latin ones.
@@ -181,7 +181,6 @@ def unicode_literals(tree: ast.AST) -> list[ast.Constant]:
     found = []
     stack: list = [tree]
     pop, push, extend = stack.pop, stack.append, stack.extend
-    getters = CHILD_GETTERS
     while stack:
         node = pop()
         cls = node.__class__
@@ -193,16 +192,5 @@ def unicode_literals(tree: ast.AST) -> list[ast.Constant]:
         elif cls is ast.JoinedStr:  # its constants are parts of the f-string; its expressions are code
             extend(value for value in node.values if value.__class__ is not ast.Constant)
         elif node is not None:  # an absent optional child is pushed as None
-            getter = getters.get(cls, _GENERIC)
-            if getter is _GENERIC:
-                push_children(node, push, extend)
-            elif getter is not None:
-                children, several = getter
-                if several:
-                    extend(children(node))
-                else:
-                    push(children(node))
+            push_node_children(node, cls, push, extend)
     return found
-
-
-_GENERIC = object()

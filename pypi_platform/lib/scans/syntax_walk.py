@@ -76,6 +76,23 @@ def push_children(node: ast.AST, push, extend) -> None:
             push(value)
 
 
+_GENERIC = object()
+
+
+def push_node_children(node: ast.AST, cls: type, push, extend) -> None:
+    """Push a node's children through its C getter in ``CHILD_GETTERS``, or generically for a class missing
+    there; a class whose entry is None holds no node."""
+    getter = CHILD_GETTERS.get(cls, _GENERIC)
+    if getter is _GENERIC:
+        push_children(node, push, extend)
+    elif getter is not None:
+        children, several = getter
+        if several:
+            extend(children(node))
+        else:
+            push(children(node))
+
+
 def binary_operations_under(root: ast.AST) -> list[ast.BinOp]:
     """Every BinOp under root (itself included), in no particular order; a C getter per node, not ast.walk."""
     found = []
@@ -91,19 +108,8 @@ def binary_operations_under(root: ast.AST) -> list[ast.BinOp]:
             continue
         if cls is ast.BinOp:
             found.append(node)
-        getter = CHILD_GETTERS.get(cls, _GENERIC)
-        if getter is _GENERIC:
-            push_children(node, push, extend)
-        elif getter is not None:
-            children, several = getter
-            if several:
-                extend(children(node))
-            else:
-                push(children(node))
+        push_node_children(node, cls, push, extend)
     return found
-
-
-_GENERIC = object()
 
 
 def nodes_under(roots: list[ast.AST], limit: int) -> Iterator[ast.AST]:

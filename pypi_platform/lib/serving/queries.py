@@ -266,8 +266,7 @@ async def recent(conn: AsyncConnection, query: RecentQuery) -> dict[str, int]:
     found = await reads.recent(conn, query.package)
     if not found and not await reads.known(conn, query.package):
         raise not_found(query.package)
-    periods = [query.period] if query.period else list(PERIODS)
-    return {f"last_{period}": found.get(period, 0) for period in periods}
+    return reads.last_periods(found, (query.period,) if query.period else tuple(PERIODS))
 
 
 async def top(conn: AsyncConnection, query: TopQuery) -> list[tuple[str, int]]:
