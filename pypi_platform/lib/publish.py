@@ -68,6 +68,19 @@ def publish(
 
     With ``point_latest=False`` the version is written but readers keep the previous one (a held-back version,
     kept for inspection). ``root`` is the top-level prefix: ``datasets``, or ``scans`` for the scan bundles."""
+    entries = stage_files(store, dataset, version, files, root=root)
+    return commit_version(
+        store, dataset, version, entries, metadata, point_latest=point_latest, now=now, root=root
+    )
+
+
+def stage_files(
+    store: ObjectStore, dataset: str, version: str, files: list[DatasetFile], *, root: str = PREFIX
+) -> dict[str, dict[str, Any]]:
+    """Write ``files`` into the version's directory; their manifest entries (key, size, digests, rows).
+
+    Nothing points at a staged file until ``commit_version`` names it, so a version may be filled in steps (the
+    datasets stage their Aura-format file in the asset and the Parquet twin in the IO manager)."""
     directory = f"{dataset_prefix(dataset, root)}/{version}"
     entries = {}
     for file in files:
@@ -80,11 +93,27 @@ def publish(
             "md5": hashlib.md5(file.data, usedforsecurity=False).hexdigest(),
             "rows": file.rows,
         }
+    return entries
+
+
+def commit_version(
+    store: ObjectStore,
+    dataset: str,
+    version: str,
+    entries: Mapping[str, dict[str, Any]],
+    metadata: dict[str, Any] | None = None,
+    *,
+    point_latest: bool = True,
+    now: datetime | None = None,
+    root: str = PREFIX,
+) -> dict[str, Any]:
+    """Write the manifest of a version whose files are staged, then (unless held back) ``latest.json``."""
+    directory = f"{dataset_prefix(dataset, root)}/{version}"
     manifest = {
         "dataset": dataset,
         "version": version,
         "published_at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(),
-        "files": entries,
+        "files": dict(entries),
         "metadata": metadata or {},
     }
     body = json.dumps(manifest, indent=2, sort_keys=True).encode()

@@ -19,6 +19,7 @@ from pypi_platform.defs.datasets.assets import (
     reverse_dependencies,
 )
 from pypi_platform.defs.datasets.checks import reverse_dependencies_match_dependency_list
+from pypi_platform.defs.datasets.io_manager import PublishedDatasetIOManager
 from pypi_platform.defs.datasets.publication import (
     INDEX_KEY,
     dataset_bundle,
@@ -70,9 +71,11 @@ def mirrored(fake_index, s3_store, database, tmp_path):
 
 
 def _resources(store, s3_endpoint, database) -> dict:
+    object_store = ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint)
     return {
-        "object_store": ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint),
+        "object_store": object_store,
         "postgres": PostgresResource(dsn=database),
+        "dataset_io_manager": PublishedDatasetIOManager(object_store=object_store),
     }
 
 
@@ -211,7 +214,7 @@ def test_reverse_dependencies_check_finds_an_edge_missing_and_one_invented(mirro
     )
 
     result = dg.materialize(
-        [reverse_dependencies, reverse_dependencies_match_dependency_list],
+        [dependency_list, reverse_dependencies, reverse_dependencies_match_dependency_list],
         resources=resources,
         selection=dg.AssetSelection.checks(reverse_dependencies_match_dependency_list),
         raise_on_error=False,
@@ -247,3 +250,37 @@ def test_the_datasets_graph_hangs_off_the_mirror_and_the_downloads(definitions):
     assert hourly.fail_window.to_timedelta().total_seconds() == 2 * 3600  # stale after two hours
     for job in ("datasets_hourly_job", "download_stats_job"):
         assert definitions.resolve_job_def(job) is not None
+
+
+def test_a_dataset_frame_returned_without_a_version_is_refused_with_what_to_do(s3_store, s3_endpoint, database):
+    @dg.asset(name="package_list", io_manager_key="dataset_io_manager")
+    def bare() -> pl.DataFrame:
+        return pl.DataFrame({"name": ["alpha"]})
+
+    result = dg.materialize([bare], resources=_resources(s3_store, s3_endpoint, database), raise_on_error=False)
+
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert "publication_metadata" in str(failure.step_failure_data.error.cause)
+    assert read_latest(s3_store, "package_list") is None, "nothing was published"
+
+
+def test_reading_a_dataset_never_published_fails_by_name_unless_the_reader_allows_it(
+    s3_store, s3_endpoint, database
+):
+    upstream = dg.AssetSpec("download_stats_30d")
+
+    @dg.asset(ins={"download_stats_30d": dg.AssetIn()})
+    def strict(download_stats_30d: pl.DataFrame) -> None:
+        raise AssertionError("never reached")
+
+    @dg.asset(ins={"download_stats_30d": dg.AssetIn(metadata={"allow_missing": True})})
+    def lenient(download_stats_30d: pl.DataFrame | None) -> None:
+        assert download_stats_30d is None
+
+    resources = _resources(s3_store, s3_endpoint, database)
+    specs = [upstream.with_io_manager_key("dataset_io_manager")]
+    failed = dg.materialize([*specs, strict], resources=resources, raise_on_error=False)
+    (failure,) = [event for event in failed.all_events if event.is_step_failure]
+    assert "download_stats_30d has not been published yet" in str(failure.step_failure_data.error)
+    assert dg.materialize([*specs, lenient], resources=resources).success

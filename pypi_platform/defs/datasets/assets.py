@@ -1,15 +1,17 @@
 """Published ecosystem datasets: package list, dependencies, reverse dependencies, 30-day downloads.
 
-Each asset builds its frame with an engine in ``lib/datasets``, then publishes it to the object store under
-``datasets/<name>/<version>/`` in Aura's format and as Parquet; ``latest.json`` moves last. The object store is
+Each asset builds its frame with an engine in ``lib/datasets``, stages the Aura-format file (a side output) in a
+new version under ``datasets/<name>/<version>/`` and returns the frame; the dataset IO manager
+(``io_manager.py``) writes it as the version's Parquet twin and moves ``latest.json`` last. The IO manager is
 also how the datasets read each other, so an asset materialized on its own reads what is published.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import polars as pl
 
+from pypi_platform.defs.datasets.io_manager import publication_metadata
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource
 from pypi_platform.lib.datasets import build
 from pypi_platform.lib.datasets.download_stats import WINDOW_DAYS, download_stats
@@ -17,59 +19,25 @@ from pypi_platform.lib.datasets.metadata import release_dependencies
 from pypi_platform.lib.datasets.mirror_state import dependency_list as stored_dependencies
 from pypi_platform.lib.datasets.mirror_state import refresh_dependencies
 from pypi_platform.lib.datasets.schema import AURA_FILES
-from pypi_platform.lib.frames import parquet_bytes
 from pypi_platform.lib.mirror.reads import mirrored_projects
-from pypi_platform.lib.publish import (
-    DatasetFile,
-    new_version,
-    prune_versions,
-    publish,
-    read_frame,
-    read_latest,
-)
+from pypi_platform.lib.publish import DatasetFile, read_latest
 
 HOURLY = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=2))
 EVERY_THREE_DAYS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(days=6), warn_window=timedelta(days=3)
 )
-KEEP_VERSIONS = 48  # two days of hourly versions stay readable for consumers holding an older manifest
 SHRINK_LIMIT = 0.05  # a package list more than 5 % shorter than the last one is held back
 COMMON = {"group_name": "datasets", "owners": ["team:datasets"]}
+PUBLISHED = {**COMMON, "io_manager_key": "dataset_io_manager"}  # a frame, stored as a published version
 
 
-def publish_pair(
-    context: dg.AssetExecutionContext,
-    store,
-    dataset: str,
-    aura: bytes,
-    frame: pl.DataFrame,
-    metadata: dict,
-    *,
-    point_latest: bool = True,
-) -> dict:
-    """Publish the Aura-format file (gzip) and the Parquet twin of ``frame`` as one version of ``dataset``."""
-    version = new_version(datetime.now(UTC), context.run.run_id)
-    files = [
-        DatasetFile(AURA_FILES[dataset], build.gzip_bytes(aura), frame.height),
-        DatasetFile(f"{dataset}.parquet", parquet_bytes(frame), frame.height),
-    ]
-    manifest = publish(store, dataset, version, files, metadata, point_latest=point_latest)
-    pruned = prune_versions(store, dataset, KEEP_VERSIONS)
-    if pruned:
-        context.log.info(f"{dataset}: removed {len(pruned)} old versions")
-    return manifest
-
-
-def manifest_metadata(manifest: dict) -> dict:
-    return {
-        "version": manifest["version"],
-        "files": dg.MetadataValue.json(manifest["files"]),
-        "dagster/row_count": next(iter(manifest["files"].values()))["rows"],
-    }
+def aura_file(dataset: str, text: bytes, rows: int) -> DatasetFile:
+    """The dataset in Aura's format, gzipped: the side output each dataset stages beside its Parquet twin."""
+    return DatasetFile(AURA_FILES[dataset], build.gzip_bytes(text), rows)
 
 
 @dg.asset(
-    **COMMON,
+    **PUBLISHED,
     kinds={"polars", "s3"},
     deps=["mirror"],
     freshness_policy=HOURLY,
@@ -88,16 +56,11 @@ def package_list(
     previous = read_latest(store, "package_list")
     previous_rows = next(iter(previous["files"].values()))["rows"] if previous else None
     shrinking = bool(previous_rows) and packages.height < previous_rows * (1 - SHRINK_LIMIT)
-    manifest = publish_pair(
-        context,
-        store,
-        "package_list",
-        build.package_list_text(packages),
-        packages,
-        {"previous_rows": previous_rows},
-        point_latest=not shrinking and packages.height > 0,
+    side = aura_file("package_list", build.package_list_text(packages), packages.height)
+    publication = publication_metadata(
+        context, store, [side], {"previous_rows": previous_rows}, held_back=shrinking or packages.height == 0
     )
-    yield dg.MaterializeResult(metadata={**manifest_metadata(manifest), "held_back": shrinking})
+    yield dg.Output(packages, metadata=publication)
     yield dg.AssetCheckResult(check_name="package_list_not_empty", passed=packages.height > 0)
     yield dg.AssetCheckResult(
         check_name="package_list_not_shrinking",
@@ -112,7 +75,7 @@ def package_list(
 
 
 @dg.asset(
-    **COMMON,
+    **PUBLISHED,
     kinds={"polars", "postgres", "s3"},
     deps=["mirror"],
     freshness_policy=HOURLY,
@@ -135,19 +98,16 @@ def dependency_list(
     kinds = (
         problems.group_by(pl.col("problem").str.extract(r"^([a-z-]+)", 1).alias("kind")).len().sort("kind")
     )
-    manifest = publish_pair(
-        context,
-        store,
-        "dependency_list",
-        build.dependency_list_jsonl(rows),
-        rows,
-        {"releases": report.releases, "problems": dict(kinds.iter_rows())},
+    side = aura_file("dependency_list", build.dependency_list_jsonl(rows), rows.height)
+    publication = publication_metadata(
+        context, store, [side], {"releases": report.releases, "problems": dict(kinds.iter_rows())}
     )
     edges = build.dependency_edges(rows)
     mutual = build.mutual_dependencies(edges)
-    yield dg.MaterializeResult(
+    yield dg.Output(
+        rows,
         metadata={
-            **manifest_metadata(manifest),
+            **publication,
             "releases": report.releases,
             "releases_read": report.read,
             "edges": edges.height,
@@ -155,40 +115,37 @@ def dependency_list(
             # Cycles are kept as ordinary edges; the two-project ones are listed so they can be looked at.
             "mutual_dependencies": mutual.height,
             "mutual_dependency_pairs": dg.MetadataValue.json([list(pair) for pair in mutual.head(50).rows()]),
-        }
+        },
     )
     yield dg.AssetCheckResult(check_name="dependency_list_not_empty", passed=rows.height > 0)
 
 
 @dg.asset(
-    **COMMON,
+    **PUBLISHED,
     kinds={"polars", "s3"},
-    deps=[dependency_list],
     freshness_policy=HOURLY,
     check_specs=[
         dg.AssetCheckSpec("reverse_dependencies_not_empty", asset="reverse_dependencies", blocking=True)
     ],
 )
 def reverse_dependencies(
-    context: dg.AssetExecutionContext, object_store: ObjectStoreResource, postgres: PostgresResource
+    context: dg.AssetExecutionContext,
+    object_store: ObjectStoreResource,
+    postgres: PostgresResource,
+    dependency_list: pl.DataFrame,
 ):
     """For every project, mirrored or depended upon, the projects whose latest release depends on it."""
-    store = object_store.get_store()
-    dependencies = _latest(store, "dependency_list")
-    rows = read_frame(store, dependencies, "dependency_list.parquet")
     with postgres.connect() as conn:
         projects = mirrored_projects(conn)["name"]
-    reverse = build.reverse_dependencies(rows, projects)
-    manifest = publish_pair(
-        context, store, "reverse_dependencies", build.reverse_dependencies_json(reverse), reverse,
-        {"dependency_list_version": dependencies["version"]},
-    )  # fmt: skip
-    yield dg.MaterializeResult(metadata=manifest_metadata(manifest))
+    reverse = build.reverse_dependencies(dependency_list, projects)
+    side = aura_file("reverse_dependencies", build.reverse_dependencies_json(reverse), reverse.height)
+    publication = publication_metadata(context, object_store.get_store(), [side])
+    yield dg.Output(reverse, metadata=publication)
     yield dg.AssetCheckResult(check_name="reverse_dependencies_not_empty", passed=reverse.height > 0)
 
 
 @dg.asset(
-    **COMMON,
+    **PUBLISHED,
     kinds={"polars", "postgres", "s3"},
     deps=["recent_downloads"],
     freshness_policy=EVERY_THREE_DAYS,
@@ -203,23 +160,16 @@ def download_stats_30d(
     with postgres.connect() as conn:
         stats, end = download_stats(conn)
     window = {"window_days": WINDOW_DAYS, "window_end": end.isoformat() if end else None}
-    manifest = publish_pair(
-        context, object_store.get_store(), "download_stats_30d", build.download_stats_jsonl(stats), stats, window,
-        point_latest=stats.height > 0,
-    )  # fmt: skip
-    yield dg.MaterializeResult(metadata={**manifest_metadata(manifest), **window})
+    side = aura_file("download_stats_30d", build.download_stats_jsonl(stats), stats.height)
+    publication = publication_metadata(
+        context, object_store.get_store(), [side], window, held_back=stats.height == 0
+    )
+    yield dg.Output(stats, metadata={**publication, **window})
     yield dg.AssetCheckResult(
         check_name="download_stats_30d_not_empty",
         passed=stats.height > 0,
         description=None if stats.height else "no download statistics loaded yet: run daily_downloads first",
     )
-
-
-def _latest(store, dataset: str) -> dict:
-    manifest = read_latest(store, dataset)
-    if manifest is None:
-        raise dg.Failure(f"{dataset} has not been published yet; materialize it first")
-    return manifest
 
 
 def _problem_table(problems: pl.DataFrame, limit: int = 50) -> str:

@@ -1,27 +1,23 @@
-"""Checks that read the published datasets back from the object store."""
+"""Checks that read the published datasets back from the object store, through the dataset IO manager."""
 
 import dagster as dg
 import polars as pl
 
 from pypi_platform.defs.datasets.assets import reverse_dependencies
-from pypi_platform.defs.resources import ObjectStoreResource
 from pypi_platform.lib.datasets import build
-from pypi_platform.lib.publish import latest_frame
 
 
-@dg.asset_check(asset=reverse_dependencies, blocking=True)
-def reverse_dependencies_match_dependency_list(object_store: ObjectStoreResource) -> dg.AssetCheckResult:
+@dg.asset_check(
+    asset=reverse_dependencies,
+    blocking=True,
+    additional_ins={"dependency_list": dg.AssetIn("dependency_list")},
+)
+def reverse_dependencies_match_dependency_list(
+    reverse_dependencies: pl.DataFrame, dependency_list: pl.DataFrame
+) -> dg.AssetCheckResult:
     """Every edge of dependency_list appears reversed in reverse_dependencies, and nothing else does."""
-    store = object_store.get_store()
-    dependencies, reverse = (
-        latest_frame(store, "dependency_list"),
-        latest_frame(store, "reverse_dependencies"),
-    )
-    if dependencies is None or reverse is None:
-        return dg.AssetCheckResult(
-            passed=False, description="dependency_list or reverse_dependencies missing"
-        )
-    edges = build.dependency_edges(dependencies).select("project", "name")
+    reverse = reverse_dependencies
+    edges = build.dependency_edges(dependency_list).select("project", "name")
     reversed_edges = (
         reverse.explode("dependents").drop_nulls("dependents").select(project="dependents", name="name")
     )
