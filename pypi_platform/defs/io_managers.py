@@ -3,9 +3,15 @@
 Both are partition-aware. A time-partitioned asset names its date or timestamp column in ``partition_expr``
 metadata; a multi-partitioned one maps each dimension to a column (``{"week": "day", "bucket": "bucket"}``).
 Under ``BackfillPolicy.single_run()`` one run covers a range of partitions and both managers handle it whole.
+
+The Parquet manager also reads, from the asset's definition metadata, ``object_key`` (where each partition's
+file lives, e.g. ``"corpus/shards/{partition}/index.parquet"``, from the store's root) and
+``compression_level`` (zstd's level); and from an input's metadata ``allow_missing_partitions``, which leaves
+out partitions with nothing stored instead of failing (the name Dagster's own UPathIOManager uses).
 """
 
 # No ``from __future__ import annotations`` here: Dagster must see dg.ResourceDependency[...] as a real type.
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,7 +28,11 @@ Context = dg.InputContext | dg.OutputContext
 
 
 class PolarsParquetIOManager(dg.ConfigurableIOManager):
-    """Frames as zstd Parquet under ``<prefix>/<asset key>/``, a file per partition, else ``data.parquet``."""
+    """Frames as zstd Parquet under ``<prefix>/<asset key>/``, a file per partition, else ``data.parquet``.
+
+    An asset whose files must live elsewhere names its key in ``object_key`` metadata, a template over
+    ``{partition}``.
+    """
 
     object_store: dg.ResourceDependency[ObjectStoreResource]
     prefix: str = "assets"
@@ -45,8 +55,10 @@ class PolarsParquetIOManager(dg.ConfigurableIOManager):
                 )
                 pieces[key] = frame.filter(mask)
             _check_covered(context, frame, sum(piece.height for piece in pieces.values()))
+        level = _compression_level(context)
         written = sum(
-            frames.write_parquet(store, self._key(context, key), piece) for key, piece in pieces.items()
+            frames.write_parquet(store, self._key(context, key), piece, level)
+            for key, piece in pieces.items()
         )
         where = self._key(context, keys[0]) if len(keys) == 1 else self._base(context)
         metadata = _frame_metadata(frame)
@@ -57,32 +69,59 @@ class PolarsParquetIOManager(dg.ConfigurableIOManager):
         store = self.object_store.get_store()
         if not context.has_asset_partitions:
             return frames.read_parquet(store, self._key(context, None))
-        parts = [self._read_partition(context, store, key) for key in context.asset_partition_keys]
+        allow_missing = (context.definition_metadata or {}).get("allow_missing_partitions", False)
+        if not isinstance(allow_missing, bool):
+            raise ValueError(
+                f"input {context.name or context.asset_key.to_user_string()}: allow_missing_partitions "
+                f"metadata must be True or False, got {allow_missing!r}"
+            )
+        parts, missing = [], []
+        for partition in context.asset_partition_keys:
+            part = self._read_partition(context, store, partition, allow_missing)
+            if part is None:
+                missing.append(partition)
+            else:
+                parts.append(part)
+        if missing:
+            _log(context).warning(
+                f"left out {len(missing)} partitions of {context.asset_key.to_user_string()} with nothing "
+                f"stored: {', '.join(missing[:10])}{', ...' if len(missing) > 10 else ''}"
+            )
         # Relaxed, so a column added to later partitions does not stop older ones from loading.
         return pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
 
-    def _read_partition(self, context: dg.InputContext, store: ObjectStore, partition: str) -> pl.DataFrame:
+    def _read_partition(
+        self, context: dg.InputContext, store: ObjectStore, partition: str, allow_missing: bool
+    ) -> pl.DataFrame | None:
         key = self._key(context, partition)
         try:
             return frames.read_parquet(store, key)
         except ObjectNotFound:
+            if allow_missing:
+                return None
             raise ObjectNotFound(
                 f"partition {partition} of {context.asset_key.to_user_string()} has not been stored "
                 f"(nothing at {store.uri(key)}); materialize it first"
             ) from None
 
     def _base(self, context: Context) -> str:
+        template = _object_key_template(context)
+        if template is not None:
+            # Where a range of partitions lands: the template's fixed part before the partition.
+            return template.split("{partition}", 1)[0].rstrip("/")
         return "/".join([self.prefix, *context.asset_key.path])
 
     def _key(self, context: Context, partition: str | None) -> str:
+        if partition is not None:
+            definition = context.asset_partitions_def
+            if isinstance(definition, dg.MultiPartitionsDefinition):
+                by_dimension = definition.get_partition_key_from_str(partition).keys_by_dimension
+                partition = "/".join(by_dimension[name] for name in sorted(by_dimension))
+        template = _object_key_template(context)
+        if template is not None:
+            return template.format(partition=partition) if partition is not None else template
         base = self._base(context)
-        if partition is None:
-            return f"{base}/data.parquet"
-        definition = context.asset_partitions_def
-        if isinstance(definition, dg.MultiPartitionsDefinition):
-            by_dimension = definition.get_partition_key_from_str(partition).keys_by_dimension
-            partition = "/".join(by_dimension[name] for name in sorted(by_dimension))
-        return f"{base}/{partition}.parquet"
+        return f"{base}/data.parquet" if partition is None else f"{base}/{partition}.parquet"
 
 
 class PolarsPostgresIOManager(dg.ConfigurableIOManager):
@@ -190,6 +229,59 @@ def _definition_metadata(context: Context) -> Mapping[str, Any]:
         upstream = context.upstream_output
         return (upstream.definition_metadata if upstream is not None else None) or {}
     return context.definition_metadata or {}
+
+
+def _object_key_template(context: Context) -> str | None:
+    """The asset's ``object_key`` metadata, checked: None when it has none."""
+    template = _definition_metadata(context).get("object_key")
+    if template is None:
+        return None
+    asset = context.asset_key.to_user_string()
+    if not isinstance(template, str) or not template.strip("/"):
+        raise ValueError(f"asset {asset}: object_key metadata must be a non-empty string, got {template!r}")
+    try:
+        fields = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+    except ValueError as error:
+        raise ValueError(
+            f"asset {asset}: object_key metadata {template!r} is not a template: {error}"
+        ) from None
+    if fields - {"partition"}:
+        raise ValueError(
+            f"asset {asset}: object_key metadata {template!r} may name only {{partition}}, "
+            f"not {', '.join(sorted('{' + field + '}' for field in fields - {'partition'}))}"
+        )
+    partitioned = context.has_asset_partitions
+    if partitioned and "partition" not in fields:
+        raise ValueError(
+            f"asset {asset} is partitioned, so its object_key metadata {template!r} must contain "
+            "{partition}, or every partition would overwrite the same file"
+        )
+    if not partitioned and fields:
+        raise ValueError(
+            f"asset {asset}: object_key metadata {template!r} needs a partition, but none was given "
+            "(name one, e.g. load_asset_value(..., partition_key=...); an unpartitioned asset's key has "
+            "no {partition})"
+        )
+    return template
+
+
+def _compression_level(context: dg.OutputContext) -> int | None:
+    level = _definition_metadata(context).get("compression_level")
+    # bool is an int to Python, and True would quietly mean level 1.
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 22):
+        raise ValueError(
+            f"asset {context.asset_key.to_user_string()}: compression_level metadata must be a zstd level "
+            f"from 1 to 22, got {level!r}"
+        )
+    return level
+
+
+def _log(context: dg.InputContext) -> Any:
+    # Outside a run (Definitions.load_asset_value in a notebook) the context carries no log manager.
+    try:
+        return context.log
+    except dg.DagsterInvariantViolationError:
+        return dg.get_dagster_logger()
 
 
 def _as_frame(context: dg.OutputContext, obj: object) -> pl.DataFrame:

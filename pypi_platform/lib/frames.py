@@ -67,19 +67,26 @@ _LEAD = "\x00lead"  # the name of read_rows' leading constant column, which no r
 def parquet_bytes(frame: pl.DataFrame, compression_level: int | None = None) -> bytes:
     """``frame`` as zstd Parquet bytes (zstd's default level unless one is given)."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, compression="zstd", compression_level=compression_level)
+    _write_zstd(frame, buffer, compression_level)
     return buffer.getvalue()
 
 
-def write_parquet(store: ObjectStore, key: str, frame: pl.DataFrame) -> int:
-    """Write ``frame`` as zstd Parquet under ``key``; the number of bytes written."""
+def _write_zstd(frame: pl.DataFrame, target: io.BytesIO | Path, compression_level: int | None) -> None:
+    # The one place a frame becomes Parquet, in memory or spilled to a file, so both come out the same.
+    frame.write_parquet(target, compression="zstd", compression_level=compression_level)
+
+
+def write_parquet(
+    store: ObjectStore, key: str, frame: pl.DataFrame, compression_level: int | None = None
+) -> int:
+    """Write ``frame`` as zstd Parquet under ``key`` (as ``parquet_bytes`` makes it); the bytes written."""
     if frame.estimated_size() < _SPILL_BYTES:
-        data = parquet_bytes(frame)
+        data = parquet_bytes(frame, compression_level)
         store.put_bytes(key, data, content_type=PARQUET_CONTENT_TYPE)
         return len(data)
     with tempfile.TemporaryDirectory(prefix="frame-") as directory:
         path = Path(directory) / "frame.parquet"
-        frame.write_parquet(path, compression="zstd")
+        _write_zstd(frame, path, compression_level)
         size = path.stat().st_size
         store.move_file(key, path, content_type=PARQUET_CONTENT_TYPE)
     return size

@@ -265,3 +265,126 @@ def test_io_managers_merge_with_the_resources(tmp_path: Path, monkeypatch: pytes
 def _failure(result: dg.ExecuteInProcessResult) -> str:
     failures = [event for event in result.all_events if event.is_step_failure]
     return "\n".join(str(event.step_failure_data.error) for event in failures)
+
+
+def _by_system(metadata: dict) -> dg.AssetsDefinition:
+    @dg.asset(partitions_def=SYSTEMS, io_manager_key="parquet_io_manager", metadata=metadata)
+    def by_system(context: dg.AssetExecutionContext) -> pl.DataFrame:
+        return pl.DataFrame({"system": [context.partition_key] * 500, "n": list(range(500))})
+
+    return by_system
+
+
+def test_object_key_metadata_places_each_partition_and_the_level_is_the_assets(
+    io_resources, s3_store: ObjectStore
+) -> None:
+    by_system = _by_system({"object_key": "exports/{partition}/table.parquet", "compression_level": 19})
+
+    @dg.asset
+    def system_reader(by_system: pl.DataFrame) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"systems": sorted(set(by_system["system"]))})
+
+    for system in ("linux", "windows"):
+        result = dg.materialize([by_system], partition_key=system, resources=io_resources)
+        uri = result.asset_materializations_for_node("by_system")[0].metadata["uri"].value
+        assert uri == s3_store.uri(f"exports/{system}/table.parquet")
+
+    assert sorted(s3_store.list_keys("")) == ["exports/linux/table.parquet", "exports/windows/table.parquet"]
+    stored = s3_store.get_bytes("exports/linux/table.parquet")
+    frame = pl.read_parquet(stored)
+    assert stored == frames.parquet_bytes(
+        frame, compression_level=19
+    )  # the asset's level, not zstd's default
+    assert stored != frames.parquet_bytes(frame)
+    loaded = dg.Definitions(assets=[by_system], resources=io_resources).load_asset_value(
+        "by_system", partition_key="windows"
+    )
+    assert loaded["system"].unique().to_list() == ["windows"]
+    # Without the metadata the layout is the usual one.
+    dg.materialize([_by_system({})], partition_key="macos", resources=io_resources)
+    assert s3_store.exists("assets/by_system/macos.parquet")
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        (
+            {"object_key": "exports/table.parquet"},
+            "must contain {partition}, or every partition would overwrite",
+        ),
+        ({"object_key": "exports/{shard}/table.parquet"}, "may name only {partition}, not {shard}"),
+        ({"object_key": "exports/{partition/table.parquet"}, "is not a template"),
+        ({"object_key": ""}, "object_key metadata must be a non-empty string"),
+        ({"compression_level": 30}, "compression_level metadata must be a zstd level from 1 to 22, got 30"),
+        (
+            {"compression_level": True},
+            "compression_level metadata must be a zstd level from 1 to 22, got True",
+        ),
+    ],
+)
+def test_bad_object_key_or_level_metadata_fails_with_its_reason(io_resources, s3_store, metadata, message):
+    result = dg.materialize(
+        [_by_system(metadata)], partition_key="linux", resources=io_resources, raise_on_error=False
+    )
+
+    assert message in _failure(result)
+    assert list(s3_store.list_keys("")) == []
+
+
+def test_an_unpartitioned_object_key_is_used_as_it_is_and_a_partitioned_one_needs_a_partition(
+    io_resources, s3_store: ObjectStore
+) -> None:
+    @dg.asset(io_manager_key="parquet_io_manager", metadata={"object_key": "exports/snapshot.parquet"})
+    def snapshot() -> pl.DataFrame:
+        return pl.DataFrame({"x": [1, 2]})
+
+    dg.materialize([snapshot], resources=io_resources)
+    assert list(s3_store.list_keys("")) == ["exports/snapshot.parquet"]
+
+    by_system = _by_system({"object_key": "exports/{partition}/table.parquet"})
+    with pytest.raises(ValueError, match=r"needs a partition, but none was given"):
+        dg.Definitions(assets=[by_system], resources=io_resources).load_asset_value("by_system")
+
+
+def _system_reader(metadata: dict) -> dg.AssetsDefinition:
+    @dg.asset(ins={"by_system": dg.AssetIn(metadata=metadata)})
+    def system_reader(by_system: pl.DataFrame) -> dg.MaterializeResult:
+        return dg.MaterializeResult(metadata={"systems": sorted(set(by_system["system"]))})
+
+    return system_reader
+
+
+def test_allow_missing_partitions_leaves_out_what_was_never_stored(io_resources) -> None:
+    by_system = _by_system({})
+    for system in ("linux", "windows"):
+        dg.materialize([by_system], partition_key=system, resources=io_resources)
+
+    instance = dg.DagsterInstance.ephemeral()
+    allowed = dg.materialize(
+        [by_system, _system_reader({"allow_missing_partitions": True})],
+        selection=["system_reader"],
+        resources=io_resources,
+        instance=instance,
+    )
+    assert allowed.asset_materializations_for_node("system_reader")[0].metadata["systems"].value == [
+        "linux",
+        "windows",
+    ]
+    messages = [record.user_message for record in instance.all_logs(allowed.run_id)]
+    assert "left out 1 partitions of by_system with nothing stored: macos" in messages
+
+    strict = dg.materialize(
+        [by_system, _system_reader({})],
+        selection=["system_reader"],
+        resources=io_resources,
+        raise_on_error=False,
+    )
+    assert "partition macos of by_system has not been stored" in _failure(strict)
+
+    wrong = dg.materialize(
+        [by_system, _system_reader({"allow_missing_partitions": "yes"})],
+        selection=["system_reader"],
+        resources=io_resources,
+        raise_on_error=False,
+    )
+    assert "allow_missing_partitions metadata must be True or False, got 'yes'" in _failure(wrong)
