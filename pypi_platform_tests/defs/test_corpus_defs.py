@@ -13,12 +13,16 @@ import dagster as dg
 import polars as pl
 import psycopg
 import pytest
+from polars.testing import assert_frame_equal
 
 from pypi_platform import corpus as corpus_cli
+from pypi_platform.definitions import defs as load_definitions
 from pypi_platform.defs.corpus.assets import SHARDS, STATS_ROOT, corpus_index, corpus_shard, corpus_stats
 from pypi_platform.defs.corpus.sensors import corpus_sensor
+from pypi_platform.defs.io_managers import PolarsParquetIOManager
 from pypi_platform.defs.resources import CorpusResource, ObjectStoreResource, PostgresResource
 from pypi_platform.lib.corpus.index import index_key
+from pypi_platform.lib.corpus.index import write_parquet as index_parquet
 from pypi_platform_testkit.dists import build_sdist, build_wheel
 from pypi_platform_tests.lib.mirror.helpers import sync
 
@@ -71,8 +75,10 @@ def mirrored(fake_index, s3_store, database, tmp_path):
 
 
 def _resources(store, s3_endpoint, database, home: Path, capacity: int = 2) -> dict:
+    object_store = ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint)
     return {
-        "object_store": ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint),
+        "object_store": object_store,
+        "parquet_io_manager": PolarsParquetIOManager(object_store=object_store),
         "postgres": PostgresResource(dsn=database),
         "corpus": CorpusResource(
             shards_dir=str(home / "corpus"),
@@ -215,6 +221,40 @@ def test_the_index_matches_the_archives_and_plain_git_reads_the_shard(
     assert broken.select("archive_path", "skip_reason").rows() == [("", "corrupt-archive")]
 
 
+def test_the_io_manager_stores_the_index_where_it_always_was_and_a_notebook_loads_it(
+    mirrored, s3_endpoint, database, tmp_path, monkeypatch
+):
+    store, _ = mirrored
+    instance = dg.DagsterInstance.ephemeral()
+    resources = _resources(store, s3_endpoint, database, tmp_path)
+    result = _run_shard(instance, resources, 1)
+    metadata = _metadata(result, "corpus_index")
+    stored = store.get_bytes(index_key("pypi-mirror-1"))
+    index = pl.read_parquet(io.BytesIO(stored))
+    # Byte for byte what the corpus's own writer makes of the frame: zstd at the index's level.
+    assert stored == index_parquet(index)
+    assert metadata["uri"] == store.uri(index_key("pypi-mirror-1"))
+    assert metadata["dagster/row_count"] == index.height and metadata["bytes"] == len(stored)
+    assert metadata["release_files"] == 2
+    assert result.get_asset_check_evaluations()[0].passed
+    assert not store.exists("assets/corpus_index/pypi-mirror-1.parquet")
+
+    # What a notebook user does: the project's own definitions, configured by the environment.
+    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path / "notebook"))
+    monkeypatch.setenv("PYPI_PLATFORM_STORAGE_URL", store.url)
+    monkeypatch.setenv("PYPI_PLATFORM_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("PYPI_PLATFORM_DATABASE_URL", database)
+    monkeypatch.delenv("PYPI_PLATFORM_MIRROR_PROJECTS", raising=False)
+    loaded = load_definitions().load_asset_value(
+        "corpus_index", partition_key="pypi-mirror-1", instance=instance
+    )
+    assert_frame_equal(loaded, index)
+    assert loaded["project_release"].unique().sort().to_list() == [
+        "alpha-1.0-py3-none-any.whl",
+        "alpha-1.0.tar.gz",
+    ]
+
+
 def _mirror_bytes(store, database: str, filename: str) -> bytes:
     with psycopg.connect(database) as conn:
         key = conn.execute("SELECT object_key FROM mirror.files WHERE filename = %s", (filename,)).fetchone()[
@@ -256,10 +296,14 @@ def test_stats_parse_each_blob_once_and_count_features_by_month(mirrored, s3_end
     store, _ = mirrored
     _build_all(store, s3_endpoint, database, tmp_path)
     instance = dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions(SHARDS.name, ["pypi-mirror-1", "pypi-mirror-2"])
+    # The third shard is opened but never indexed: it is left out, and the stats are built from the others.
+    instance.add_dynamic_partitions(SHARDS.name, ["pypi-mirror-1", "pypi-mirror-2", "pypi-mirror-3"])
     resources = _resources(store, s3_endpoint, database, tmp_path)
-    first = dg.materialize([corpus_stats], instance=instance, resources=resources)
+    first = dg.materialize(
+        [corpus_index, corpus_stats], selection=["corpus_stats"], instance=instance, resources=resources
+    )
     metadata = _metadata(first, "corpus_stats")
+    assert metadata["shards"] == 2
     assert metadata["blobs_parsed_now"] == metadata["unique_python_blobs"] > 0
     assert metadata["statuses"]["syntax-error"] == 1  # beta/old.py: counted, not dropped
 
@@ -274,8 +318,25 @@ def test_stats_parse_each_blob_once_and_count_features_by_month(mirrored, s3_end
     build_files = pl.read_parquet(io.BytesIO(store.get_bytes(f"{STATS_ROOT}/build_files_monthly.parquet")))
     assert build_files.filter(pl.col("month").dt.month() == 1).row(0, named=True)["sdists"] == 1
 
-    again = dg.materialize([corpus_stats], instance=instance, resources=resources)
+    again = dg.materialize(
+        [corpus_index, corpus_stats], selection=["corpus_stats"], instance=instance, resources=resources
+    )
     assert _metadata(again, "corpus_stats")["blobs_parsed_now"] == 0  # once per unique blob
+
+
+def test_stats_before_any_shard_is_indexed_publish_empty_tables(s3_store, s3_endpoint, database, tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(SHARDS.name, ["pypi-mirror-1"])  # opened by the sensor, not yet indexed
+    resources = _resources(s3_store, s3_endpoint, database, tmp_path)
+
+    result = dg.materialize(
+        [corpus_index, corpus_stats], selection=["corpus_stats"], instance=instance, resources=resources
+    )
+
+    metadata = _metadata(result, "corpus_stats")
+    assert metadata["shards"] == 0 and metadata["unique_python_blobs"] == 0
+    monthly = pl.read_parquet(io.BytesIO(s3_store.get_bytes(f"{STATS_ROOT}/features_monthly.parquet")))
+    assert monthly.is_empty()
 
 
 def test_the_corpus_sensor_runs_the_open_shard_and_opens_the_next_when_it_is_full(

@@ -7,13 +7,14 @@ distribution file that could not be read at all (a corrupt archive, a bomb, an u
 row with an empty ``archive_path`` and the reason, so every file of the shard shows up in its index.
 
 Each run of ``corpus_shard`` writes the rows of its batch as one fragment; ``corpus_index`` merges a shard's
-fragments into ``index.parquet``, sorted by project, release file and path.
+fragments into one frame, sorted by project, release file and path, which the Parquet IO manager stores at
+``index_key`` (``corpus/shards/<shard>/index.parquet``).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import polars as pl
 
@@ -37,6 +38,8 @@ SCHEMA = {
     "rules_version": pl.String,
 }
 CORPUS_ROOT = "corpus"
+# An index is written once and read by every query, so it pays for a tighter zstd level than the default.
+COMPRESSION_LEVEL = 9
 
 
 def shard_prefix(shard: str) -> str:
@@ -62,8 +65,8 @@ def frame(rows: Iterable[dict]) -> pl.DataFrame:
 
 
 def write_parquet(df: pl.DataFrame) -> bytes:
-    """An index's bytes: zstd at level 9, since an index is written once and read by every query."""
-    return parquet_bytes(df, compression_level=9)
+    """An index's bytes (a fragment's, or a table derived from indexes): zstd at ``COMPRESSION_LEVEL``."""
+    return parquet_bytes(df, compression_level=COMPRESSION_LEVEL)
 
 
 def merge_fragments(store: ObjectStore, shard: str) -> pl.DataFrame:
@@ -73,18 +76,3 @@ def merge_fragments(store: ObjectStore, shard: str) -> pl.DataFrame:
     if not frames:
         return pl.DataFrame(schema=SCHEMA)
     return pl.concat(frames, how="vertical").sort(["project_name", "project_release", "path"])
-
-
-def read_indexes(
-    store: ObjectStore, shards: Sequence[str], columns: Sequence[str] | None = None
-) -> pl.DataFrame:
-    """The published indexes of the given shards, one frame (shards never published are left out)."""
-    frames = []
-    for shard in shards:
-        key = index_key(shard)
-        if store.exists(key):
-            frames.append(pl.read_parquet(io.BytesIO(store.get_bytes(key)), columns=columns))
-    if not frames:
-        schema = {name: SCHEMA[name] for name in (columns or SCHEMA)}
-        return pl.DataFrame(schema=schema)
-    return pl.concat(frames, how="vertical")
