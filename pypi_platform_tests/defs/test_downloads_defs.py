@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from pypi_platform.defs.downloads.assets import build_daily_downloads, daily_partitions, recent_downloads
+from pypi_platform.defs.downloads.io_manager import DownloadsTablesIOManager
 from pypi_platform.defs.downloads.schedules import daily_downloads_schedule, downloads_today_schedule
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.downloads.schema import FILE_DOWNLOADS
@@ -58,11 +59,13 @@ def logs_dir(tmp_path) -> Path:
 
 
 def _resources(database: str, source: str, tmp_path: Path, retention_days: int = 180) -> dict:
+    postgres = PostgresResource(dsn=database)
     return {
         "download_logs": DownloadLogsResource(
             source=source, sample_dir=str(tmp_path / "sample"), retention_days=retention_days
         ),
-        "postgres": PostgresResource(dsn=database),
+        "postgres": postgres,
+        "downloads_io_manager": DownloadsTablesIOManager(postgres=postgres),
     }
 
 
@@ -199,3 +202,54 @@ def test_recent_leaves_out_today_so_far(database, tmp_path):
 
     metadata = result.asset_materializations_for_node("recent_downloads")[0].metadata
     assert metadata["as_of"].value == yesterday.isoformat(), "the last day is the last complete day"
+
+
+def test_days_returned_without_their_load_info_are_refused_and_nothing_is_written(database, tmp_path):
+    @dg.asset(
+        name="daily_downloads",
+        partitions_def=daily_partitions(date(2024, 1, 1)),
+        io_manager_key="downloads_io_manager",
+    )
+    def bare() -> pl.DataFrame:
+        return pl.DataFrame(
+            {"date": [DAYS[0]], "dimension": ["overall"], "package": ["six"], "category": ["with_mirrors"]}
+        ).with_columns(downloads=pl.lit(1, pl.Int64))
+
+    resources = _resources(database, "unused", tmp_path)
+    result = dg.materialize(
+        [bare], resources=resources, partition_key=DAYS[0].isoformat(), raise_on_error=False
+    )
+
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    assert "needs its load_info" in str(failure.step_failure_data.error.cause)
+    with psycopg.connect(database) as conn:
+        assert read_dimension(conn, "overall", DAYS[0], DAYS[0]).is_empty()
+
+
+def test_a_loaded_day_reads_back_through_the_io_manager_as_it_was_aggregated(database, logs_dir, tmp_path):
+    resources = _resources(database, str(logs_dir), tmp_path)
+    _materialize_range(resources, DAYS[0], DAYS[-1])
+
+    @dg.asset(partitions_def=daily_partitions(date(2024, 1, 1)), ins={"daily_downloads": dg.AssetIn()})
+    def reader(daily_downloads: pl.DataFrame) -> pl.DataFrame:
+        return daily_downloads
+
+    upstream = dg.AssetSpec("daily_downloads", partitions_def=daily_partitions(date(2024, 1, 1)))
+    result = dg.materialize(
+        [upstream.with_io_manager_key("downloads_io_manager"), reader],
+        resources={**resources, "io_manager": dg.mem_io_manager},
+        partition_key=DAYS[1].isoformat(),
+    )
+
+    day = result.output_for_node("reader")
+    assert day["date"].unique().to_list() == [DAYS[1]]
+    assert set(day["dimension"].unique()) >= {"overall", "installer", "country"}
+    with psycopg.connect(database) as conn:
+        overall = read_dimension(conn, "overall", DAYS[1], DAYS[1])
+    assert (
+        day.filter(dimension="overall")
+        .drop("dimension")
+        .sort("package", "category")
+        .equals(overall.sort("package", "category"))
+    )

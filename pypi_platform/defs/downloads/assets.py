@@ -1,17 +1,21 @@
 """Daily download statistics: one aggregation per UTC day from the logs, loaded into the ``downloads`` tables."""
 
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import psycopg
 
+from pypi_platform.defs.downloads.io_manager import load_info_metadata
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
 from pypi_platform.lib.downloads.reads import last_complete_day_now
-from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_day
+from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_days
 from pypi_platform.lib.mirror.reads import healthy_project_names
 
 CHECKS = {
@@ -37,38 +41,55 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
         kinds={"postgres", "polars", "bigquery"},
         owners=["team:downloads"],
         pool="bigquery",
+        io_manager_key="downloads_io_manager",
         output_required=False,
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
         check_specs=[dg.AssetCheckSpec(name, asset="daily_downloads") for name in CHECKS],
     )
     def daily_downloads(
         context: dg.AssetExecutionContext, download_logs: DownloadLogsResource, postgres: PostgresResource
-    ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+    ) -> Iterator[dg.Output | dg.AssetMaterialization | dg.AssetCheckResult]:
         """Downloads per UTC day, package and category, in one PostgreSQL table per dimension."""
         window = context.partition_time_window
         days = [window.start.date() + timedelta(days=n) for n in range((window.end - window.start).days)]
-        loaded, failures = [], {}
-        with postgres.connect() as conn, download_logs.open(lambda: healthy_project_names(conn)) as logs:
+        infos, details, failures = {}, {}, {}
+        # Each aggregated day waits on local disk, so a long backfill holds one day in memory at a time.
+        with (
+            tempfile.TemporaryDirectory(prefix="daily_downloads-") as spool,
+            postgres.connect() as conn,
+            download_logs.open(lambda: healthy_project_names(conn)) as logs,
+        ):
             for day in days:
                 try:
                     aggregate = logs.aggregate(day)
-                    rows = replace_day(
-                        conn, day, aggregate.frame, _load_info(aggregate, download_logs.semantics)
-                    )
                 # One day's failure leaves that day's previous data, and the other days, alone.
                 except Exception as exc:
                     failures[day.isoformat()] = f"{type(exc).__name__}: {exc}"
                     context.log.error(f"{day}: {failures[day.isoformat()]}")
                     continue
-                loaded.append(day)
-                context.log.info(
-                    f"{day}: {aggregate.result.rows_in_window:,} log rows, {sum(rows.values()):,} rows loaded"
-                )
-                yield dg.AssetMaterialization(
-                    asset_key=context.asset_key,
-                    partition=day.isoformat(),
-                    metadata=_day_metadata(aggregate, rows),
-                )
+                aggregate.frame.with_columns(date=pl.lit(day)).write_parquet(Path(spool) / f"{day}.parquet")
+                infos[day] = _load_info(aggregate, download_logs.semantics)
+                details[day] = _day_metadata(aggregate)
+                context.log.info(f"{day}: {aggregate.result.rows_in_window:,} log rows aggregated")
+            loaded = sorted(infos)
+            frame = pl.scan_parquet([Path(spool) / f"{day}.parquet" for day in loaded]) if loaded else None
+            if not failures:
+                yield dg.Output(frame, metadata={**load_info_metadata(infos), **_run_metadata(details)})
+            elif loaded:
+                # Dagster cannot mark one partition of a single-run output as failed, so an output would record
+                # the failed days as materialized: the days that loaded are written by the same writer as the
+                # IO manager's and reported one by one, and the run fails naming the others.
+                rows = replace_days(conn, frame, infos)
+                for day in loaded:
+                    yield dg.AssetMaterialization(
+                        asset_key=context.asset_key,
+                        partition=day.isoformat(),
+                        metadata={
+                            **details[day],
+                            "dagster/partition_row_count": sum(rows[day].values()),
+                            "rows_per_table": dg.MetadataValue.json(rows[day]),
+                        },
+                    )
             yield from _check_results(conn, loaded)
         if failures:
             raise dg.Failure(
@@ -126,13 +147,12 @@ def _load_info(aggregate: DayAggregate, semantics: str) -> LoadInfo:
     )
 
 
-def _day_metadata(aggregate: DayAggregate, rows: dict[str, int]) -> dict[str, object]:
+def _day_metadata(aggregate: DayAggregate) -> dict[str, object]:
+    """What the aggregation of one day saw: log rows, rows dropped, and BigQuery's bytes when it ran there."""
     metadata: dict[str, object] = {
-        "dagster/partition_row_count": sum(rows.values()),
         "log_rows_in_window": aggregate.result.rows_in_window,
         "dropped_python_version": aggregate.result.dropped_python,
         "dropped_package_name": aggregate.result.dropped_package,
-        "rows_per_table": dg.MetadataValue.json(rows),
         "source": aggregate.source,
     }
     if aggregate.bytes_estimated is not None:
@@ -140,6 +160,13 @@ def _day_metadata(aggregate: DayAggregate, rows: dict[str, int]) -> dict[str, ob
         metadata["bigquery_bytes_billed"] = aggregate.bytes_billed or 0
         metadata["bigquery_cache_hit"] = bool(aggregate.cache_hit)
     return metadata
+
+
+def _run_metadata(details: dict[date, dict[str, object]]) -> dict[str, object]:
+    """A one-day run shows its day's figures; a range (whose metadata every partition shares) lists them by day."""
+    if len(details) == 1:
+        return next(iter(details.values()))
+    return {"days": dg.MetadataValue.json({day.isoformat(): figures for day, figures in details.items()})}
 
 
 def _check_results(conn: psycopg.Connection, days: list[date]) -> Iterator[dg.AssetCheckResult]:

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
 
+import polars as pl
 import psycopg
 from psycopg import AsyncConnection, sql
 
-from pypi_platform.lib.downloads.schema import DIMENSIONS
+from pypi_platform.lib.downloads.schema import DAILY_FRAME, DIMENSIONS
 from pypi_platform.lib.downloads.tables import RECENT_WINDOWS, SCHEMA
+from pypi_platform.lib.frames import read_rows
 from pypi_platform.lib.names import ALL_PACKAGES
 
 PERIODS = RECENT_WINDOWS  # day, week, month: the last 1, 7 and 30 complete days
@@ -256,6 +258,23 @@ def last_complete_day_now(conn: psycopg.Connection, today: date) -> date | None:
     """``last_complete_day`` on a plain connection."""
     row = conn.execute(LAST_COMPLETE_DAY_SQL, (today,)).fetchone()
     return row[0] if row else None
+
+
+def daily_rows(conn: psycopg.Connection, start: date, end: date) -> pl.DataFrame:
+    """Every row of every dimension table for the days in [start, end]: ``date`` beside DAILY_FRAME's columns,
+    as ``daily_downloads`` loaded them (what a notebook or a downstream input gets for those partitions)."""
+    between = sql.SQL("date BETWEEN %s AND %s")
+    parts = [
+        read_rows(conn, f"{SCHEMA}.{dimension}", where_sql=between, params=(start, end)).select(
+            "date", pl.lit(dimension).alias("dimension"), "package", "category", "downloads"
+        )
+        for dimension in DIMENSIONS
+    ]
+    return (
+        pl.concat(parts)
+        .cast({"date": pl.Date, **DAILY_FRAME})
+        .sort("date", "dimension", "package", "category")
+    )
 
 
 def window_totals(conn: psycopg.Connection, start: date, end: date) -> list[tuple[str, int]]:

@@ -1,0 +1,81 @@
+"""The downloads tables as an IO manager: ``daily_downloads``' days become the day partitions of the PostgreSQL
+tables (one per dimension), each day replaced in one transaction by COPY.
+
+The asset returns a frame (usually lazy, over the days it spooled to local Parquet) with a ``date`` column beside
+the daily aggregation's, and hands over what each day's load saw (source, rows read, bytes billed) as
+``load_info`` metadata, which ``downloads.loaded_days`` keeps. Loading (``Definitions.load_asset_value`` with a
+day, or a downstream input) reads the partition's days back from every dimension table.
+"""
+
+# No ``from __future__ import annotations`` here: Dagster must see dg.ResourceDependency[...] as a real type.
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from pypi_platform.defs.resources import PostgresResource, build_resources
+from pypi_platform.lib.config import current_settings
+from pypi_platform.lib.downloads.reads import daily_rows
+from pypi_platform.lib.downloads.tables import LoadInfo, replace_days
+
+LOAD_INFO = "load_info"  # Output metadata: {"YYYY-MM-DD": LoadInfo fields} for every day of the output
+
+
+def load_info_metadata(infos: dict[date, LoadInfo]) -> dict[str, Any]:
+    """The Output metadata that hands each day's ``LoadInfo`` to ``DownloadsTablesIOManager``."""
+    return {LOAD_INFO: dg.MetadataValue.json({day.isoformat(): asdict(info) for day, info in infos.items()})}
+
+
+class DownloadsTablesIOManager(dg.ConfigurableIOManager):
+    """Days of download counts as the day partitions of the ``downloads`` tables."""
+
+    postgres: dg.ResourceDependency[PostgresResource]
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> None:
+        days = _days(context)
+        handed = context.output_metadata.get(LOAD_INFO)
+        infos = {
+            date.fromisoformat(day): LoadInfo(**fields)
+            for day, fields in (handed.value if handed else {}).items()
+        }
+        if sorted(infos) != days:
+            raise ValueError(
+                f"daily_downloads returned days {[str(d) for d in sorted(infos)]} for partitions "
+                f"{[str(d) for d in days]}; every day of the output needs its load_info"
+            )
+        with self.postgres.connect() as conn:
+            rows = replace_days(conn, obj, infos)
+        per_day = {day.isoformat(): sum(counts.values()) for day, counts in rows.items()}
+        tables = {
+            table: sum(counts[table] for counts in rows.values()) for table in next(iter(rows.values()))
+        }
+        metadata: dict[str, Any] = {
+            "rows_per_day": dg.MetadataValue.json(per_day),
+            "rows_per_table": dg.MetadataValue.json(tables),
+            "dagster/table_name": "downloads.overall",
+        }
+        if len(per_day) == 1:  # a range's metadata is shared by all its partitions: no per-day count there
+            metadata["dagster/partition_row_count"] = next(iter(per_day.values()))
+        context.add_output_metadata(metadata)
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        days = _days(context)
+        with self.postgres.connect() as conn:
+            return daily_rows(conn, days[0], days[-1])
+
+
+def _days(context: dg.InputContext | dg.OutputContext) -> list[date]:
+    window = context.asset_partitions_time_window
+    first, end = window.start.date(), window.end.date()
+    return [first + timedelta(days=n) for n in range((end - first).days)]
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    # The same PostgreSQL resource object as resources.py, passed as a nested dependency (see io_managers.py).
+    resources = build_resources(current_settings())
+    return dg.Definitions(
+        resources={"downloads_io_manager": DownloadsTablesIOManager(postgres=resources["postgres"])}
+    )
