@@ -12,6 +12,8 @@ import pytest
 import zstandard
 
 from pypi_platform import scans as scans_cli
+from pypi_platform.definitions import defs as load_definitions
+from pypi_platform.defs.io_managers import PolarsParquetIOManager
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.defs.scans.assets import (
     BUCKET_KEYS,
@@ -80,8 +82,10 @@ def mirrored(fake_index, s3_store, database, tmp_path):
 
 
 def _resources(store, s3_endpoint, database, tmp_path) -> dict:
+    object_store = ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint)
     return {
-        "object_store": ObjectStoreResource(url=store.url, endpoint_url=s3_endpoint),
+        "object_store": object_store,
+        "parquet_io_manager": PolarsParquetIOManager(object_store=object_store),
         "postgres": PostgresResource(dsn=database),
         "scanner": ScannerResource(
             cache_dir=str(tmp_path / "scan-cache"), workers=2, timeout_seconds=60, memory_bytes=2**30
@@ -92,6 +96,27 @@ def _resources(store, s3_endpoint, database, tmp_path) -> dict:
 def _scan_bucket(bucket: str, resources: dict) -> dg.ExecuteInProcessResult:
     key = dg.MultiPartitionKey({"date": SCAN_DATE, "bucket": bucket})
     return dg.materialize([GLOBAL_SCAN], partition_key=key, resources=resources, selection=[GLOBAL_SCAN])
+
+
+def _publish(resources: dict, **kwargs) -> dg.ExecuteInProcessResult:
+    """scan_dataset of SCAN_DATE, its input read from the buckets' stored frames."""
+    return dg.materialize(
+        [GLOBAL_SCAN, SCAN_DATASET],
+        selection=[SCAN_DATASET],
+        partition_key=SCAN_DATE,
+        resources=resources,
+        **kwargs,
+    )
+
+
+def _bucket_file(name: str) -> str:
+    """Where the Parquet IO manager keeps the frame of the bucket holding `name` (dimensions sorted)."""
+    return f"assets/global_scan/{bucket_of(name):02d}/{SCAN_DATE}.parquet"
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    failures = [event for event in result.all_events if event.is_step_failure]
+    return "\n".join(str(event.step_failure_data.error) for event in failures)
 
 
 def _metadata(result: dg.ExecuteInProcessResult) -> dict:
@@ -107,15 +132,10 @@ def _records(store, manifest) -> dict[str, dict]:
 
 def test_a_scan_date_publishes_one_record_per_mirrored_project(mirrored, s3_endpoint, database, tmp_path):
     resources = _resources(mirrored, s3_endpoint, database, tmp_path)
-    for bucket in BUCKET_KEYS[:-1]:
+    for bucket in BUCKET_KEYS:
         assert _scan_bucket(bucket, resources).success  # a failed package never fails its bucket
-    with pytest.raises(dg.Failure, match="1 of 64 buckets"):
-        dg.materialize([SCAN_DATASET], partition_key=SCAN_DATE, resources=resources)
-    assert _scan_bucket(BUCKET_KEYS[-1], resources).success
 
-    result = dg.materialize(
-        [SCAN_DATASET], partition_key=SCAN_DATE, resources=resources, raise_on_error=False
-    )
+    result = _publish(resources, raise_on_error=False)
     assert result.success
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     assert checks["scan_dataset_one_record_per_input"].passed
@@ -159,11 +179,82 @@ def test_a_scan_date_publishes_one_record_per_mirrored_project(mirrored, s3_endp
     assert set(findings.filter(pl.col("name") == "evilpkg")["rule"]) == {
         d["rule"] for d in evil["detections"]
     }
+    # A project without findings, scanned or not, is one row with a null rule, its status saying which.
+    rows = dict(findings.group_by("name").len().iter_rows())
+    assert rows == {name: max(1, len(r["detections"])) for name, r in records.items()}
+    quiet = findings.filter(pl.col("rule").is_null())
+    assert set(quiet["name"]) == {name for name, r in records.items() if not r["detections"]}
+    assert {("lost", "fetch-error", records["lost"]["error"]), ("sdist-only", "no-files", None)} <= set(
+        quiet.select("name", "status", "error").iter_rows()
+    )
+    # The published table is the buckets' stored frames, row for row.
+    stored = pl.concat(pl.read_parquet(io.BytesIO(mirrored.get_bytes(key))) for key in _bucket_keys(mirrored))
+    assert findings.equals(stored.sort("name", maintain_order=True))
     sums = read_file(mirrored, index, "checksums.sha256.txt").decode().splitlines()
     for line in sums:
         digest, name = line.split("  ")
         assert hashlib.sha256(read_file(mirrored, index, name)).hexdigest() == digest
     assert b"ruleset version" in read_file(mirrored, index, "README.txt")
+
+
+def _bucket_keys(store) -> list[str]:
+    keys = list(store.list_keys("assets/global_scan/"))
+    assert len(keys) == len(BUCKET_KEYS)  # empty buckets store an empty frame
+    return keys
+
+
+def test_scan_dataset_names_the_bucket_to_scan_again(mirrored, s3_endpoint, database, tmp_path):
+    resources = _resources(mirrored, s3_endpoint, database, tmp_path)
+    for bucket in BUCKET_KEYS:
+        assert _scan_bucket(bucket, resources).success
+    evil = f"{bucket_of('evilpkg'):02d}"
+
+    # Scanned before global_scan returned its frame: PostgreSQL has the bucket, the object store has no file.
+    mirrored.delete([_bucket_file("evilpkg")])
+    failed = _publish(resources, raise_on_error=False)
+    assert not failed.success
+    # What the run's page shows: the step could not load its input, and why.
+    assert (
+        f"partition {evil}|{SCAN_DATE} of global_scan has not been stored (nothing at "
+        f"{mirrored.uri(_bucket_file('evilpkg'))}); materialize it first"
+    ) in _failure(failed)
+    assert _scan_bucket(evil, resources).success
+
+    # Saved by different runs: the stored frame says one status, the records in PostgreSQL another.
+    with psycopg.connect(database) as conn:
+        conn.execute("UPDATE scans.package_results SET status = 'timeout' WHERE name = 'alpha'")
+    alpha = f"{bucket_of('alpha'):02d}"
+    with pytest.raises(dg.Failure, match=f"materialize global_scan again for bucket {alpha}$"):
+        _publish(resources)
+    assert _scan_bucket(alpha, resources).success
+
+    # A bucket PostgreSQL has no record of finishing.
+    with psycopg.connect(database) as conn:
+        conn.execute("DELETE FROM scans.buckets WHERE bucket = 7")
+    with pytest.raises(dg.Failure, match="1 of 64 buckets of 2026-11-16 have not finished"):
+        _publish(resources)
+    assert _scan_bucket("07", resources).success
+    assert _publish(resources, raise_on_error=False).success
+
+
+def test_a_notebook_loads_a_buckets_findings(mirrored, s3_endpoint, database, tmp_path, monkeypatch):
+    _cli_environment(monkeypatch, mirrored, s3_endpoint, database, tmp_path)
+    definitions = load_definitions()
+    key = dg.MultiPartitionKey({"date": SCAN_DATE, "bucket": f"{bucket_of('evilpkg'):02d}"})
+    job = definitions.resolve_job_def("global_scan_job")
+    assert job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), partition_key=key).success
+
+    frame = definitions.load_asset_value("global_scan", partition_key=key)
+
+    evil = frame.filter(pl.col("name") == "evilpkg")
+    assert {"process.shell-download", "obfuscation.decode-and-exec"} <= set(evil["rule"])
+    assert set(evil.select("version", "status", "flagged").rows()) == {("0.1", "ok", True)}
+    assert evil["package_score"].min() >= 90
+    assert set(frame["name"]) == {
+        n
+        for n in ("alpha", "evilpkg", "lost", "reqeusts", "sdist-only")
+        if bucket_of(n) == bucket_of("evilpkg")
+    }
 
 
 def test_a_rerun_reads_files_and_results_from_the_caches(mirrored, s3_endpoint, database, tmp_path):
@@ -223,7 +314,7 @@ def test_the_scan_command_reports_the_published_scan(mirrored, s3_endpoint, data
     resources = _resources(mirrored, s3_endpoint, database, tmp_path)
     for bucket in BUCKET_KEYS:
         _scan_bucket(bucket, resources)
-    dg.materialize([SCAN_DATASET], partition_key=SCAN_DATE, resources=resources, raise_on_error=False)
+    _publish(resources, raise_on_error=False)
     out = io.StringIO()
     scans_cli.report(load_settings(), top=2, out=out)
     lines = out.getvalue().splitlines()

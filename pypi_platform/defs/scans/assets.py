@@ -1,8 +1,11 @@
 """Global security scans: the latest release of every mirrored project, one weekly scan in 64 name buckets.
 
 ``global_scan`` is partitioned by scan date (weekly) times name bucket, so a scan is 64 independent runs that a
-backfill spreads over workers; each keeps its records in PostgreSQL (schema ``scans``). ``scan_dataset`` waits
-for every bucket of its date and publishes the scan under ``scans/<date>/<version>/`` in Aura's layout.
+backfill spreads over workers. Its product is the bucket's findings table (``lib/scans/dataset.py`` says what a
+row is), stored by the Parquet IO manager; its records also go to PostgreSQL (schema ``scans``), which is the
+scan's state: the per-file result cache and the history. ``scan_dataset`` takes every bucket's table of its date,
+publishes it as ``findings.parquet`` and writes the rest of Aura's layout (``dataset.zst``, the joblog, the
+package lists) from the records in PostgreSQL, under ``scans/<date>/<version>/``.
 """
 
 import json
@@ -12,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import zstandard
 
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
@@ -19,11 +23,12 @@ from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.publish import latest_frame, new_version, publish, read_file
 from pypi_platform.lib.release_cache import ReleaseFileCache
 from pypi_platform.lib.scans.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
-from pypi_platform.lib.scans.dataset import scan_files
+from pypi_platform.lib.scans.dataset import findings_frame, scan_files, unmatched_packages
 from pypi_platform.lib.scans.findings import RULESET_VERSION
 from pypi_platform.lib.scans.state import (
     BUCKETS,
     PostgresResultCache,
+    bucket_of,
     finished_buckets,
     latest_releases,
     save_bucket,
@@ -60,7 +65,8 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         **COMMON,
         partitions_def=partitions,
         deps=["mirror", "download_stats_30d"],
-        kinds={"python", "postgres"},
+        io_manager_key="parquet_io_manager",
+        kinds={"python", "postgres", "parquet"},
         pool="scanner",
         tags={"dagster/max_runtime": "21600"},
         # Weekly: Monday's buckets, plus the mirror sensor's runs for newly mirrored releases in between.
@@ -71,8 +77,8 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         object_store: ObjectStoreResource,
         postgres: PostgresResource,
         scanner: ScannerResource,
-    ) -> dg.MaterializeResult:
-        """Scan the latest release of each mirrored project in one name bucket; one record per project."""
+    ) -> dg.Output[pl.DataFrame]:
+        """The findings of one name bucket's projects, the latest release of each scanned (a row per finding)."""
         keys = context.partition_key.keys_by_dimension
         scan_date, bucket = date.fromisoformat(keys["date"]), int(keys["bucket"])
         store = object_store.get_store()
@@ -92,9 +98,12 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         for name, reason in failed.items():
             context.log.warning(f"{name}: {reason}")
         summary = _summary(outcomes, [r.name for r in releases], top=10)
-        return dg.MaterializeResult(
+        findings = findings_frame(outcomes)
+        return dg.Output(
+            findings,
             metadata={
-                "dagster/row_count": len(outcomes),
+                "dagster/row_count": findings.height,
+                "dagster/column_schema": _column_schema(findings),
                 "packages": len(outcomes),
                 "statuses": dg.MetadataValue.json(summary["statuses"]),
                 "failed": dg.MetadataValue.json(failed),
@@ -103,7 +112,7 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
                 "files_from_local_cache": files.stats.hits,
                 "bytes_fetched": files.stats.fetched_bytes,
                 "ruleset_version": RULESET_VERSION,
-            }
+            },
         )
 
     return global_scan
@@ -115,12 +124,11 @@ def build_scan_dataset(dates: dg.WeeklyPartitionsDefinition) -> dg.AssetsDefinit
         **COMMON,
         partitions_def=dates,
         # Every bucket of the date: on_missing waits until none of them is missing.
-        deps=[
-            dg.AssetDep(
-                "global_scan",
-                partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date"),
+        ins={
+            "global_scan": dg.AssetIn(
+                partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
             )
-        ],
+        },
         kinds={"s3", "parquet"},
         automation_condition=dg.AutomationCondition.on_missing(),
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8)),
@@ -131,6 +139,7 @@ def build_scan_dataset(dates: dg.WeeklyPartitionsDefinition) -> dg.AssetsDefinit
     )
     def scan_dataset(
         context: dg.AssetExecutionContext,
+        global_scan: pl.DataFrame,
         object_store: ObjectStoreResource,
         postgres: PostgresResource,
         scanner: ScannerResource,
@@ -146,9 +155,19 @@ def build_scan_dataset(dates: dg.WeeklyPartitionsDefinition) -> dg.AssetsDefinit
                     metadata={"missing_buckets": dg.MetadataValue.json(missing)},
                 )
             outcomes = scan_outcomes(conn, scan_date)
+        # The published table is the buckets' stored frames, row for row; the records beside it come from
+        # PostgreSQL, so a bucket whose two disagree (saved by different runs) must be scanned again.
+        stale = sorted({bucket_of(name) for name in unmatched_packages(global_scan, outcomes)})
+        if stale:
+            raise dg.Failure(
+                f"the findings of {len(stale)} buckets of {scan_date} differ from their records in PostgreSQL; "
+                f"materialize global_scan again for bucket {', '.join(f'{b:02d}' for b in stale)}",
+                metadata={"stale_buckets": dg.MetadataValue.json(stale)},
+            )
         inputs = sorted({name for names in buckets.values() for name in names})
         store = object_store.get_store()
-        files = scan_files(scan_date, outcomes, inputs, host=socket.gethostname())
+        findings = global_scan.sort("name", maintain_order=True)
+        files = scan_files(scan_date, outcomes, inputs, host=socket.gethostname(), findings=findings)
         version = new_version(datetime.now(UTC), context.run.run_id)
         summary = _summary(outcomes, inputs)
         manifest = publish(store, scan_date.isoformat(), version, files, summary, root=SCANS_ROOT)
@@ -180,6 +199,10 @@ def _summary(outcomes, inputs: list[str], top: int = 20) -> dict:
             {"name": o.name, "version": o.version, "score": o.record["score"]} for o in ranked[:top]
         ],
     }
+
+
+def _column_schema(frame: pl.DataFrame) -> dg.TableSchema:
+    return dg.TableSchema(columns=[dg.TableColumn(name, str(dtype)) for name, dtype in frame.schema.items()])
 
 
 def _point_index(store: ObjectStore, manifest: dict) -> None:

@@ -3,6 +3,13 @@
 Every input package has exactly one line in ``dataset.zst``, scanned or not: its status says which (ok,
 no-files, error, timeout, oom, crash, fetch-error), so a reader can tell "nothing found" from "not looked at".
 Paths in records are relative to the release file; nothing names a directory of the machine that scanned.
+
+The findings table (``findings_frame``, the product of each ``global_scan`` bucket and, all buckets together,
+the published ``findings.parquet``) has one row per finding, with the package's status, score and flag on
+every row. A package with no finding, or whose scan failed, is one row whose finding columns (``rule`` and
+the rest) are null. One table rather than a second one of packages: a bucket is then one frame for the IO
+manager and one file to open, it still lists every package the bucket scanned as ``dataset.zst`` does, and
+``rule.is_not_null()`` leaves just the findings.
 """
 
 from __future__ import annotations
@@ -10,8 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Protocol
 
 import polars as pl
 import zstandard
@@ -27,6 +35,11 @@ FINDINGS = pl.Schema(
     {
         "name": pl.String,
         "version": pl.String,
+        "status": pl.String,
+        "package_score": pl.Float64,  # null unless status is ok
+        "flagged": pl.Boolean,
+        "error": pl.String,  # null unless the scan failed
+        # The finding: all null on a package's one row when it has none.
         "file": pl.String,
         "file_sha256": pl.String,
         "path": pl.String,
@@ -46,12 +59,24 @@ _EXIT = {"ok": (0, 0), "no-files": (0, 0), "timeout": (124, 9), "oom": (137, 9),
 _ZSTD_LEVEL = 10
 
 
+class Outcome(Protocol):
+    """A package's scan outcome: a fresh one (``PackageOutcome``) or one read back (``StoredOutcome``)."""
+
+    name: str
+    version: str | None
+    status: str
+    record: dict
+
+
 def scan_files(
-    scan_date: date, outcomes: Sequence[StoredOutcome], input_packages: Sequence[str], host: str
+    scan_date: date,
+    outcomes: Sequence[StoredOutcome],
+    input_packages: Sequence[str],
+    host: str,
+    findings: pl.DataFrame,
 ) -> list[DatasetFile]:
-    """The bundle's files, checksums last; `outcomes` sorted by name."""
+    """The bundle's files, checksums last; `outcomes` sorted by name, `findings` the rows of every bucket."""
     statuses = Counter(o.status for o in outcomes)
-    findings = findings_frame(outcomes)
     files = [
         DatasetFile("dataset.zst", _dataset_zst(outcomes), len(outcomes)),
         DatasetFile("joblog.txt", _joblog(outcomes, host), len(outcomes)),
@@ -60,7 +85,13 @@ def scan_files(
         DatasetFile("findings.parquet", parquet_bytes(findings), findings.height),
         DatasetFile(
             "README.txt",
-            _readme(scan_date, len(input_packages), statuses, findings.height, _typosquatting(outcomes)),
+            _readme(
+                scan_date,
+                len(input_packages),
+                statuses,
+                findings["rule"].is_not_null().sum(),
+                _typosquatting(outcomes),
+            ),
         ),
     ]
     files.append(
@@ -78,15 +109,25 @@ def scan_files(
     return files
 
 
-def findings_frame(outcomes: Sequence[StoredOutcome]) -> pl.DataFrame:
+def findings_frame(outcomes: Iterable[Outcome]) -> pl.DataFrame:
+    """One row per finding of each package, or one row with null finding columns when it has none; by name."""
     rows = []
-    for outcome in outcomes:
-        sha256_of = {f["filename"]: f["sha256"] for f in outcome.record.get("files", [])}
-        for d in outcome.record.get("detections", []):
+    for outcome in sorted(outcomes, key=lambda o: o.name):
+        record = outcome.record
+        package = (
+            outcome.name,
+            outcome.version,
+            outcome.status,
+            record.get("score"),
+            bool(record.get("flagged")),
+            record.get("error") or None,
+        )
+        sha256_of = {f["filename"]: f["sha256"] for f in record.get("files", [])}
+        detections = record.get("detections", [])
+        for d in detections:
             rows.append(
                 (
-                    outcome.name,
-                    outcome.version,
+                    *package,
                     d["file"],
                     sha256_of.get(d["file"]),
                     d["path"],
@@ -100,7 +141,17 @@ def findings_frame(outcomes: Sequence[StoredOutcome]) -> pl.DataFrame:
                     d["fingerprint"],
                 )
             )
+        if not detections:
+            rows.append((*package, *[None] * (len(FINDINGS) - len(package))))
     return pl.DataFrame(rows, schema=FINDINGS, orient="row")
+
+
+def unmatched_packages(findings: pl.DataFrame, outcomes: Iterable[Outcome]) -> list[str]:
+    """Packages whose version or status differ between a findings table and the outcomes, or that only one
+    of them has: the table and the records were saved by different runs."""
+    in_table = set(findings.select("name", "version", "status").unique().iter_rows())
+    in_outcomes = {(o.name, o.version, o.status) for o in outcomes}
+    return sorted({name for name, _, _ in in_table ^ in_outcomes})
 
 
 def _dataset_zst(outcomes: Sequence[StoredOutcome]) -> bytes:
@@ -161,7 +212,9 @@ Files
                         flagged (score >= 30), score_parts (what the score is built from: each part's
                         file, path, context, rules, score and the share it counts at), typosquatting
                         (checked or not, against which popular names), coverage, error
-  findings.parquet      every detection as a row, with the project, version and release file sha256
+  findings.parquet      every detection as a row, with the project's version, status, package_score,
+                        flagged and error and the release file's sha256; a project without detections
+                        (status ok with none, or not scanned to the end) is one row with a null rule
   joblog.txt            one line per project, tab-separated: Seq Host Starttime JobRuntime Send Receive
                         Exitval Signal Status Command (GNU parallel's columns, plus Status; Send = bytes)
   input_packages.txt    every project in the mirror when the scan started
