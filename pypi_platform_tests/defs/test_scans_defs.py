@@ -13,6 +13,7 @@ import zstandard
 
 from pypi_platform import scans as scans_cli
 from pypi_platform.definitions import defs as load_definitions
+from pypi_platform.defs.datasets.io_manager import PublishedDatasetIOManager
 from pypi_platform.defs.io_managers import PolarsParquetIOManager
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.defs.scans.assets import (
@@ -34,6 +35,8 @@ PARTITIONS = dg.MultiPartitionsDefinition(
     {"date": DATES, "bucket": dg.StaticPartitionsDefinition(BUCKET_KEYS)}
 )
 GLOBAL_SCAN = build_global_scan(PARTITIONS)
+# The published counts global_scan reads its popular names from (published by the tests that need them).
+DOWNLOAD_STATS = dg.AssetSpec("download_stats_30d").with_io_manager_key("dataset_io_manager")
 SCAN_DATASET = build_scan_dataset(DATES)
 
 SETUP_PY = """\
@@ -86,6 +89,7 @@ def _resources(store, s3_endpoint, database, tmp_path) -> dict:
     return {
         "object_store": object_store,
         "parquet_io_manager": PolarsParquetIOManager(object_store=object_store),
+        "dataset_io_manager": PublishedDatasetIOManager(object_store=object_store),
         "postgres": PostgresResource(dsn=database),
         "scanner": ScannerResource(
             cache_dir=str(tmp_path / "scan-cache"), workers=2, timeout_seconds=60, memory_bytes=2**30
@@ -95,13 +99,15 @@ def _resources(store, s3_endpoint, database, tmp_path) -> dict:
 
 def _scan_bucket(bucket: str, resources: dict) -> dg.ExecuteInProcessResult:
     key = dg.MultiPartitionKey({"date": SCAN_DATE, "bucket": bucket})
-    return dg.materialize([GLOBAL_SCAN], partition_key=key, resources=resources, selection=[GLOBAL_SCAN])
+    return dg.materialize(
+        [DOWNLOAD_STATS, GLOBAL_SCAN], partition_key=key, resources=resources, selection=[GLOBAL_SCAN]
+    )
 
 
 def _publish(resources: dict, **kwargs) -> dg.ExecuteInProcessResult:
     """scan_dataset of SCAN_DATE, its input read from the buckets' stored frames."""
     return dg.materialize(
-        [GLOBAL_SCAN, SCAN_DATASET],
+        [DOWNLOAD_STATS, GLOBAL_SCAN, SCAN_DATASET],
         selection=[SCAN_DATASET],
         partition_key=SCAN_DATE,
         resources=resources,

@@ -20,7 +20,7 @@ import zstandard
 
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.lib.config import current_settings
-from pypi_platform.lib.publish import latest_frame, new_version, publish, read_file
+from pypi_platform.lib.publish import new_version, publish, read_file
 from pypi_platform.lib.release_cache import ReleaseFileCache
 from pypi_platform.lib.scans.bucket import FAILED_STATUSES, WorkerLimits, scan_bucket
 from pypi_platform.lib.scans.dataset import findings_frame, scan_files, unmatched_packages
@@ -51,9 +51,8 @@ def scan_dates(start: date) -> dg.WeeklyPartitionsDefinition:
     )
 
 
-def popular_names(store: ObjectStore, min_downloads: int) -> PopularNames:
-    """The projects typosquats imitate, from the latest download_stats_30d (none when it was never published)."""
-    stats = latest_frame(store, "download_stats_30d")
+def popular_names(stats: pl.DataFrame | None, min_downloads: int) -> PopularNames:
+    """The projects typosquats imitate, from download_stats_30d (none when it was never published)."""
     if stats is None:
         return PopularNames.from_downloads(None)
     return PopularNames.from_downloads(stats.select("package_name", "downloads").iter_rows(), min_downloads)
@@ -64,7 +63,9 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         name="global_scan",
         **COMMON,
         partitions_def=partitions,
-        deps=["mirror", "download_stats_30d"],
+        deps=["mirror"],
+        # The latest published counts, or None before the first publication: the scan then skips typosquatting.
+        ins={"download_stats_30d": dg.AssetIn(metadata={"allow_missing": True})},
         io_manager_key="parquet_io_manager",
         kinds={"python", "postgres", "parquet"},
         pool="scanner",
@@ -77,12 +78,13 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
         object_store: ObjectStoreResource,
         postgres: PostgresResource,
         scanner: ScannerResource,
+        download_stats_30d: pl.DataFrame | None,
     ) -> dg.Output[pl.DataFrame]:
         """The findings of one name bucket's projects, the latest release of each scanned (a row per finding)."""
         keys = context.partition_key.keys_by_dimension
         scan_date, bucket = date.fromisoformat(keys["date"]), int(keys["bucket"])
         store = object_store.get_store()
-        popular = popular_names(store, scanner.popular_downloads)
+        popular = popular_names(download_stats_30d, scanner.popular_downloads)
         if not popular.names:
             context.log.warning(f"typosquatting is not checked: {popular.basis}")
         files = ReleaseFileCache(Path(scanner.cache_dir), store)
