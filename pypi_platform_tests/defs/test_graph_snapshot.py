@@ -41,6 +41,16 @@ def _freshness(policy) -> str | None:
     return None if policy is None else repr(policy)
 
 
+def _io_manager(node, key: dg.AssetKey) -> str | None:
+    """The IO manager that stores the asset's product; None for an asset whose products are side outputs it
+    writes itself (it returns a MaterializeResult, so Dagster's default manager is never called) or that is
+    observed, not materialized."""
+    if not node.is_materializable:
+        return None
+    manager = node.assets_def.get_io_manager_key_for_asset_key(key)
+    return None if manager == "io_manager" else manager
+
+
 def graph_snapshot(definitions: dg.Definitions) -> dict:
     graph = definitions.resolve_asset_graph()
     repository = definitions.get_repository_def()
@@ -60,6 +70,7 @@ def graph_snapshot(definitions: dg.Definitions) -> dict:
             "pools": sorted(node.pools or []),
             "materializable": node.is_materializable,
             "checks": sorted(check.name for check in node.check_keys),
+            "io_manager": _io_manager(node, key),
         }
     return {
         "assets": assets,
