@@ -4,6 +4,7 @@ the mirror and pack it into a corpus shard, on the embedded defaults."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -18,7 +19,8 @@ from pypi_platform.lib.config import Settings, load_settings
 from pypi_platform.lib.corpus import state as corpus_state
 from pypi_platform.lib.downloads.reads import window_totals
 from pypi_platform.lib.mirror.pages import WEB
-from pypi_platform.lib.scans.state import BUCKETS
+from pypi_platform.lib.mirror.reads import mirrored_projects
+from pypi_platform.lib.scans.state import BUCKETS, bucket_of
 from pypi_platform.lib.storage import open_store
 from pypi_platform.scans import report as report_scan
 from pypi_platform.scans import run_scan, scan_week
@@ -59,6 +61,7 @@ def main() -> int:
     report_scan(settings)
     _report_corpus(settings, *corpus)
     _report_dashboard(settings, yesterday)
+    _report_notebook(settings, yesterday, scan_week(datetime.now(UTC).date()), corpus[0])
     return 0
 
 
@@ -74,6 +77,30 @@ def _report_dashboard(settings, last) -> None:
         print(f"  http://127.0.0.1:8000/api/packages/{shown}/overall   (the pypistats-compatible API)")
     else:
         print("  http://127.0.0.1:8000/")
+
+
+def _report_notebook(settings: Settings, last, week, shard: str) -> None:
+    """The lines of README's "Open any asset in a notebook", with partition keys this demo materialized."""
+    with psycopg.connect(_dsn(settings)) as conn:
+        names = mirrored_projects(conn)["name"].to_list()
+    bucket = f"{bucket_of(names[0]):02d}" if names else "00"
+    print()
+    print(
+        "Open the assets in a notebook (README: Open any asset in a notebook), with the variables `make ui` sets:"
+    )
+    dagster_home = os.environ.get("DAGSTER_HOME", str(settings.home / "dagster"))
+    print(f"  PYPI_PLATFORM_HOME={settings.home} DAGSTER_HOME={dagster_home} .venv/bin/python")
+    print("  >>> import dagster as dg; from pypi_platform.definitions import defs; definitions = defs()")
+    print('  >>> definitions.load_asset_value("package_list")')
+    print(f'  >>> definitions.load_asset_value("daily_downloads", partition_key="{last.isoformat()}")')
+    print(
+        '  >>> definitions.load_asset_value("global_scan", '
+        f'partition_key=dg.MultiPartitionKey({{"date": "{week.isoformat()}", "bucket": "{bucket}"}}))'
+    )
+    print(
+        f'  >>> definitions.load_asset_value("corpus_index", partition_key="{shard}", '
+        "instance=dg.DagsterInstance.get())"
+    )
 
 
 def _corpus(definitions: dg.Definitions, instance: dg.DagsterInstance):
