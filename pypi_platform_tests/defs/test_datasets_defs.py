@@ -252,12 +252,16 @@ def test_the_datasets_graph_hangs_off_the_mirror_and_the_downloads(definitions):
         assert definitions.resolve_job_def(job) is not None
 
 
-def test_a_dataset_frame_returned_without_a_version_is_refused_with_what_to_do(s3_store, s3_endpoint, database):
+def test_a_dataset_frame_returned_without_a_version_is_refused_with_what_to_do(
+    s3_store, s3_endpoint, database
+):
     @dg.asset(name="package_list", io_manager_key="dataset_io_manager")
     def bare() -> pl.DataFrame:
         return pl.DataFrame({"name": ["alpha"]})
 
-    result = dg.materialize([bare], resources=_resources(s3_store, s3_endpoint, database), raise_on_error=False)
+    result = dg.materialize(
+        [bare], resources=_resources(s3_store, s3_endpoint, database), raise_on_error=False
+    )
 
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]

@@ -11,6 +11,7 @@ import pytest
 from pypi_platform.defs.downloads.assets import build_daily_downloads, daily_partitions, recent_downloads
 from pypi_platform.defs.downloads.io_manager import DownloadsTablesIOManager
 from pypi_platform.defs.downloads.schedules import daily_downloads_schedule, downloads_today_schedule
+from pypi_platform.defs.io_managers import PolarsPostgresIOManager
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.downloads.schema import FILE_DOWNLOADS
 from pypi_platform.lib.downloads.tables import read_dimension
@@ -66,6 +67,7 @@ def _resources(database: str, source: str, tmp_path: Path, retention_days: int =
         ),
         "postgres": postgres,
         "downloads_io_manager": DownloadsTablesIOManager(postgres=postgres),
+        "postgres_io_manager": PolarsPostgresIOManager(postgres=postgres),
     }
 
 

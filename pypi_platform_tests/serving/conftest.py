@@ -4,7 +4,7 @@ running over it with uvicorn on 127.0.0.1.
 - ``stats_data``: the rows (a :class:`StatsData`), generated from a fixed seed over the ``DAYS`` days that end
   today (UTC), so the current day's partition exists ("today so far") and the month window is full.
 - ``stats_database``: the DSN of a session-wide database loaded with them through the real loader
-  (``replace_day`` for every day, then ``refresh_recent`` as of yesterday, the last complete day). Tests must
+  (``replace_day`` for every day, then ``recent`` rebuilt as of yesterday, the last complete day). Tests must
   not write to it.
 - ``stats_server``: the base URL (``http://127.0.0.1:<port>``, no trailing slash) of the app over it.
 - ``serve_app``: a context manager running any ASGI app on 127.0.0.1, for tests that need other settings.
@@ -28,8 +28,10 @@ import pytest
 import uvicorn
 from psycopg import sql
 
+from pypi_platform.lib.downloads.reads import recent_totals
 from pypi_platform.lib.downloads.schema import DAILY_FRAME
-from pypi_platform.lib.downloads.tables import LoadInfo, refresh_recent, replace_day
+from pypi_platform.lib.downloads.tables import RECENT_TABLE, LoadInfo, replace_day
+from pypi_platform.lib.frames import replace_rows
 from pypi_platform_tests.fixtures.components import with_dbname
 
 DAYS = 40
@@ -78,7 +80,7 @@ class StatsData:
         return sorted(rows, key=lambda r: (r["category"], r["date"]))
 
     def recent(self, package: str) -> dict[str, int]:
-        """last_day, last_week, last_month without mirrors, as ``refresh_recent`` sums them for the windows
+        """last_day, last_week, last_month without mirrors, as ``recent_totals`` sums them for the windows
         ending on the last complete day."""
         overall = self.frame().filter(
             (pl.col("dimension") == "overall")
@@ -150,7 +152,7 @@ def load_stats(dsn: str, data: StatsData) -> None:
     with psycopg.connect(dsn) as conn:
         for day, frame in sorted(data.frames.items()):
             replace_day(conn, day, frame, LoadInfo(source="test", semantics="corrected"))
-        refresh_recent(conn, data.last_complete_day)
+        replace_rows(conn, RECENT_TABLE, recent_totals(conn, data.last_complete_day))
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from pypi_platform.lib.config import ConfigError, ServingSettings, load_settings
-from pypi_platform.lib.downloads.tables import refresh_recent
+from pypi_platform.lib.downloads.reads import recent_totals
+from pypi_platform.lib.downloads.tables import RECENT_TABLE
+from pypi_platform.lib.frames import replace_rows
 from pypi_platform.lib.serving.ratelimit import TokenBuckets
 from pypi_platform.serving.app import create_app
 from pypi_platform_tests.fixtures.components import with_dbname
@@ -140,7 +142,9 @@ def test_the_etag_changes_when_a_day_is_reloaded_or_recent_is_rebuilt(loaded_dat
         tag = client.get("/api/packages/six/recent").headers["ETag"]
         assert tag != recent_before.headers["ETag"]
         with psycopg.connect(dsn) as conn:
-            refresh_recent(conn, data.last_day)  # recent alone rebuilt, no day loaded
+            replace_rows(
+                conn, RECENT_TABLE, recent_totals(conn, data.last_day)
+            )  # recent alone rebuilt, no day loaded
         assert client.get("/api/packages/six/recent", headers={"If-None-Match": tag}).status_code == 200
 
 

@@ -14,8 +14,8 @@ from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
-from pypi_platform.lib.downloads.reads import last_complete_day_now
-from pypi_platform.lib.downloads.tables import LoadInfo, drop_days_before, refresh_recent, replace_days
+from pypi_platform.lib.downloads.reads import last_complete_day_now, recent_totals
+from pypi_platform.lib.downloads.tables import RECENT_TABLE, LoadInfo, drop_days_before, replace_days
 from pypi_platform.lib.mirror.reads import healthy_project_names
 
 CHECKS = {
@@ -104,14 +104,16 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
 @dg.asset(
     deps=["daily_downloads"],
     group_name="downloads",
-    kinds={"postgres"},
+    kinds={"postgres", "polars"},
     owners=["team:downloads"],
+    io_manager_key="postgres_io_manager",
+    metadata={"table": RECENT_TABLE},
     automation_condition=dg.AutomationCondition.eager(),
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
 )
 def recent_downloads(
     context: dg.AssetExecutionContext, download_logs: DownloadLogsResource, postgres: PostgresResource
-) -> dg.MaterializeResult:
+) -> dg.Output[pl.DataFrame]:
     """Downloads of each package in the last day, week and month, and retention of the daily tables."""
     with postgres.connect() as conn:
         # The last complete day: today's partition, loaded so far, is not "the last day" pypistats.org reports.
@@ -119,18 +121,18 @@ def recent_downloads(
         latest = last_complete_day_now(conn, today)
         if latest is None:
             context.log.warning("no complete day is loaded yet; nothing to summarize")
-            return dg.MaterializeResult(metadata={"dagster/row_count": 0})
+            return dg.Output(recent_totals(conn, today - timedelta(days=1)), metadata={"as_of": "none"})
         # Retention first, so that recent sums exactly what the tables still hold.
         retention = download_logs.retention_days
         dropped = drop_days_before(conn, latest - timedelta(days=retention)) if retention else []
-        rows = refresh_recent(conn, latest)
-    return dg.MaterializeResult(
+        recent = recent_totals(conn, latest)
+    return dg.Output(
+        recent,
         metadata={
-            "dagster/row_count": rows,
             "as_of": latest.isoformat(),
             "days_dropped_by_retention": len(dropped),
             "retention_days": retention,
-        }
+        },
     )
 
 

@@ -3,8 +3,8 @@ download-count dataset ask here, so one question has one answer wherever it is a
 
 - **The last complete day** is the newest loaded day before today (UTC). Today's partition fills during the
   day, so it is shown apart ("today so far") and never ends a daily window, a top list or a 30-day count.
-- **Recent downloads** (last day, week, month) are the ``recent`` table, which ``refresh_recent`` rebuilds
-  from ``overall`` without mirrors for the windows ending on the last complete day.
+- **Recent downloads** (last day, week, month) are the ``recent`` table: ``recent_totals`` sums ``overall``
+  without mirrors for the windows ending on the last complete day, and ``recent_downloads`` stores them there.
 - **Top lists** without a country are that same table; with a country (or for today) they sum the daily table
   over the period's days ending on the last complete day (or today). Ties go by name in byte order.
 
@@ -74,7 +74,7 @@ WINDOW_TOTALS_SQL = """
     ORDER BY downloads DESC, package COLLATE "C"
 """
 # What the data looks like now. It changes whenever a day is loaded or reloaded (loaded_at), retention drops
-# days (count, min), or ``recent`` is rebuilt: refresh_recent rewrites every row in one transaction, so the
+# days (count, min), or ``recent`` is rebuilt: its IO manager rewrites every row in one transaction, so the
 # transaction id (xmin) of its ``__all__`` row changes each time.
 VERSION_SQL = """
     SELECT max(loaded_at), count(*), min(date), max(date),
@@ -274,6 +274,30 @@ def daily_rows(conn: psycopg.Connection, start: date, end: date) -> pl.DataFrame
         pl.concat(parts)
         .cast({"date": pl.Date, **DAILY_FRAME})
         .sort("date", "dimension", "package", "category")
+    )
+
+
+def recent_totals(conn: psycopg.Connection, as_of: date) -> pl.DataFrame:
+    """The rows of ``recent``: each package's downloads without mirrors over the last day, week and month
+    ending ``as_of`` (``__all__`` included), as the API's /recent and the top lists read them."""
+    windows = sql.SQL(", ").join(
+        sql.SQL("({}, {})").format(sql.Literal(category), sql.Literal(days))
+        for category, days in PERIODS.items()
+    )
+    rows = conn.execute(
+        sql.SQL(
+            """
+            SELECT o.package, w.category, sum(o.downloads)::bigint
+            FROM downloads.overall o
+            JOIN (VALUES {}) AS w(category, days) ON o.date > %s::date - w.days AND o.date <= %s
+            WHERE o.category = 'without_mirrors'
+            GROUP BY o.package, w.category
+            """
+        ).format(windows),
+        (as_of, as_of),
+    ).fetchall()
+    return pl.DataFrame(
+        rows, schema={"package": pl.String, "category": pl.String, "downloads": pl.Int64}, orient="row"
     )
 
 

@@ -19,6 +19,7 @@ from pypi_platform.lib.frames import copy_in
 
 SCHEMA = "downloads"
 RECENT_WINDOWS = {"day": 1, "week": 7, "month": 30}
+RECENT_TABLE = f"{SCHEMA}.recent"  # written by recent_downloads through the PostgreSQL IO manager
 
 
 @dataclass(frozen=True)
@@ -93,24 +94,6 @@ def replace_days(
         day: replace_day(conn, day, lazy.filter(pl.col("date") == day).drop("date").collect(), info)
         for day, info in infos.items()
     }
-
-
-def refresh_recent(conn: psycopg.Connection, as_of: date) -> int:
-    """Rebuild ``recent`` (last day, week and month ending ``as_of``) from overall/without_mirrors."""
-    with conn.transaction():
-        conn.execute("DELETE FROM downloads.recent")
-        for category, days in RECENT_WINDOWS.items():
-            conn.execute(
-                """
-                INSERT INTO downloads.recent (package, category, downloads)
-                SELECT package, %s, sum(downloads) FROM downloads.overall
-                WHERE category = 'without_mirrors' AND date > %s AND date <= %s
-                GROUP BY package
-                """,
-                (category, as_of - timedelta(days=days), as_of),
-            )
-        row = conn.execute("SELECT count(*) FROM downloads.recent").fetchone()
-    return row[0] if row else 0
 
 
 def drop_days_before(conn: psycopg.Connection, cutoff: date) -> list[date]:

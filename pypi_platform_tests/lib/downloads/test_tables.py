@@ -6,14 +6,16 @@ import polars as pl
 import psycopg
 import pytest
 
+from pypi_platform.lib.downloads.reads import recent_totals
 from pypi_platform.lib.downloads.schema import DAILY_FRAME
 from pypi_platform.lib.downloads.tables import (
+    RECENT_TABLE,
     LoadInfo,
     drop_days_before,
     read_dimension,
-    refresh_recent,
     replace_day,
 )
+from pypi_platform.lib.frames import replace_rows
 
 INFO = LoadInfo(source="test", semantics="corrected")
 
@@ -68,7 +70,7 @@ def test_recent_sums_the_last_day_week_and_month_without_mirrors(database):
             replace_day(conn, day, _day(_overall("six", count * 2, count)), INFO)
         replace_day(conn, date(2023, 12, 1), _day(_overall("old", 7, 7)), INFO)
 
-        refresh_recent(conn, date(2024, 1, 31))
+        replace_rows(conn, RECENT_TABLE, recent_totals(conn, date(2024, 1, 31)))
 
         recent = dict(
             ((package, category), downloads)
