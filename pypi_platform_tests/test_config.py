@@ -135,3 +135,24 @@ def test_settings_are_parsed_once_per_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("PYPI_PLATFORM_API_RATE", "inf")
     with pytest.raises(ConfigError, match="PYPI_PLATFORM_API_RATE must be a finite, non-negative number"):
         current_settings()
+
+
+def test_the_mirror_resource_carries_the_parsed_filters_unchanged(tmp_path):
+    from pypi_platform.defs.resources import build_resources
+
+    settings = load_settings(
+        {
+            "PYPI_PLATFORM_MIRROR_PROJECTS": "Beta,alpha",
+            "PYPI_PLATFORM_MIRROR_BLOCKLIST": "evil",
+            "PYPI_PLATFORM_MIRROR_KEEP_RELEASES": "2",
+            "PYPI_PLATFORM_MIRROR_PRERELEASES": "false",
+            "PYPI_PLATFORM_MIRROR_PACKAGE_TYPES": "wheel",
+            "PYPI_PLATFORM_MIRROR_EXCLUDE_PLATFORMS": "win*,macosx*",
+            "PYPI_PLATFORM_MIRROR_MAX_FILE_SIZE": "5MB",
+        },
+        cwd=tmp_path,
+    )
+    mirror = build_resources(settings)["mirror_upstream"]
+
+    assert mirror.allowlist == ["alpha", "beta"] and mirror.exclude_platforms == ["win*", "macosx*"]
+    assert mirror.filters() == settings.filters

@@ -59,6 +59,7 @@ class MirrorResource(dg.ConfigurableResource):
 
     upstream_url: str
     work_dir: str
+    # MirrorFilters' fields, as configuration (lists for its sets); filters() turns them back into MirrorFilters.
     allowlist: list[str] | None = None
     blocklist: list[str] = []
     keep_releases: int = MirrorFilters.keep_releases
@@ -71,15 +72,7 @@ class MirrorResource(dg.ConfigurableResource):
     check_budget: int = Settings.mirror_check_budget
 
     def filters(self) -> MirrorFilters:
-        return MirrorFilters(
-            allowlist=frozenset(self.allowlist) if self.allowlist is not None else None,
-            blocklist=frozenset(self.blocklist),
-            keep_releases=self.keep_releases,
-            prereleases=self.prereleases,
-            package_types=frozenset(self.package_types) if self.package_types is not None else None,
-            exclude_platforms=tuple(self.exclude_platforms),
-            max_file_size=self.max_file_size,
-        )
+        return MirrorFilters.from_plain(self.model_dump())
 
     def sync(self, store: ObjectStore, dsn: str, logger=None) -> SyncReport:
         return run_mirror_sync(
@@ -151,13 +144,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
     mirror = MirrorResource(
         upstream_url=settings.upstream_url,
         work_dir=str(settings.home / "tmp" / "mirror"),
-        allowlist=sorted(filters.allowlist) if filters.allowlist is not None else None,
-        blocklist=sorted(filters.blocklist),
-        keep_releases=filters.keep_releases,
-        prereleases=filters.prereleases,
-        package_types=sorted(filters.package_types) if filters.package_types is not None else None,
-        exclude_platforms=list(filters.exclude_platforms),
-        max_file_size=filters.max_file_size,
+        **filters.as_plain(),
         workers=settings.mirror_workers,
         delete_grace_hours=settings.mirror_delete_grace_hours,
         check_budget=settings.mirror_check_budget,

@@ -7,6 +7,7 @@ names the variable.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -27,6 +29,12 @@ _SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _BIGQUERY_TABLE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$")
 DEFAULT_BIGQUERY_TABLE = "bigquery-public-data.pypi.file_downloads"
 PACKAGE_TYPES = ("sdist", "wheel", "egg", "wininst", "msi", "rpm", "dumb")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return list(value) if isinstance(value, tuple) else value
 
 
 class ConfigError(ValueError):
@@ -60,6 +68,24 @@ class MirrorFilters:
         if name in self.blocklist:
             return False
         return self.allowlist is None or name in self.allowlist
+
+    def as_plain(self) -> dict[str, Any]:
+        """Every field as plain values (sets as sorted lists, tuples as lists): what a configuration holds."""
+        return {spec.name: _plain(getattr(self, spec.name)) for spec in dataclasses.fields(self)}
+
+    @classmethod
+    def from_plain(cls, values: Mapping[str, Any]) -> MirrorFilters:
+        """The filters from ``as_plain``'s form, or from a configuration with those field names."""
+        kinds = {"allowlist": frozenset, "blocklist": frozenset, "package_types": frozenset,
+                 "exclude_platforms": tuple}  # fmt: skip
+        return cls(
+            **{
+                spec.name: kinds[spec.name](values[spec.name])
+                if spec.name in kinds and values[spec.name] is not None
+                else values[spec.name]
+                for spec in dataclasses.fields(cls)
+            }
+        )
 
 
 @dataclass(frozen=True)
