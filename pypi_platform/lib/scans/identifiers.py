@@ -20,8 +20,6 @@ import re
 import tokenize
 import unicodedata
 
-from pypi_platform.lib.scans.syntax_walk import push_node_children
-
 MAX_FINDINGS = 20
 # Cyrillic and Greek letters drawn like Latin ones.
 _CONFUSABLES = str.maketrans(
@@ -85,8 +83,8 @@ def homoglyph_identifiers(
     source: bytes, literals: list[ast.Constant] | None = None
 ) -> list[tuple[int, int, str]]:
     """(line, column, evidence) for each disguised identifier in the source. `literals`, if known: the file's
-    plain string literals that hold non-ASCII text (``unicode_literals`` of its tree; the rules' walk collects
-    them as it passes)."""
+    plain string literals that hold non-ASCII text, outside f-strings (the rules' walk collects them as it
+    passes)."""
     if source.isascii():
         return []
     text = source.decode("utf-8", errors="replace")
@@ -174,23 +172,3 @@ def _all_inside_string_literals(text: str, candidates: set[str], literals: list[
         if index < 0 or not position < spans[index][1]:
             return False
     return True
-
-
-def unicode_literals(tree: ast.AST) -> list[ast.Constant]:
-    """The string literals of the tree that hold non-ASCII text, but not the literal parts of an f-string."""
-    found = []
-    stack: list = [tree]
-    pop, push, extend = stack.pop, stack.append, stack.extend
-    while stack:
-        node = pop()
-        cls = node.__class__
-        if cls is ast.Constant:
-            if node.value.__class__ is str and not node.value.isascii():
-                found.append(node)
-        elif cls is list:
-            extend(node)
-        elif cls is ast.JoinedStr:  # its constants are parts of the f-string; its expressions are code
-            extend(value for value in node.values if value.__class__ is not ast.Constant)
-        elif node is not None:  # an absent optional child is pushed as None
-            push_node_children(node, cls, push, extend)
-    return found

@@ -93,6 +93,25 @@ def test_words_holding_a_suspect_are_the_matches_of_the_plain_word_regex():
             assert identifiers._words_holding(text, suspects) == expected, text
 
 
+def unicode_literals(tree: ast.AST) -> list[ast.Constant]:
+    """The oracle, by ast.walk: string literals holding non-ASCII text, less the text parts of f-strings."""
+    parts = {
+        id(value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.JoinedStr)
+        for value in node.values
+        if isinstance(value, ast.Constant)
+    }
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and not node.value.isascii()
+        and id(node) not in parts
+    ]
+
+
 def test_the_rules_walk_collects_the_same_unicode_literals_as_a_walk_of_the_tree():
     from pypi_platform.lib.scans.python_rules import _FileScan
 
@@ -104,7 +123,7 @@ def test_the_rules_walk_collects_the_same_unicode_literals_as_a_walk_of_the_tree
     tree = ast.parse(source)
     scan = _FileScan("m.py", source.encode())
     scan._walk(tree, 10_000)
-    expected = identifiers.unicode_literals(tree)
+    expected = unicode_literals(tree)
     assert {id(node) for node in scan.unicode_literals} == {id(node) for node in expected}
     # not the f-string's own text; its expressions, the default and the key are code holding plain literals
     values = [f"{CYRILLIC_O}s", CYRILLIC_O, BOLD_EVAL, FULL_WIDTH_EXEC, CYRILLIC_O]
@@ -112,4 +131,4 @@ def test_the_rules_walk_collects_the_same_unicode_literals_as_a_walk_of_the_tree
 
 
 def literals(source: str) -> list[ast.Constant]:
-    return identifiers.unicode_literals(ast.parse(source))
+    return unicode_literals(ast.parse(source))
