@@ -15,7 +15,7 @@ import polars as pl
 from pypi_platform.lib.downloads.aggregate import DailyResult, add_all_rows, aggregate_day, split_counts
 from pypi_platform.lib.downloads.bigquery_sql import render_daily_sql
 from pypi_platform.lib.downloads.sample import FILE_PREFIX, write_sample
-from pypi_platform.lib.downloads.source import scan_window, source_files
+from pypi_platform.lib.downloads.source import SourceFileError, find_corrupt_file, scan_window, source_files
 
 
 class CostCapExceeded(RuntimeError):
@@ -53,10 +53,20 @@ class ParquetLogs:
         self.name = f"parquet:{location}"
 
     def aggregate(self, day: date) -> DayAggregate:
+        """Aggregate ``day``; a bad file raises ``SourceFileError`` naming it and why the day reads it."""
         start, end = day_window(day)
-        result = aggregate_day(
-            scan_window(source_files(self.location, day, day), start, end), start, end, self.semantics
-        )
+        files = source_files(self.location, day, day)
+        try:
+            try:
+                result = aggregate_day(scan_window(files, start, end), start, end, self.semantics)
+            except (pl.exceptions.PolarsError, OSError) as exc:
+                # polars names no file when a page cannot be decoded: find it, or let the original error stand.
+                corrupt = find_corrupt_file(files)
+                if corrupt is None:
+                    raise
+                raise corrupt from exc
+        except SourceFileError as exc:
+            raise exc.for_day(day) from exc.__cause__
         return DayAggregate(day, result, add_all_rows(result.frame), self.name)
 
 

@@ -4,6 +4,10 @@ A file named ``file_downloads-YYYY-MM-DD.parquet`` holds the rows that *arrived*
 of the day before (``sample.py`` writes such files). Reading a UTC day D therefore means
 scanning the files of D and D+1 and keeping the half-open window D 00:00 <= timestamp < D+1 00:00: an inclusive
 upper bound at 23:59:59 would lose the sub-second rows of the last second.
+
+A file that cannot be read fails every day that reads it: its own arrival day, and the day before (whose late rows
+it holds). ``SourceFileError.for_day`` says which of the two a failed day is, so that two failed days read as one
+bad file rather than two faults.
 """
 
 from __future__ import annotations
@@ -22,8 +26,37 @@ _DAILY_NAME = re.compile(r"file_downloads-(\d{4}-\d{2}-\d{2})\.parquet")
 _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
-class SourceSchemaError(ValueError):
+class SourceFileError(ValueError):
+    """A source file cannot be read as download logs; ``path`` names it (None when the file is not known)."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def for_day(self, day: date) -> SourceFileError:
+        """The same error, saying why reading ``day`` reads this file (its own arrivals, or its late rows)."""
+        arrival = _arrival_day(self.path) if self.path is not None else None
+        if arrival is None:
+            return self
+        if arrival == day:
+            before = day - timedelta(days=1)
+            why = f"it holds the rows that arrived on {day}, and {before} reads it for its late rows"
+        elif arrival == day + timedelta(days=1):
+            why = (
+                f"{day} reads {self.path.name} for its late rows (rows of {day} that arrived on {arrival}), "
+                f"so {day} fails with {arrival} until this file is replaced"
+            )
+        else:
+            why = f"{day} reads it as one of the files for {day}"
+        return type(self)(f"{self}; {why}", self.path)
+
+
+class SourceSchemaError(SourceFileError):
     """A source file lacks a column the aggregation reads, or stores it with another type."""
+
+
+class CorruptSourceFile(SourceFileError):
+    """A source file is not valid Parquet (truncated, or its pages or footer are damaged)."""
 
 
 class NoSourceFiles(FileNotFoundError):
@@ -34,13 +67,35 @@ def check_schema(path: Path) -> None:
     """Raise ``SourceSchemaError`` naming the first leaf of ``LEAVES_READ`` that ``path`` lacks or mistypes.
 
     Only the Parquet footer is read. Extra columns and struct fields are fine (the public table has many more).
+    A footer that cannot be read raises ``CorruptSourceFile`` naming ``path``.
     """
-    found = pl.read_parquet_schema(path)
+    try:
+        found = pl.read_parquet_schema(path)
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise CorruptSourceFile(f"{path}: not a readable Parquet file ({exc})", path) from exc
     for leaf in LEAVES_READ:
-        actual = _leaf_type(found, leaf, path)
+        try:
+            actual = _leaf_type(found, leaf, path)
+        except SourceSchemaError as exc:
+            raise SourceSchemaError(str(exc), path) from None
         expected = _leaf_type(FILE_DOWNLOADS, leaf, "FILE_DOWNLOADS")
         if not _compatible(actual, expected):
-            raise SourceSchemaError(f"{path}: column {leaf} is {actual}, expected {expected}")
+            raise SourceSchemaError(f"{path}: column {leaf} is {actual}, expected {expected}", path)
+
+
+def find_corrupt_file(files: list[Path]) -> CorruptSourceFile | None:
+    """The first of ``files`` whose columns read by the aggregation cannot be decoded, or None if all can.
+
+    A scan over several files fails without naming the file at fault, so after a failed read each file is
+    decoded alone (the columns the aggregation reads, one file in memory at a time; only on that failure path).
+    """
+    columns = list(dict.fromkeys(leaf.split(".")[0] for leaf in LEAVES_READ))
+    for path in files:
+        try:
+            pl.read_parquet(path, columns=columns, hive_partitioning=False, glob=False)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            return CorruptSourceFile(f"{path}: not a readable Parquet file ({exc})", path)
+    return None
 
 
 def source_files(location: str | Path, start: date, end: date) -> list[Path]:
