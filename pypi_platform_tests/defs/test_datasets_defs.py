@@ -170,8 +170,8 @@ def test_a_package_list_that_shrinks_by_more_than_5_percent_is_held_back(
     result = dg.materialize([package_list], resources=resources, raise_on_error=False)
 
     checks = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
-    assert not checks["package_list_not_shrinking"].passed
-    assert "6 projects against 7" in checks["package_list_not_shrinking"].description
+    assert not checks["not_shrinking"].passed
+    assert "6 projects against 7" in checks["not_shrinking"].description
     assert read_latest(store, "package_list")["version"] == before["version"], "latest.json did not move"
 
 

@@ -89,5 +89,5 @@ def test_mirror_materializes_on_s3_and_postgres_and_its_checks_pass(
     assert "beta" in metadata["failures"].value
     assert s3_store.exists("mirror/web/simple/alpha/index.v1_json")
     checks = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
-    assert checks["mirror_pages_link_present_files"].passed
-    assert not checks["mirror_projects_not_failing"].passed  # beta is failing, and the warning says so
+    assert checks["pages_link_present_files"].passed
+    assert not checks["projects_not_failing"].passed  # beta is failing, and the warning says so

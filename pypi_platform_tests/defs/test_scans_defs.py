@@ -144,8 +144,8 @@ def test_a_scan_date_publishes_one_record_per_mirrored_project(mirrored, s3_endp
     result = _publish(resources, raise_on_error=False)
     assert result.success
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
-    assert checks["scan_dataset_one_record_per_input"].passed
-    assert not checks["scan_dataset_failed_share"].passed  # 1 of 5 could not be fetched: over 2 %
+    assert checks["one_record_per_input"].passed
+    assert not checks["failed_share"].passed  # 1 of 5 could not be fetched: over 2 %
 
     index = json.loads(mirrored.get_bytes(SCANS_INDEX))
     assert index["dataset"] == SCAN_DATE

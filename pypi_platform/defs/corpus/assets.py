@@ -102,7 +102,14 @@ def corpus_shard(
         "object_key": index_.index_key("{partition}"),
         "compression_level": index_.COMPRESSION_LEVEL,
     },
-    check_specs=[dg.AssetCheckSpec("corpus_index_covers_shard", asset="corpus_index", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "covers_shard",
+            asset="corpus_index",
+            description="The index lists every release file the shard records, no more and no fewer.",
+            blocking=True,
+        )
+    ],
     freshness_policy=GROWS_WITH_THE_MIRROR,
 )
 def corpus_index(
@@ -128,7 +135,7 @@ def corpus_index(
     )
     recorded = shard.files if shard else 0
     yield dg.AssetCheckResult(
-        check_name="corpus_index_covers_shard",
+        check_name="covers_shard",
         passed=releases == recorded,
         metadata={"release_files_in_index": releases, "release_files_recorded": recorded},
     )

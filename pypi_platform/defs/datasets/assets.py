@@ -42,8 +42,18 @@ def aura_file(dataset: str, text: bytes, rows: int) -> DatasetFile:
     deps=["mirror"],
     freshness_policy=HOURLY,
     check_specs=[
-        dg.AssetCheckSpec("package_list_not_empty", asset="package_list", blocking=True),
-        dg.AssetCheckSpec("package_list_not_shrinking", asset="package_list", blocking=True),
+        dg.AssetCheckSpec(
+            "not_empty",
+            asset="package_list",
+            description="The package list has at least one project.",
+            blocking=True,
+        ),
+        dg.AssetCheckSpec(
+            "not_shrinking",
+            asset="package_list",
+            description="The list is not more than 5 % shorter than the last one; if it is, latest.json stays put.",
+            blocking=True,
+        ),
     ],
 )
 def package_list(
@@ -61,9 +71,9 @@ def package_list(
         context, store, [side], {"previous_rows": previous_rows}, held_back=shrinking or packages.height == 0
     )
     yield dg.Output(packages, metadata=publication)
-    yield dg.AssetCheckResult(check_name="package_list_not_empty", passed=packages.height > 0)
+    yield dg.AssetCheckResult(check_name="not_empty", passed=packages.height > 0)
     yield dg.AssetCheckResult(
-        check_name="package_list_not_shrinking",
+        check_name="not_shrinking",
         passed=not shrinking,
         description=(
             f"{packages.height} projects against {previous_rows} in the last version; latest.json not moved"
@@ -79,7 +89,14 @@ def package_list(
     kinds={"polars", "postgres", "s3"},
     deps=["mirror"],
     freshness_policy=HOURLY,
-    check_specs=[dg.AssetCheckSpec("dependency_list_not_empty", asset="dependency_list", blocking=True)],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "not_empty",
+            asset="dependency_list",
+            description="At least one requirement was read.",
+            blocking=True,
+        )
+    ],
 )
 def dependency_list(
     context: dg.AssetExecutionContext, object_store: ObjectStoreResource, postgres: PostgresResource
@@ -117,7 +134,7 @@ def dependency_list(
             "mutual_dependency_pairs": dg.MetadataValue.json([list(pair) for pair in mutual.head(50).rows()]),
         },
     )
-    yield dg.AssetCheckResult(check_name="dependency_list_not_empty", passed=rows.height > 0)
+    yield dg.AssetCheckResult(check_name="not_empty", passed=rows.height > 0)
 
 
 @dg.asset(
@@ -125,7 +142,12 @@ def dependency_list(
     kinds={"polars", "s3"},
     freshness_policy=HOURLY,
     check_specs=[
-        dg.AssetCheckSpec("reverse_dependencies_not_empty", asset="reverse_dependencies", blocking=True)
+        dg.AssetCheckSpec(
+            "not_empty",
+            asset="reverse_dependencies",
+            description="At least one project is listed.",
+            blocking=True,
+        )
     ],
 )
 def reverse_dependencies(
@@ -141,7 +163,7 @@ def reverse_dependencies(
     side = aura_file("reverse_dependencies", build.reverse_dependencies_json(reverse), reverse.height)
     publication = publication_metadata(context, object_store.get_store(), [side])
     yield dg.Output(reverse, metadata=publication)
-    yield dg.AssetCheckResult(check_name="reverse_dependencies_not_empty", passed=reverse.height > 0)
+    yield dg.AssetCheckResult(check_name="not_empty", passed=reverse.height > 0)
 
 
 @dg.asset(
@@ -150,7 +172,12 @@ def reverse_dependencies(
     deps=["recent_downloads"],
     freshness_policy=EVERY_THREE_DAYS,
     check_specs=[
-        dg.AssetCheckSpec("download_stats_30d_not_empty", asset="download_stats_30d", blocking=True)
+        dg.AssetCheckSpec(
+            "not_empty",
+            asset="download_stats_30d",
+            description="At least one package has downloads in the 30-day window.",
+            blocking=True,
+        )
     ],
 )
 def download_stats_30d(
@@ -166,7 +193,7 @@ def download_stats_30d(
     )
     yield dg.Output(stats, metadata={**publication, **window})
     yield dg.AssetCheckResult(
-        check_name="download_stats_30d_not_empty",
+        check_name="not_empty",
         passed=stats.height > 0,
         description=None if stats.height else "no download statistics loaded yet: run daily_downloads first",
     )

@@ -8,6 +8,7 @@ from pypi_platform.lib.datasets import build
 
 
 @dg.asset_check(
+    name="match_dependency_list",
     asset=reverse_dependencies,
     blocking=True,
     additional_ins={"dependency_list": dg.AssetIn("dependency_list")},

@@ -76,7 +76,7 @@ def dataset_checksums(
     )
 
 
-@dg.asset_check(asset=dataset_checksums, blocking=True)
+@dg.asset_check(name="match_store", asset=dataset_checksums, blocking=True)
 def dataset_checksums_match_store(object_store: ObjectStoreResource) -> dg.AssetCheckResult:
     """Every file listed in the published checksums reads back from the store with those digests."""
     store = object_store.get_store()

@@ -18,12 +18,25 @@ from pypi_platform.lib.downloads.reads import last_complete_day_now, recent_tota
 from pypi_platform.lib.downloads.tables import RECENT_TABLE, LoadInfo, drop_days_before, replace_days
 from pypi_platform.lib.mirror.reads import healthy_project_names
 
+# name: (rule over the loaded days, severity, what it holds)
 CHECKS = {
-    "daily_downloads_not_empty": (quality.empty_days, dg.AssetCheckSeverity.ERROR),
-    "daily_downloads_all_equals_sum": (quality.all_row_mismatches, dg.AssetCheckSeverity.ERROR),
-    "daily_downloads_without_mirrors_within_with": (quality.mirror_excess, dg.AssetCheckSeverity.ERROR),
-    "daily_downloads_no_negative_counts": (quality.negative_counts, dg.AssetCheckSeverity.ERROR),
-    "daily_downloads_not_far_below_neighbours": (quality.low_days, dg.AssetCheckSeverity.WARN),
+    "not_empty": (quality.empty_days, dg.AssetCheckSeverity.ERROR, "Every loaded day has downloads."),
+    "all_equals_sum": (
+        quality.all_row_mismatches,
+        dg.AssetCheckSeverity.ERROR,
+        "In every table, the __all__ row of a day and category is the sum over packages.",
+    ),
+    "without_mirrors_within_with": (
+        quality.mirror_excess,
+        dg.AssetCheckSeverity.ERROR,
+        "No package has more downloads without mirrors than with them.",
+    ),
+    "no_negative_counts": (quality.negative_counts, dg.AssetCheckSeverity.ERROR, "No count is negative."),
+    "not_far_below_neighbours": (
+        quality.low_days,
+        dg.AssetCheckSeverity.WARN,
+        "No loaded day is far below the days around it (a warning: a partial source looks like this).",
+    ),
 }
 
 
@@ -44,7 +57,10 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
         io_manager_key="downloads_io_manager",
         output_required=False,
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
-        check_specs=[dg.AssetCheckSpec(name, asset="daily_downloads") for name in CHECKS],
+        check_specs=[
+            dg.AssetCheckSpec(name, asset="daily_downloads", description=description)
+            for name, (_, _, description) in CHECKS.items()
+        ],
     )
     def daily_downloads(
         context: dg.AssetExecutionContext, download_logs: DownloadLogsResource, postgres: PostgresResource
@@ -172,7 +188,7 @@ def _run_metadata(details: dict[date, dict[str, object]]) -> dict[str, object]:
 
 
 def _check_results(conn: psycopg.Connection, days: list[date]) -> Iterator[dg.AssetCheckResult]:
-    for name, (rule, severity) in CHECKS.items():
+    for name, (rule, severity, _) in CHECKS.items():
         problems = rule(conn, days) if days else ["no day was loaded"]
         yield dg.AssetCheckResult(
             check_name=name,

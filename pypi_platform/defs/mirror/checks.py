@@ -7,7 +7,10 @@ from pypi_platform.lib.mirror.reads import failing_projects, live_files_without_
 
 
 @dg.asset_check(
-    asset="mirror", blocking=True, description="Every file a published page links is a verified blob."
+    name="pages_link_present_files",
+    asset="mirror",
+    blocking=True,
+    description="Every file a published page links is a verified blob.",
 )
 def mirror_pages_link_present_files(postgres: PostgresResource) -> dg.AssetCheckResult:
     with postgres.connect() as conn:
@@ -20,7 +23,11 @@ def mirror_pages_link_present_files(postgres: PostgresResource) -> dg.AssetCheck
     )
 
 
-@dg.asset_check(asset="mirror", description="No project is stuck failing; failed ones are retried every run.")
+@dg.asset_check(
+    name="projects_not_failing",
+    asset="mirror",
+    description="No project is stuck failing; failed ones are retried every run.",
+)
 def mirror_projects_not_failing(postgres: PostgresResource) -> dg.AssetCheckResult:
     with postgres.connect() as conn:
         failed = failing_projects(conn)

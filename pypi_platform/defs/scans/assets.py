@@ -135,8 +135,16 @@ def build_scan_dataset(dates: dg.WeeklyPartitionsDefinition) -> dg.AssetsDefinit
         automation_condition=dg.AutomationCondition.on_missing(),
         freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(days=8)),
         check_specs=[
-            dg.AssetCheckSpec("scan_dataset_one_record_per_input", asset="scan_dataset"),
-            dg.AssetCheckSpec("scan_dataset_failed_share", asset="scan_dataset"),
+            dg.AssetCheckSpec(
+                "one_record_per_input",
+                asset="scan_dataset",
+                description="The published dataset has exactly one record per input package.",
+            ),
+            dg.AssetCheckSpec(
+                "failed_share",
+                asset="scan_dataset",
+                description="The share of packages whose scan failed stays under the configured limit.",
+            ),
         ],
     )
     def scan_dataset(
@@ -226,7 +234,7 @@ def _checks(store: ObjectStore, manifest: dict, max_failed_share: float):
     duplicates = sorted(name for name, count in names.items() if count > 1)
     unrecorded = sorted(set(inputs) - set(names))
     yield dg.AssetCheckResult(
-        check_name="scan_dataset_one_record_per_input",
+        check_name="one_record_per_input",
         passed=not duplicates and not unrecorded and len(records) == len(inputs),
         metadata={
             "inputs": len(inputs),
@@ -238,7 +246,7 @@ def _checks(store: ObjectStore, manifest: dict, max_failed_share: float):
     failed = [record["name"] for record in records if record["status"] in FAILED_STATUSES]
     share = len(failed) / len(records) if records else 0.0
     yield dg.AssetCheckResult(
-        check_name="scan_dataset_failed_share",
+        check_name="failed_share",
         passed=share <= max_failed_share,
         metadata={
             "failed": len(failed),
