@@ -58,6 +58,9 @@ def test_sizes_booleans_and_lists_parse():
         ("PYPI_PLATFORM_STORAGE_URL", "ftp://host/dir"),
         ("PYPI_PLATFORM_STORAGE_URL", "s3:///no-bucket"),
         ("PYPI_PLATFORM_S3_ENDPOINT_URL", "localhost:9000"),
+        ("PYPI_PLATFORM_S3_TIMEOUT_SECONDS", "soon"),
+        ("PYPI_PLATFORM_S3_TIMEOUT_SECONDS", "0"),
+        ("PYPI_PLATFORM_S3_MAX_ATTEMPTS", "0"),
         ("PYPI_PLATFORM_DATABASE_URL", "mysql://db"),
         ("PYPI_PLATFORM_UPSTREAM_URL", "not a url"),
         ("PYPI_PLATFORM_DOWNLOADS_SEMANTICS", "generous"),
@@ -76,6 +79,26 @@ def test_sizes_booleans_and_lists_parse():
 def test_invalid_value_fails_naming_the_variable(variable, value):
     with pytest.raises(ConfigError, match=variable):
         load_settings({variable: value})
+
+
+def test_relative_file_storage_url_is_refused_naming_the_variable():
+    # file://relative/dir parses as host "relative", path "/dir": it would pass as absolute and fail later.
+    for url in ("file://relative/dir", "file://data", "file:relative/dir"):
+        with pytest.raises(ConfigError, match=r"PYPI_PLATFORM_STORAGE_URL must be an absolute file:///dir"):
+            load_settings({"PYPI_PLATFORM_STORAGE_URL": url})
+    assert (
+        load_settings({"PYPI_PLATFORM_STORAGE_URL": "file:///srv/store/"}).storage_url == "file:///srv/store"
+    )
+    assert load_settings({"PYPI_PLATFORM_STORAGE_URL": "file://localhost/srv"}).storage_url.endswith("/srv")
+
+
+def test_s3_timeouts_default_to_tens_of_seconds_and_parse():
+    defaults = load_settings({}).s3_timeouts
+    assert 10 <= defaults.worst_case_seconds <= 60  # botocore's own defaults wait minutes
+    timeouts = load_settings(
+        {"PYPI_PLATFORM_S3_TIMEOUT_SECONDS": "2.5", "PYPI_PLATFORM_S3_MAX_ATTEMPTS": "2"}
+    ).s3_timeouts
+    assert (timeouts.seconds, timeouts.max_attempts, timeouts.worst_case_seconds) == (2.5, 2, 5.0)
 
 
 def test_invalid_line_in_allowlist_file_names_the_line(tmp_path):

@@ -89,6 +89,24 @@ class MirrorFilters:
 
 
 @dataclass(frozen=True)
+class S3Timeouts:
+    """How long an S3 request may wait before it fails (``PYPI_PLATFORM_S3_*``).
+
+    botocore's own defaults (60 s to connect and to read, several attempts) keep a call to an endpoint that
+    accepts connections but never answers waiting for minutes; these fail it within about
+    ``seconds * max_attempts`` plus a short back-off.
+    """
+
+    seconds: float = 10.0  # to connect, and then for each read of an answer, per attempt
+    max_attempts: int = 3  # the first attempt included
+
+    @property
+    def worst_case_seconds(self) -> float:
+        """About the longest a request to an endpoint that never answers waits (reads, not back-off)."""
+        return self.seconds * self.max_attempts
+
+
+@dataclass(frozen=True)
 class DownloadSettings:
     """Where download logs come from and how they are counted."""
 
@@ -145,6 +163,7 @@ class Settings:
     s3_endpoint_url: str | None
     database_url: str | None  # None: start the embedded server under home/postgres
     upstream_url: str
+    s3_timeouts: S3Timeouts = field(default_factory=S3Timeouts)
     filters: MirrorFilters = field(default_factory=MirrorFilters)
     mirror_workers: int = 10
     mirror_delete_grace_hours: float = 24.0
@@ -168,6 +187,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None 
         home=home,
         storage_url=_storage_url(env, home),
         s3_endpoint_url=_http_url(env, "PYPI_PLATFORM_S3_ENDPOINT_URL"),
+        s3_timeouts=_s3_timeouts(env),
         database_url=_database_url(env),
         upstream_url=_upstream_url(env),
         filters=_filters(env, cwd),
@@ -299,6 +319,12 @@ def _storage_url(env: Mapping[str, str], home: Path) -> str:
         return (home / "storage").as_uri()
     parsed = urlparse(raw)
     if parsed.scheme == "file":
+        # file://relative/dir parses as host "relative" and path "/dir": it names no directory of this machine.
+        if parsed.netloc not in ("", "localhost"):
+            raise ConfigError(
+                f"{name} must be an absolute file:///dir URL (three slashes), got {raw!r}, which names the "
+                f"host {parsed.netloc!r}; for a directory give its absolute path, as in file:///srv/pypi-platform"
+            )
         if not parsed.path.startswith("/"):
             raise ConfigError(f"{name} must be an absolute file:///dir URL, got {raw!r}")
         return raw.rstrip("/")
@@ -307,6 +333,17 @@ def _storage_url(env: Mapping[str, str], home: Path) -> str:
             raise ConfigError(f"{name} must name a bucket (s3://bucket/prefix), got {raw!r}")
         return raw.rstrip("/")
     raise ConfigError(f"{name} must be file:///abs/dir or s3://bucket/prefix, got {raw!r}")
+
+
+def _s3_timeouts(env: Mapping[str, str]) -> S3Timeouts:
+    defaults = S3Timeouts()
+    seconds = _float(env, "PYPI_PLATFORM_S3_TIMEOUT_SECONDS", defaults.seconds)
+    if seconds == 0:  # botocore would take 0 as "fail at once", not "no limit"
+        raise ConfigError("PYPI_PLATFORM_S3_TIMEOUT_SECONDS must be above 0, got '0'")
+    return S3Timeouts(
+        seconds=seconds,
+        max_attempts=_int(env, "PYPI_PLATFORM_S3_MAX_ATTEMPTS", defaults.max_attempts, minimum=1, maximum=10),
+    )
 
 
 def _http_url(env: Mapping[str, str], name: str) -> str | None:
