@@ -25,6 +25,8 @@ download_stats_job = dg.define_asset_job(
 # Half past the hour, when the hourly mirror sync has usually finished; stopped by default like the mirror's.
 datasets_hourly_schedule = dg.ScheduleDefinition(
     name="datasets_hourly_schedule",
+    description="Half past every hour, after the mirror sync: publish the package list, dependencies, "
+    "reverse dependencies, checksums and bundle.",
     job=datasets_hourly_job,
     cron_schedule="30 * * * *",
     execution_timezone="UTC",

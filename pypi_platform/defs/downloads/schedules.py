@@ -22,7 +22,12 @@ recent_downloads_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=daily_downloads_job, cron_schedule="0 1 * * *", execution_timezone="UTC")
+@dg.schedule(
+    job=daily_downloads_job,
+    cron_schedule="0 1 * * *",
+    execution_timezone="UTC",
+    description="01:00 UTC: load yesterday and reload the two days before it (late rows), in one run.",
+)
 def daily_downloads_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     yesterday = context.scheduled_execution_time.date() - timedelta(days=1)
     first = yesterday - timedelta(days=LATE_DAYS)
@@ -36,7 +41,13 @@ def daily_downloads_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReq
     )
 
 
-@dg.schedule(job=daily_downloads_job, cron_schedule="15 * * * *", execution_timezone="UTC")
+@dg.schedule(
+    job=daily_downloads_job,
+    cron_schedule="15 * * * *",
+    execution_timezone="UTC",
+    description="Hourly at :15: load today so far, for the dashboard's today view (stopped by default: "
+    "each run scans the day so far again).",
+)
 def downloads_today_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Hourly, today's partition so far, for the dashboard's "today" view. With BigQuery each run scans the day
     so far again (about twelve days' worth of bytes a day in all), hence stopped until an operator wants it."""

@@ -13,6 +13,8 @@ mirror_sync_job = dg.define_asset_job(
 # Stopped until an operator turns it on: without an allowlist it mirrors the whole index.
 mirror_sync_schedule = dg.ScheduleDefinition(
     name="mirror_sync_schedule",
+    description="Every hour on the hour: sync the mirror with the upstream index (stopped by default: "
+    "without an allowlist it mirrors the whole index).",
     job=mirror_sync_job,
     cron_schedule="0 * * * *",
     execution_timezone="UTC",

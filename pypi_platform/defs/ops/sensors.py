@@ -53,6 +53,8 @@ def _ended_at(instance: dg.DagsterInstance, run_id: str) -> datetime:
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "automation_sensor",
     target=dg.AssetSelection.all(),
+    description="Evaluates every asset's automation condition each minute and launches what they request "
+    "(recent_downloads after a load, scan_dataset once a date's buckets are done, corpus_stats weekly).",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=60,
 )

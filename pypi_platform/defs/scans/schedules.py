@@ -26,7 +26,13 @@ scan_dataset_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job_name=SCAN_JOB, cron_schedule="0 2 * * 1", execution_timezone="UTC")
+@dg.schedule(
+    job_name=SCAN_JOB,
+    cron_schedule="0 2 * * 1",
+    execution_timezone="UTC",
+    description="Monday 02:00 UTC: the 64 bucket runs of this week's scan; scan_dataset follows once all "
+    "have finished.",
+)
 def global_scan_schedule(context: dg.ScheduleEvaluationContext):
     """The week's 64 bucket runs; the run queue and the ``scanner`` pool decide how many run at once."""
     week = context.scheduled_execution_time.date().isoformat()
