@@ -2,7 +2,6 @@
 
 import hashlib
 import io
-import json
 import subprocess
 import tarfile
 import zipfile
@@ -15,7 +14,6 @@ import psycopg
 import pytest
 from polars.testing import assert_frame_equal
 
-from pypi_platform import corpus as corpus_cli
 from pypi_platform.definitions import defs as load_definitions
 from pypi_platform.defs.corpus.assets import SHARDS, STATS_ROOT, corpus_index, corpus_shard, corpus_stats
 from pypi_platform.defs.corpus.sensors import corpus_sensor
@@ -261,35 +259,6 @@ def _mirror_bytes(store, database: str, filename: str) -> bytes:
             0
         ]
     return store.get_bytes(key)
-
-
-def test_extract_writes_each_unique_blob_once_or_streams_json_lines(
-    mirrored, s3_endpoint, database, tmp_path, monkeypatch, capsys
-):
-    store, _ = mirrored
-    _build_all(store, s3_endpoint, database, tmp_path)
-    monkeypatch.setenv("PYPI_PLATFORM_HOME", str(tmp_path))
-
-    assert corpus_cli.main(["extract", "--glob", "packages/*/__init__.py", "--jsonl"]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    # alpha's module is in its wheel and its sdist: one blob, produced once.
-    assert sorted(line["contents"] for line in lines) == sorted([ALPHA, BETA])
-    assert {line["shard"] for line in lines} == {"pypi-mirror-1", "pypi-mirror-2"}
-
-    out = tmp_path / "extracted"
-    assert (
-        corpus_cli.main(
-            ["extract", "--glob", "packages/*.py", "--regex", r"match\s+command", "--out", str(out)]
-        )
-        == 0
-    )
-    assert "1 matching files, 1 unique blobs" in capsys.readouterr().err
-    [written] = list(out.iterdir())
-    assert written.read_text() == BETA
-    assert written.name == hashlib.sha1(b"blob %d\0" % len(BETA.encode()) + BETA.encode()).hexdigest()
-
-    with pytest.raises(SystemExit, match=r"no such shard.*pypi-mirror-9"):
-        corpus_cli.main(["extract", "--glob", "*", "--shard", "9", "--jsonl"])
 
 
 def test_stats_parse_each_blob_once_and_count_features_by_month(mirrored, s3_endpoint, database, tmp_path):
