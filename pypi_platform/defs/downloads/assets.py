@@ -124,7 +124,11 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
     owners=["team:downloads"],
     io_manager_key="postgres_io_manager",
     metadata={"table": RECENT_TABLE},
-    automation_condition=dg.AutomationCondition.eager(),
+    # eager() waits while any dep partition is missing, and every day since the partitions' start that was
+    # never loaded is missing: without that part it runs after each newly loaded day, whatever the old gaps.
+    automation_condition=dg.AutomationCondition.eager()
+    .without(~dg.AutomationCondition.any_deps_missing())
+    .with_label("eager, despite days never loaded"),
     freshness_policy=dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=26)),
 )
 def recent_downloads(
