@@ -1,5 +1,7 @@
 """Jobs and schedules of the published datasets: hourly after the mirror, download counts every three days."""
 
+from datetime import date
+
 import dagster as dg
 
 HOURLY_DATASETS = [
@@ -31,13 +33,28 @@ datasets_hourly_schedule = dg.ScheduleDefinition(
     cron_schedule="30 * * * *",
     execution_timezone="UTC",
 )
-# 04:00 UTC every third day of the month, after the 01:00 download load.
-download_stats_schedule = dg.ScheduleDefinition(
-    name="download_stats_schedule",
+EVERY_THIRD_DAY_FROM = date(1970, 1, 1)  # the days counted from here: a fixed epoch, not each month's 1st
+
+
+# A cron "*/3" in the day field restarts on each month's 1st (the 31st, then the 1st a day later): a daily tick
+# that runs only on every third day counted from a fixed epoch keeps three days between runs across month ends.
+@dg.schedule(
     job=download_stats_job,
-    cron_schedule="0 4 */3 * *",
+    cron_schedule="0 4 * * *",
     execution_timezone="UTC",
+    description="04:00 UTC every third day (days counted from 1970-01-01, so month ends keep the rhythm), after "
+    "the 01:00 download load: publish download_stats_30d, then the checksums and the bundle.",
 )
+def download_stats_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    day = context.scheduled_execution_time.date()
+    if not is_publication_day(day):
+        return dg.SkipReason(f"{day} is not a publication day (every third day from {EVERY_THIRD_DAY_FROM})")
+    return dg.RunRequest(run_key=f"download-stats-{day.isoformat()}")
+
+
+def is_publication_day(day: date) -> bool:
+    """Every third day counted from the epoch, so the gap is three days whatever the month's length."""
+    return (day - EVERY_THIRD_DAY_FROM).days % 3 == 0
 
 
 @dg.definitions
