@@ -16,6 +16,7 @@ from pypi_platform.lib.config import (
     CorpusSettings,
     DownloadSettings,
     MirrorFilters,
+    S3Timeouts,
     ScanSettings,
     Settings,
     current_settings,
@@ -31,11 +32,15 @@ class ObjectStoreResource(dg.ConfigurableResource):
 
     url: str
     endpoint_url: str | None = None
+    # How long an S3 request waits to connect and for each read, per attempt, and how many attempts it makes.
+    timeout_seconds: float = S3Timeouts.seconds
+    max_attempts: int = S3Timeouts.max_attempts
     _store: ObjectStore | None = PrivateAttr(default=None)
 
     def get_store(self) -> ObjectStore:
         if self._store is None:
-            self._store = open_store(self.url, endpoint_url=self.endpoint_url)
+            timeouts = S3Timeouts(seconds=self.timeout_seconds, max_attempts=self.max_attempts)
+            self._store = open_store(self.url, endpoint_url=self.endpoint_url, timeouts=timeouts)
         return self._store
 
 
@@ -135,7 +140,12 @@ class CorpusResource(dg.ConfigurableResource):
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
-    store = ObjectStoreResource(url=settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+    store = ObjectStoreResource(
+        url=settings.storage_url,
+        endpoint_url=settings.s3_endpoint_url,
+        timeout_seconds=settings.s3_timeouts.seconds,
+        max_attempts=settings.s3_timeouts.max_attempts,
+    )
     database = PostgresResource(
         dsn=settings.database_url,
         embedded_dir=None if settings.database_url else str(settings.embedded_postgres_dir),

@@ -94,7 +94,8 @@ class S3Timeouts:
 
     botocore's own defaults (60 s to connect and to read, several attempts) keep a call to an endpoint that
     accepts connections but never answers waiting for minutes; these fail it within about
-    ``seconds * max_attempts`` plus a short back-off.
+    ``seconds * max_attempts`` plus a short back-off (an upload also waits up to 1 s per attempt for the
+    server's "100 Continue").
     """
 
     seconds: float = 10.0  # to connect, and then for each read of an answer, per attempt

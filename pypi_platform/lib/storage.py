@@ -13,11 +13,16 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlparse
 
-from botocore.exceptions import ClientError
+from boto3.exceptions import S3UploadFailedError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from pypi_platform.lib.config import S3Timeouts
 
 # Local temp files carry this prefix so that list_keys can skip a write in progress (or one killed mid-way).
 TEMP_PREFIX = ".tmp-"
@@ -26,10 +31,15 @@ _MIN_PART_SIZE = 5 * 2**20  # S3 rejects smaller parts, except the last one
 _DELETE_BATCH = 1000  # the most keys one DeleteObjects call accepts
 _POOL_CONNECTIONS = 32  # enough for the thread pools that share one client
 _FILE_MODE = 0o644  # mkstemp makes 0600 files; mirror files are served by web servers running as other users
+DEFAULT_TIMEOUTS = S3Timeouts()  # PYPI_PLATFORM_S3_TIMEOUT_SECONDS and _MAX_ATTEMPTS unset
 
 
 class ObjectNotFound(KeyError):
     """The key names no object in the store."""
+
+
+class StoreUnavailable(OSError):
+    """The store did not answer: its endpoint refused, timed out or dropped the connection on every attempt."""
 
 
 def check_key(key: str) -> str:
@@ -214,8 +224,10 @@ class S3Store(ObjectStore):
         *,
         endpoint_url: str | None = None,
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+        timeouts: S3Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self.bucket = bucket
+        self.timeouts = timeouts
         self.prefix = prefix.strip("/")
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         # boto3 is imported here, not at module level: a local store should not pay ~60 ms for it.
@@ -224,16 +236,37 @@ class S3Store(ObjectStore):
 
         config = Config(
             max_pool_connections=_POOL_CONNECTIONS,
-            retries={"mode": "standard", "max_attempts": 5},
+            # Bounded waits: botocore's defaults hold a call to an endpoint that never answers for minutes.
+            connect_timeout=timeouts.seconds,
+            read_timeout=timeouts.seconds,
+            retries={"mode": "standard", "total_max_attempts": timeouts.max_attempts},
             # S3-compatible stores (MinIO, Ceph, a local test server) reliably speak path-style only.
             s3={"addressing_style": "path"} if endpoint_url else None,
         )
         self.client = _new_s3_client(endpoint_url, config)
+        self.endpoint = self.client.meta.endpoint_url
         self.transfer = TransferConfig(
             multipart_threshold=multipart_threshold,
             multipart_chunksize=max(multipart_threshold, _MIN_PART_SIZE),
             max_concurrency=4,  # callers already upload from thread pools; keep within the connection pool
         )
+
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Turn botocore's connection failures into one ``StoreUnavailable`` naming the endpoint and the limits."""
+        try:
+            yield
+        except (BotoConnectionError, HTTPClientError, S3UploadFailedError) as exc:
+            if isinstance(exc, S3UploadFailedError) and not isinstance(
+                exc.__context__, (BotoConnectionError, HTTPClientError)
+            ):
+                raise
+            limits = self.timeouts
+            raise StoreUnavailable(
+                f"the object store {self.url} at {self.endpoint} did not answer ({exc}); each of "
+                f"{limits.max_attempts} attempts waits up to {limits.seconds:g} s "
+                "(PYPI_PLATFORM_S3_TIMEOUT_SECONDS, PYPI_PLATFORM_S3_MAX_ATTEMPTS)"
+            ) from exc
 
     def _full(self, key: str) -> str:
         check_key(key)
@@ -249,23 +282,26 @@ class S3Store(ObjectStore):
         return extra
 
     def put_bytes(self, key, data, *, content_type=None, metadata=None) -> None:
-        self.client.put_object(
-            Bucket=self.bucket, Key=self._full(key), Body=data, **self._extra(content_type, metadata)
-        )
+        with self._answering():
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._full(key), Body=data, **self._extra(content_type, metadata)
+            )
 
     def put_file(self, key, path, *, content_type=None, metadata=None) -> None:
         # The managed transfer goes multipart above the threshold; S3 publishes the object only on completion.
-        self.client.upload_file(
-            str(path),
-            self.bucket,
-            self._full(key),
-            ExtraArgs=self._extra(content_type, metadata) or None,
-            Config=self.transfer,
-        )
+        with self._answering():
+            self.client.upload_file(
+                str(path),
+                self.bucket,
+                self._full(key),
+                ExtraArgs=self._extra(content_type, metadata) or None,
+                Config=self.transfer,
+            )
 
     def _get(self, key: str):
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._full(key))
+            with self._answering():
+                return self.client.get_object(Bucket=self.bucket, Key=self._full(key))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 raise ObjectNotFound(key) from None
@@ -281,7 +317,8 @@ class S3Store(ObjectStore):
 
     def size(self, key: str) -> int | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=self._full(key))["ContentLength"]
+            with self._answering():
+                return self.client.head_object(Bucket=self.bucket, Key=self._full(key))["ContentLength"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
@@ -298,7 +335,10 @@ class S3Store(ObjectStore):
             self._delete_batch(batch)
 
     def _delete_batch(self, batch: list[dict[str, str]]) -> None:
-        response = self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+        with self._answering():
+            response = self.client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+            )
         errors = response.get("Errors") or []
         if errors:
             first = errors[0]
@@ -311,7 +351,12 @@ class S3Store(ObjectStore):
         _check_prefix(prefix)
         root = f"{self.prefix}/" if self.prefix else ""
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=root + prefix):
+        pages = iter(paginator.paginate(Bucket=self.bucket, Prefix=root + prefix))
+        while True:
+            with self._answering():
+                page = next(pages, None)
+            if page is None:
+                return
             for item in page.get("Contents", ()):
                 yield item["Key"][len(root) :]
 
@@ -339,9 +384,13 @@ def _new_s3_client(endpoint_url: str | None, config):
 
 
 def open_store(
-    url: str, *, endpoint_url: str | None = None, multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
+    url: str,
+    *,
+    endpoint_url: str | None = None,
+    multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
+    timeouts: S3Timeouts = DEFAULT_TIMEOUTS,
 ) -> ObjectStore:
-    """The store behind ``file:///abs/dir`` or ``s3://bucket/prefix``."""
+    """The store behind ``file:///abs/dir`` or ``s3://bucket/prefix`` (``timeouts`` bound S3's requests)."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost") or not parsed.path.startswith("/"):
@@ -351,6 +400,10 @@ def open_store(
         if not parsed.netloc:
             raise ValueError(f"an S3 store URL must name a bucket (s3://bucket/prefix), got {url!r}")
         return S3Store(
-            parsed.netloc, parsed.path, endpoint_url=endpoint_url, multipart_threshold=multipart_threshold
+            parsed.netloc,
+            parsed.path,
+            endpoint_url=endpoint_url,
+            multipart_threshold=multipart_threshold,
+            timeouts=timeouts,
         )
     raise ValueError(f"object store URL must be file:///abs/dir or s3://bucket/prefix, got {url!r}")
