@@ -18,6 +18,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pypi_platform.defs.metadata import byte_count
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, build_resources
 from pypi_platform.lib import frames
 from pypi_platform.lib.config import current_settings
@@ -62,7 +63,7 @@ class PolarsParquetIOManager(dg.ConfigurableIOManager):
         )
         where = self._key(context, keys[0]) if len(keys) == 1 else self._base(context)
         metadata = _frame_metadata(frame)
-        metadata.update({"bytes": written, "uri": dg.MetadataValue.path(store.uri(where))})
+        metadata.update({**byte_count("bytes", written), "uri": dg.MetadataValue.path(store.uri(where))})
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from pypi_platform.defs.metadata import byte_count
 from pypi_platform.defs.resources import CorpusResource, ObjectStoreResource, PostgresResource
 from pypi_platform.lib.corpus import index as index_
 from pypi_platform.lib.corpus import stats as stats_
@@ -77,7 +78,7 @@ def corpus_shard(
             "files_failed": dg.MetadataValue.json(report.failed),
             "members": report.members,
             "members_committed": report.members_committed,
-            "bytes_committed": report.bytes_committed,
+            **byte_count("bytes_committed", report.bytes_committed),
             "member_skip_reasons": dg.MetadataValue.json(dict(report.skip_reasons.most_common())),
             "shard_files": shard.files,
             "shard_capacity": shard.capacity,
@@ -85,7 +86,7 @@ def corpus_shard(
             "head": shard.head or "",
             "pending_files": pending,
             "repository": dg.MetadataValue.path(str(repository)),
-            "repository_bytes": _disk_usage(repository),
+            **byte_count("repository_bytes", _disk_usage(repository)),
             "rules_version": RULES_VERSION,
         }
     )
@@ -128,7 +129,7 @@ def corpus_index(
             "release_files": releases,
             "members_committed": merged.filter(pl.col("skip_reason") == "").height,
             "unique_blobs": merged.filter(pl.col("skip_reason") == "")["hash"].n_unique(),
-            "member_bytes": int(merged["size"].sum() or 0),
+            **byte_count("member_bytes", int(merged["size"].sum() or 0)),
             "skip_reasons": dg.MetadataValue.json(dict(reasons.most_common())),
             "preview": dg.MetadataValue.md(_markdown(merged.head(10).drop("hash"))),
         },

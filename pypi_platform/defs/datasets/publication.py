@@ -15,6 +15,7 @@ from pypi_platform.defs.datasets.assets import (
     package_list,
     reverse_dependencies,
 )
+from pypi_platform.defs.metadata import byte_count
 from pypi_platform.defs.resources import ObjectStoreResource
 from pypi_platform.lib.datasets.bundle import BUNDLE_NAME, MD5_NAME, SHA256_NAME, bundle
 from pypi_platform.lib.datasets.schema import AURA_FILES, BUNDLE_MEMBERS
@@ -133,7 +134,7 @@ def dataset_bundle(
             "bundle": dg.MetadataValue.url(store.uri(manifest["files"][BUNDLE_NAME]["key"])),
             "index": dg.MetadataValue.url(store.uri(INDEX_KEY)),
             "members": dg.MetadataValue.json(sorted(members)),
-            "bytes": len(archive),
+            **byte_count("bytes", len(archive)),
         }
     )
 

@@ -10,6 +10,7 @@ import polars as pl
 import psycopg
 
 from pypi_platform.defs.downloads.io_manager import load_info_metadata
+from pypi_platform.defs.metadata import byte_count
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads import quality
@@ -178,8 +179,8 @@ def _day_metadata(aggregate: DayAggregate) -> dict[str, object]:
         "source": aggregate.source,
     }
     if aggregate.bytes_estimated is not None:
-        metadata["bigquery_bytes_estimated"] = aggregate.bytes_estimated
-        metadata["bigquery_bytes_billed"] = aggregate.bytes_billed or 0
+        metadata.update(byte_count("bigquery_bytes_estimated", aggregate.bytes_estimated))
+        metadata.update(byte_count("bigquery_bytes_billed", aggregate.bytes_billed or 0))
         metadata["bigquery_cache_hit"] = bool(aggregate.cache_hit)
     return metadata
 
@@ -188,7 +189,11 @@ def _run_metadata(details: dict[date, dict[str, object]]) -> dict[str, object]:
     """A one-day run shows its day's figures; a range (whose metadata every partition shares) lists them by day."""
     if len(details) == 1:
         return next(iter(details.values()))
-    return {"days": dg.MetadataValue.json({day.isoformat(): figures for day, figures in details.items()})}
+    plain = {
+        day.isoformat(): {name: getattr(value, "value", value) for name, value in figures.items()}
+        for day, figures in details.items()
+    }
+    return {"days": dg.MetadataValue.json(plain)}
 
 
 def _check_results(conn: psycopg.Connection, days: list[date]) -> Iterator[dg.AssetCheckResult]:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from pypi_platform.defs.metadata import byte_count, duration
 from pypi_platform.defs.resources import MirrorResource, ObjectStoreResource, PostgresResource
 from pypi_platform.lib.mirror.pages import WEB
 
@@ -65,9 +66,9 @@ def mirror(
             "projects_removed": report.projects_removed,
             "projects_deferred": report.projects_deferred,
             "files_fetched": report.files_fetched,
-            "bytes_fetched": dg.MetadataValue.int(report.bytes_fetched),
+            **byte_count("bytes_fetched", report.bytes_fetched),
             "blobs_deleted": report.blobs_deleted,
-            "duration_seconds": dg.MetadataValue.float(round(report.duration_seconds, 3)),
+            **duration("duration_seconds", report.duration_seconds),
             "simple_index": dg.MetadataValue.url(store.uri(f"{WEB}/simple") + "/"),
             "failures": dg.MetadataValue.md(_failure_table(report.failures)),
         }

@@ -18,6 +18,7 @@ import dagster as dg
 import polars as pl
 import zstandard
 
+from pypi_platform.defs.metadata import byte_count
 from pypi_platform.defs.resources import ObjectStoreResource, PostgresResource, ScannerResource
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.publish import new_version, publish, read_file
@@ -112,7 +113,7 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
                 "top_scores": dg.MetadataValue.json(summary["top_scores"]),
                 "files_fetched": files.stats.fetched,
                 "files_from_local_cache": files.stats.hits,
-                "bytes_fetched": files.stats.fetched_bytes,
+                **byte_count("bytes_fetched", files.stats.fetched_bytes),
                 "ruleset_version": RULESET_VERSION,
             },
         )
