@@ -345,3 +345,19 @@ def test_the_scan_command_rejects_bad_arguments(argv, message, monkeypatch, tmp_
     with pytest.raises(SystemExit):
         scans_cli.main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_each_bucket_run_says_where_its_scan_date_stands(mirrored, s3_endpoint, database, tmp_path):
+    resources = _resources(mirrored, s3_endpoint, database, tmp_path)
+    buckets = sorted({f"{bucket_of(name):02d}" for name in ("alpha", "evilpkg")})
+    for bucket in buckets:
+        last = _metadata(_scan_bucket(bucket, resources))
+
+    with psycopg.connect(database) as conn:
+        (packages,) = conn.execute(
+            "SELECT count(*) FROM scans.package_results WHERE scan_date = %s", (SCAN_DATE,)
+        ).fetchone()
+    assert last["scan_date"] == SCAN_DATE
+    assert last["scan_date_buckets_finished"] == len(buckets)
+    assert last["scan_date_so_far"].startswith(f"{len(buckets)} of 64 buckets finished; {packages} packages")
+    assert sum(last["scan_date_statuses"].values()) == packages

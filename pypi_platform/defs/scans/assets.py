@@ -30,6 +30,7 @@ from pypi_platform.lib.scans.state import (
     BUCKETS,
     PostgresResultCache,
     bucket_of,
+    date_progress,
     finished_buckets,
     latest_releases,
     save_bucket,
@@ -96,6 +97,8 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
                 releases, files, limits, cache=PostgresResultCache(conn), top_names=popular
             )
             save_bucket(conn, scan_date, bucket, [r.name for r in releases], outcomes)
+            # A bucket's run is what the UI shows as "the latest": it also says where the whole date stands.
+            progress = date_progress(conn, scan_date)
         files.trim(scanner.cache_max_bytes)
         failed = {o.name: f"{o.status}: {o.error}"[:200] for o in outcomes if o.status in FAILED_STATUSES}
         for name, reason in failed.items():
@@ -115,6 +118,10 @@ def build_global_scan(partitions: dg.MultiPartitionsDefinition) -> dg.AssetsDefi
                 "files_from_local_cache": files.stats.hits,
                 **byte_count("bytes_fetched", files.stats.fetched_bytes),
                 "ruleset_version": RULESET_VERSION,
+                "scan_date": scan_date.isoformat(),
+                "scan_date_so_far": progress.summary(),
+                "scan_date_buckets_finished": progress.buckets_finished,
+                "scan_date_statuses": dg.MetadataValue.json(progress.statuses),
             },
         )
 

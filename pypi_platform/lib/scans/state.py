@@ -133,6 +133,40 @@ def finished_buckets(conn: psycopg.Connection, scan_date: date) -> dict[int, lis
 
 
 @dataclass(frozen=True)
+class DateProgress:
+    """How far the scan of one date has come, over every bucket finished so far."""
+
+    buckets_finished: int
+    packages: int
+    flagged: int
+    statuses: dict[str, int]
+
+    def summary(self, buckets: int = BUCKETS) -> str:
+        return (
+            f"{self.buckets_finished} of {buckets} buckets finished; {self.packages:,} packages scanned, "
+            f"{self.flagged:,} flagged"
+        )
+
+
+def date_progress(conn: psycopg.Connection, scan_date: date) -> DateProgress:
+    """Buckets finished, packages recorded and flagged, and records by status, for `scan_date`."""
+    (finished,) = conn.execute(
+        "SELECT count(*) FROM scans.buckets WHERE scan_date = %s", (scan_date,)
+    ).fetchone()
+    statuses = dict(
+        conn.execute(
+            "SELECT status, count(*) FROM scans.package_results WHERE scan_date = %s GROUP BY status ORDER BY status",
+            (scan_date,),
+        ).fetchall()
+    )
+    (flagged,) = conn.execute(
+        "SELECT count(*) FROM scans.package_results WHERE scan_date = %s AND (record->>'flagged')::boolean",
+        (scan_date,),
+    ).fetchone()
+    return DateProgress(finished, sum(statuses.values()), flagged, statuses)
+
+
+@dataclass(frozen=True)
 class StoredOutcome:
     name: str
     version: str | None
