@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -16,7 +16,6 @@ import psycopg
 from pypi_platform.lib.mirror.reads import count_live_files_not_in_corpus, live_files_not_in_corpus
 
 SHARD_PREFIX = "pypi-mirror-"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the upload time of a file the index gave none
 
 
 def shard_name(number: int) -> str:
@@ -77,7 +76,7 @@ class PendingFile:
     packagetype: str
     sha256: str
     size: int
-    upload_time: datetime
+    upload_time: datetime  # or, when the index gave none, the time the mirror first saw the file
     object_key: str
 
 
@@ -146,10 +145,12 @@ def pending_files(conn: psycopg.Connection, limit: int) -> list[PendingFile]:
             packagetype=file.packagetype,
             sha256=file.sha256,
             size=file.size,
-            upload_time=file.upload_time or _EPOCH,
+            # An index without upload times: the time the mirror first saw the file, part of the mirror's state,
+            # so the commit's date is as reproducible as the upload time would have been.
+            upload_time=file.upload_time or first_seen,
             object_key=file.object_key,
         )
-        for file, display_name in live_files_not_in_corpus(conn, limit)
+        for file, display_name, first_seen in live_files_not_in_corpus(conn, limit)
     ]
 
 

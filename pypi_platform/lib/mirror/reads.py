@@ -144,18 +144,20 @@ def release_fingerprints(conn: psycopg.Connection, releases: list[tuple[str, str
     return dict(rows)
 
 
-def live_files_not_in_corpus(conn: psycopg.Connection, limit: int) -> list[tuple[LiveFile, str]]:
+def live_files_not_in_corpus(conn: psycopg.Connection, limit: int) -> list[tuple[LiveFile, str, datetime]]:
     """The oldest ``limit`` live files the corpus has not packed (or failed to), with their project's display
-    name: in upload order, ties by project then file name, in the C collation so that every server, whatever
-    its locale, gives the same order."""
+    name and the time the mirror first saw them: in upload order (the first-seen time standing in for an
+    upload time the index did not give), ties by project then file name, in the C collation so that every
+    server, whatever its locale, gives the same order."""
     rows = conn.execute(
         f"""
-        SELECT {_LIVE_FILE_COLUMNS}, p.display_name {_NOT_IN_CORPUS}
-        ORDER BY f.upload_time NULLS FIRST, f.project COLLATE "C", f.filename COLLATE "C" LIMIT %s
+        SELECT {_LIVE_FILE_COLUMNS}, p.display_name, f.first_seen_at {_NOT_IN_CORPUS}
+        ORDER BY coalesce(f.upload_time, f.first_seen_at), f.project COLLATE "C", f.filename COLLATE "C"
+        LIMIT %s
         """,
         (limit,),
     ).fetchall()
-    return [(LiveFile(*row[:-1]), row[-1]) for row in rows]
+    return [(LiveFile(*row[:-2]), row[-2], row[-1]) for row in rows]
 
 
 def count_live_files_not_in_corpus(conn: psycopg.Connection) -> int:

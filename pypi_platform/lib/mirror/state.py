@@ -130,19 +130,19 @@ class MirrorState:
                     """
                     INSERT INTO mirror.files (project, filename, version, packagetype, size, sha256, md5,
                         upload_time, requires_python, yanked, yanked_reason, object_key, metadata_sha256,
-                        removed_at)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL)
+                        removed_at, first_seen_at)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, %s)
                     ON CONFLICT (project, filename) DO UPDATE SET version = EXCLUDED.version,
                         packagetype = EXCLUDED.packagetype, size = EXCLUDED.size, sha256 = EXCLUDED.sha256,
                         md5 = EXCLUDED.md5, upload_time = EXCLUDED.upload_time,
                         requires_python = EXCLUDED.requires_python, yanked = EXCLUDED.yanked,
                         yanked_reason = EXCLUDED.yanked_reason, object_key = EXCLUDED.object_key,
                         metadata_sha256 = EXCLUDED.metadata_sha256, removed_at = NULL
-                    """,
+                    """,  # first_seen_at is left as it was: the first sync that saw the file set it
                     [
                         (update.name, f.filename, f.version, update.packagetypes.get(f.filename), f.size,
                          f.sha256, update.md5.get(f.filename), f.upload_time, f.requires_python, f.yanked,
-                         f.yanked_reason, f.object_key, f.metadata_sha256)
+                         f.yanked_reason, f.object_key, f.metadata_sha256, now)
                         for f in update.files
                     ],
                 )  # fmt: skip
