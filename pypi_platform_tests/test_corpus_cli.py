@@ -101,7 +101,10 @@ def test_extract_refusals_are_named_and_exit_1(home, capsys):
     ("argv", "message"),
     [
         (["extract", "--glob", "packages//x", "--jsonl"], "--glob: 'packages//x' has an empty path segment"),
-        (["extract", "--glob", "*", "--regex", "(", "--jsonl"], "--regex: missing ), unterminated subpattern"),
+        (
+            ["extract", "--glob", "*", "--regex", "(", "--jsonl"],
+            "--regex: missing ), unterminated subpattern",
+        ),
         (["open-shard"], "DAGSTER_HOME is not set"),
     ],
 )

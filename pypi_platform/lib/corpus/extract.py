@@ -247,6 +247,8 @@ def _link(target: Path, destination: bytes) -> None:
             f"a link to {destination.decode('utf-8', 'replace')!r} would lead out of its directory"
         )
     temp = target.with_name(f".extract-{os.getpid()}-{target.name}")
+    with contextlib.suppress(FileNotFoundError):  # left by a run that died between the two steps below
+        temp.unlink()
     os.symlink(os.fsdecode(destination), temp)
     _replace(temp, target)
 
