@@ -10,7 +10,7 @@ PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_
 VENV_PYTHON := $(VENV)/.python-$(PYTHON_VERSION)
 HOME_DIR := $(or $(PYPI_PLATFORM_HOME),$(CURDIR)/.pypi_platform)
 
-.PHONY: demo ui scan test chromium lint format bench clean
+.PHONY: demo ui scan late test chromium lint format bench clean
 
 # A .venv built by another interpreter (an older one kept from an earlier session) is built again, and everything
 # installed in it again: the install stamps depend on this one, which names the interpreter's version.
@@ -29,8 +29,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV_PYTHON)
 	touch $@ $(VENV)/.installed
 
 # The demo mirrors a small allowlist at its latest release; both can be overridden from the environment.
-demo ui scan: export PYPI_PLATFORM_HOME := $(HOME_DIR)
-demo ui scan: export DAGSTER_HOME := $(HOME_DIR)/dagster
+demo ui scan late: export PYPI_PLATFORM_HOME := $(HOME_DIR)
+demo ui scan late: export DAGSTER_HOME := $(HOME_DIR)/dagster
 demo ui: export PYPI_PLATFORM_MIRROR_PROJECTS ?= @$(CURDIR)/pypi_platform/demo_projects.txt
 demo ui: export PYPI_PLATFORM_MIRROR_KEEP_RELEASES ?= 1
 
@@ -50,6 +50,10 @@ serve: $(VENV)/.installed
 # A security scan of one date (DATE=YYYY-MM-DD, any day of its week; default this week) on the demo's instance.
 scan: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
 	$(BIN)/python -m pypi_platform.scans run $(if $(DATE),--date $(DATE))
+
+# Is anything late? Every asset against its freshness window, late ones first with what to do (exit 1 if any).
+late: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
+	$(BIN)/python -m pypi_platform.late
 
 # dg dev starts the webserver and the daemon; --use-active-venv keeps it on this project's .venv.
 ui: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
