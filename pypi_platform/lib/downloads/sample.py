@@ -2,7 +2,8 @@
 
 ``write_sample`` writes one zstd Parquet file per *arrival* day, ``file_downloads-YYYY-MM-DD.parquet``, in exactly
 the ``FILE_DOWNLOADS`` schema. The content mimics what a daily aggregation meets in the real table: Zipf-like
-popularity over the projects, newest versions downloaded most, mostly wheels, pip ahead of uv and the rest, mirror
+popularity over the projects (the given ones, the mirrored projects in the demo, most downloaded; then made-up
+filler names shaped like real ones, such as ``aio-yaml`` or ``flask-cachekit``), newest versions downloaded most, mostly wheels, pip ahead of uv and the rest, mirror
 and proxy installers, NULL installers, ~2 % of rows whose whole ``details`` is NULL (an unparseable user agent),
 python strings that pypistats drops, a skewed country mix, and ``ci`` TRUE or NULL.
 
@@ -73,16 +74,68 @@ _CI = ((True, 15), (False, 0.5), (None, 84.5))
 _TLS = ((("TLSv1.3", "TLS_AES_128_GCM_SHA256"), 88), (("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"), 12))
 _DETAILS_NULL_SHARE = 0.02
 
+# Filler project names are a prefix, one or two stems and a suffix; an empty prefix or suffix is the most common.
+_PREFIXES = ("",) * 12 + (
+    "py", "python-", "django-", "flask-", "pytest-", "sphinx-", "aio", "aio-", "async-", "fast", "simple-",
+    "open", "tiny", "easy-", "micro", "auto", "super", "data-", "cloud-", "mkdocs-",
+)  # fmt: skip
+_STEMS = (
+    "cache", "config", "parse", "json", "yaml", "toml", "http", "log", "schema", "graph", "retry", "queue",
+    "task", "crypt", "hash", "image", "text", "token", "stream", "geo", "time", "date", "money", "mail", "sql",
+    "query", "shell", "path", "file", "zip", "term", "color", "plot", "chart", "table", "frame", "array",
+    "vector", "matrix", "model", "vision", "audio", "speech", "lang", "search", "index", "store", "vault",
+    "secret", "auth", "jwt", "session", "cookie", "proxy", "socket", "grpc", "rest", "web", "html", "xml",
+    "markdown", "doc", "lint", "format", "type", "check", "mock", "bench", "profile", "trace", "metric",
+    "monitor", "alert", "event", "signal", "worker", "cron", "job", "pipe", "flow", "dag", "batch", "sync",
+    "diff", "patch", "merge", "git", "build", "pack", "deploy", "docker", "kube", "blob", "bucket", "db", "orm",
+    "mongo", "redis", "kafka", "mqtt", "serial", "usb", "gpio", "robot", "sensor", "device", "game", "sprite",
+    "pixel", "font", "icon", "emoji", "regex", "glob", "fuzzy", "phone", "address", "units", "math", "stats",
+    "rand", "uuid", "slug", "url", "dns", "net", "ping", "dict", "tree", "heap", "bloom", "lru", "env", "cli",
+)  # fmt: skip
+_SUFFIXES = ("",) * 12 + (
+    "-utils", "-tools", "-lite", "kit", "ify", "-client", "-sdk", "-core", "-py", "x", "er", "-helpers", "-cli",
+    "-plus", "2", "-ng", "lib", "-extras", "-async", "-toolkit", "-wrapper", "-api",
+)  # fmt: skip
+_TWO_STEMS = 0.25
+# Draws repeat names as the space fills up; a tenth of the distinct names keeps the draws cheap.
+_MAX_FILLER = len(set(_PREFIXES)) * len(_STEMS) ** 2 * len(set(_SUFFIXES)) // 10
+# A filler name is drawn this much less often than its Zipf rank alone would give: every given project stays
+# clearly ahead of the most popular filler, even in one small day.
+FILLER_WEIGHT = 0.5
+
 
 def sample_projects(projects: Sequence[str], extra_projects: int = 200, seed: int = 0) -> list[str]:
-    """The sampled project names, most downloaded first: ``projects`` normalised plus ``pkg-NNNNN`` names."""
-    names = dict.fromkeys(canonicalize_name(name) for name in projects)
-    names.update(dict.fromkeys(f"pkg-{i:05d}" for i in range(extra_projects)))
-    ranked = sorted(names)  # a fixed order before shuffling, whatever order the caller passed
-    random.Random(f"ranks/{seed}").shuffle(ranked)
-    if not ranked:
+    """The sampled project names, most downloaded first: ``projects`` normalised (in an order the seed shuffles),
+    then ``extra_projects`` made-up filler names, so that the projects asked for rank above every filler."""
+    given = sorted(dict.fromkeys(canonicalize_name(name) for name in projects))
+    random.Random(f"ranks/{seed}").shuffle(given)  # a fixed order first, whatever order the caller passed
+    if not given and not extra_projects:
         raise ValueError("no projects to sample")
-    return ranked
+    return given + filler_names(extra_projects, seed, exclude=given)
+
+
+def filler_names(count: int, seed: int = 0, exclude: Sequence[str] = ()) -> list[str]:
+    """``count`` distinct made-up project names, shaped like real ones: a prefix, one or two stems and a suffix
+    from small word lists (``pytest-retrykit``, ``aio-yaml``, ``tomlcache-utils``). Never in ``exclude``; never
+    holding a dot, so never a host name. Same arguments, same names."""
+    if count > _MAX_FILLER:
+        raise ValueError(
+            f"at most {_MAX_FILLER:,} filler project names can be made up, {count:,} were asked for"
+        )
+    rng = random.Random(f"filler/{seed}")
+    taken, names = set(exclude), []
+    while len(names) < count:
+        prefix, stem, suffix = rng.choice(_PREFIXES), rng.choice(_STEMS), rng.choice(_SUFFIXES)
+        if rng.random() < _TWO_STEMS:
+            stem += rng.choice(("", "-")) + rng.choice(_STEMS)
+        elif not prefix and not suffix:
+            continue  # a bare word (``cache``, ``stream``) is most likely a real project's name
+        name = canonicalize_name(prefix + stem + suffix)
+        # "py" + "pixel" would read as the index's own name, which no filler should seem to be.
+        if name not in taken and "pypi" not in name:
+            taken.add(name)
+            names.append(name)
+    return names
 
 
 def write_sample(
@@ -98,7 +151,8 @@ def write_sample(
     """Write one file per arrival day in [start, end]; the paths, in date order. See the module docstring."""
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    catalogue = _Catalogue(sample_projects(projects, extra_projects, seed))
+    ranked = sample_projects(projects, extra_projects, seed)
+    catalogue = _Catalogue(ranked, given=len(ranked) - extra_projects)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     day = start
@@ -134,8 +188,11 @@ def _day_frame(day: date, rows: int, catalogue: _Catalogue, seed: int) -> pl.Laz
 class _Catalogue:
     """Projects with their popularity and their files; row draws index into these small tables."""
 
-    def __init__(self, ranked: list[str]) -> None:
-        weights = [1 / rank**ZIPF_EXPONENT for rank in range(1, len(ranked) + 1)]
+    def __init__(self, ranked: list[str], given: int) -> None:
+        weights = [
+            (1 if rank <= given else FILLER_WEIGHT) / rank**ZIPF_EXPONENT
+            for rank in range(1, len(ranked) + 1)
+        ]
         self.popularity = _thresholds(weights, 32)  # 16 bits cannot resolve a long tail
         releases = [_versions(name) for name in ranked]
         self.version_count = pl.Series([len(versions) for versions in releases], dtype=pl.Int64)

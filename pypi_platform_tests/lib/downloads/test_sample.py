@@ -12,10 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 from polars.testing import assert_frame_equal
 
-from pypi_platform.lib.downloads.sample import sample_projects, write_sample
+from pypi_platform.lib.downloads.sample import filler_names, sample_projects, write_sample
 from pypi_platform.lib.downloads.schema import CORRECTED_MIRRORS, FILE_DOWNLOADS
 from pypi_platform.lib.downloads.source import (
     NoSourceFiles,
@@ -141,6 +142,45 @@ def test_projects_files_and_popularity(rows: pl.DataFrame) -> None:
     top = rows.filter(pl.col("project") == rows["project"].mode().first())
     by_version = top.group_by(file.struct.field("version")).len().sort("len", descending=True)
     assert by_version["version"][0] == max(by_version["version"], key=Version)  # newest downloaded most
+
+
+def test_the_given_projects_are_downloaded_most_every_day(rows: pl.DataFrame) -> None:
+    given = {canonicalize_name(name) for name in PROJECTS}
+    per_day = rows.group_by(pl.col("timestamp").dt.date().alias("day"), "project").len()
+    for (day,), counts in per_day.group_by("day"):
+        ranked = counts.sort("len", descending=True)["project"].to_list()
+        assert set(ranked[: len(given)]) == given, day  # the API's /top starts with the mirrored projects
+    fillers = set(rows["project"]) - given
+    assert len(fillers) > 100  # and a long tail of filler behind them
+
+
+def test_filler_names_look_like_project_names() -> None:
+    names = filler_names(5_000, seed=3, exclude=["aio-yaml"])
+
+    assert len(set(names)) == 5_000 and "aio-yaml" not in names
+    # Normalised project names (PEP 503), in the shape of the index's: letters and digits joined by hyphens.
+    assert all(name == canonicalize_name(name) for name in names)
+    assert all(re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", name) for name in names)
+    # Made up rather than numbered, and never a host name (no dot, nothing of an index's name in them).
+    assert not any(re.search(r"\d{3}|\.|pypi|pythonhosted", name) for name in names)
+    assert sum("-" in name for name in names) > 1_000 and sum("-" not in name for name in names) > 1_000
+    assert 6 < sum(map(len, names)) / len(names) < 20
+    assert filler_names(50, seed=3) == filler_names(50, seed=3) != filler_names(50, seed=4)
+
+
+def test_sample_projects_puts_the_given_names_first() -> None:
+    ranked = sample_projects(["Zope.Interface", "six", "six"], extra_projects=20, seed=1)
+
+    assert sorted(ranked[:2]) == ["six", "zope-interface"]
+    assert len(ranked) == len(set(ranked)) == 22
+    assert ranked[2:] == filler_names(20, seed=1, exclude=["six", "zope-interface"])
+
+
+def test_sample_projects_refuses_nothing_and_too_much() -> None:
+    with pytest.raises(ValueError, match="no projects to sample"):
+        sample_projects([], extra_projects=0)
+    with pytest.raises(ValueError, match=r"at most [\d,]+ filler project names .* 10,000,000 were asked for"):
+        filler_names(10_000_000)
 
 
 def test_late_rows_belong_to_the_day_before(rows: pl.DataFrame) -> None:
