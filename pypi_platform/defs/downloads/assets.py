@@ -9,14 +9,19 @@ import dagster as dg
 import polars as pl
 import psycopg
 
-from pypi_platform.defs.downloads.io_manager import load_info_metadata
+from pypi_platform.defs.downloads.io_manager import (
+    DatabaseWentAway,
+    load_info_metadata,
+    went_away_message,
+    write_days,
+)
 from pypi_platform.defs.metadata import byte_count
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads import quality
 from pypi_platform.lib.downloads.logs import DayAggregate
 from pypi_platform.lib.downloads.reads import last_complete_day_now, recent_totals
-from pypi_platform.lib.downloads.tables import RECENT_TABLE, LoadInfo, drop_days_before, replace_days
+from pypi_platform.lib.downloads.tables import RECENT_TABLE, LoadInfo, drop_days_before
 from pypi_platform.lib.mirror.reads import healthy_project_names
 
 # name: (rule over the loaded days, severity, what it holds)
@@ -70,11 +75,12 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
         window = context.partition_time_window
         days = [window.start.date() + timedelta(days=n) for n in range((window.end - window.start).days)]
         infos, details, failures = {}, {}, {}
-        # Each aggregated day waits on local disk, so a long backfill holds one day in memory at a time.
+        went_away: str | None = None  # what PostgreSQL's going away left written, if it went away
+        # Each aggregated day waits on local disk, so a long backfill holds one day in memory at a time. No
+        # connection is held while days aggregate (for hours, in a backfill): each write opens its own.
         with (
             tempfile.TemporaryDirectory(prefix="daily_downloads-") as spool,
-            postgres.connect() as conn,
-            download_logs.open(lambda: healthy_project_names(conn)) as logs,
+            download_logs.open(lambda: _project_names(postgres)) as logs,
         ):
             for day in days:
                 try:
@@ -96,8 +102,11 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
                 # Dagster cannot mark one partition of a single-run output as failed, so an output would record
                 # the failed days as materialized: the days that loaded are written by the same writer as the
                 # IO manager's and reported one by one, and the run fails naming the others.
-                rows = replace_days(conn, frame, infos)
-                for day in loaded:
+                try:
+                    rows = write_days(postgres, frame, infos)
+                except DatabaseWentAway as exc:
+                    rows, went_away = exc.written, str(exc)
+                for day in sorted(rows):
                     yield dg.AssetMaterialization(
                         asset_key=context.asset_key,
                         partition=day.isoformat(),
@@ -107,12 +116,23 @@ def build_daily_downloads(partitions: dg.DailyPartitionsDefinition) -> dg.Assets
                             "rows_per_table": dg.MetadataValue.json(rows[day]),
                         },
                     )
-            yield from _check_results(conn, loaded)
-        if failures:
+            if went_away is None:
+                try:
+                    with postgres.connect() as conn:
+                        yield from _check_results(conn, loaded)
+                except psycopg.OperationalError as exc:
+                    # Every loaded day was written (by the IO manager, or above); only the checks are lost.
+                    went_away = went_away_message(loaded, loaded, None, exc, stage="checking")
+        if failures or went_away:
+            summary = [went_away] if went_away else []
+            if failures:
+                summary.append(
+                    f"{len(failures)} of {len(days)} days failed and keep their previous data: "
+                    + "; ".join(f"{day}: {reason}" for day, reason in failures.items())
+                )
             raise dg.Failure(
-                description=f"{len(failures)} of {len(days)} days failed and keep their previous data: "
-                + "; ".join(f"{day}: {reason}" for day, reason in failures.items()),
-                metadata={"failures": dg.MetadataValue.json(failures)},
+                description=". ".join(summary),
+                metadata={"failures": dg.MetadataValue.json(failures), "database_went_away": bool(went_away)},
             )
 
     return daily_downloads
@@ -155,6 +175,11 @@ def recent_downloads(
             "retention_days": retention,
         },
     )
+
+
+def _project_names(postgres: PostgresResource) -> list[str]:
+    with postgres.connect() as conn:
+        return healthy_project_names(conn)
 
 
 def _load_info(aggregate: DayAggregate, semantics: str) -> LoadInfo:
