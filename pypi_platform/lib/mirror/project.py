@@ -29,7 +29,7 @@ from pypi_platform.lib.mirror.upstream import (
     merge_json_api,
     parse_project_page,
 )
-from pypi_platform.lib.storage import ObjectStore
+from pypi_platform.lib.storage import ObjectStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,8 @@ class ProjectPublisher:
             except TooLarge as exc:
                 self.transfer.warn(f"{name}: {exc}; left out")
                 continue
+            except StoreUnavailable:  # not this file's fault: the sync stops trying the store
+                raise
             except (UpstreamError, httpx.HTTPError, OSError) as exc:
                 errors.append(f"{upstream_file.filename}: {_describe(exc)}")
                 continue
@@ -203,6 +205,8 @@ class ProjectPublisher:
             return None
         try:
             sidecar.result()
+        except StoreUnavailable:
+            raise
         except (UpstreamError, httpx.HTTPError, OSError) as exc:
             # Unlike bandersnatch, a missing sidecar does not fail the project: the page stops advertising it.
             self.transfer.warn(f"{name}: metadata of {upstream_file.filename} left out: {_describe(exc)}")

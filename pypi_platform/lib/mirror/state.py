@@ -232,16 +232,23 @@ class MirrorState:
             return [(row[0], row[1]) for row in rows]
 
     def record_run(
-        self, upstream: str, started: datetime, finished: datetime, counts: dict[str, int]
+        self,
+        upstream: str,
+        started: datetime,
+        finished: datetime,
+        counts: dict[str, int],
+        error: str | None = None,
     ) -> None:
+        """One row of ``mirror.sync_runs``: a run that stopped on ``error`` is recorded as failed, with it."""
         with self._pool.connection() as conn:
             conn.execute(
                 """
                 INSERT INTO mirror.sync_runs (started_at, finished_at, upstream, projects_checked,
-                    projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched,
+                    status, error)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
                 (started, finished, upstream, counts["projects_checked"], counts["projects_changed"],
                  counts["projects_failed"], counts["projects_removed"], counts["files_fetched"],
-                 counts["bytes_fetched"]),
+                 counts["bytes_fetched"], "failed" if error else "succeeded", error),
             )  # fmt: skip

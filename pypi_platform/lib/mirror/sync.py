@@ -21,7 +21,7 @@ from pypi_platform.lib.mirror.http import HttpClient, UpstreamError
 from pypi_platform.lib.mirror.project import ProjectFailed, ProjectPublisher, Transfer
 from pypi_platform.lib.mirror.state import MirrorState, StoredProject
 from pypi_platform.lib.mirror.upstream import PageError, PageResponse, Upstream
-from pypi_platform.lib.storage import ObjectStore
+from pypi_platform.lib.storage import ObjectStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +97,43 @@ class MirrorSync:
         self.filters = options.filters
         self.fingerprint = self.filters.fingerprint()
         self.log = options.logger
+        self._traceback_logged = False
+        self._store_down: str | None = None  # why the object store stopped answering, once it has
+
+    def _record_failure(self, name: str, reason: str) -> None:
+        try:
+            self.state.record_failure(name, name, reason, datetime.now(UTC))
+        except Exception as exc:  # the project's failure is in the report; the run's row will say the rest
+            self.log.warning("project %s: its failure could not be recorded: %s", name, exc)
 
     def run(self) -> SyncReport:
-        started, clock = datetime.now(UTC), time.monotonic()
+        started = datetime.now(UTC)
         if not self.state.try_lock():
             raise SyncAlreadyRunning(
                 "another mirror sync holds the lock on this database; not starting a second"
             )
         report = SyncReport()
+        try:
+            self._run(report)
+        except Exception as exc:
+            # A run cut short (the store or the upstream gone) still leaves its row, marked failed with why.
+            error = f"{type(exc).__name__}: {exc}"
+            if report.failures:
+                error += f" ({len(report.failures)} projects failed before it)"
+            try:
+                self.state.record_run(
+                    self.upstream.simple_url, started, datetime.now(UTC), report.counts(), error=error
+                )
+            except Exception as unrecorded:  # PostgreSQL itself may be what went away
+                self.log.error(
+                    "the failed sync run could not be recorded in mirror.sync_runs: %s", unrecorded
+                )
+            raise
+        self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
+        return report
+
+    def _run(self, report: SyncReport) -> None:
+        clock = time.monotonic()
         stored = self.state.projects()
         candidates, root_serials, from_root = self._candidates()
         gone = self._no_longer_listed(stored, candidates, from_root)
@@ -122,6 +151,12 @@ class MirrorSync:
             outcomes = self._check_all(to_check, stored, root_serials, publisher, report, transfer)
         gone += [name for name, outcome in outcomes.items() if outcome is Outcome.REMOVED]
         report.projects_checked = len(outcomes)
+        report.projects_failed = len(report.failures)
+        if self._store_down is not None:
+            # Every project after the store went away failed for the same reason: do not write pages over it.
+            raise StoreUnavailable(
+                f"{self._store_down}; {len(report.failures)} projects failed, the rest are left for the next run"
+            )
         report.projects_changed = sum(o is Outcome.PUBLISHED for o in outcomes.values())
         report.projects_failed = len(report.failures)
         report.projects_removed = len(gone)
@@ -132,8 +167,6 @@ class MirrorSync:
         self._publish_removals_and_root(gone, changed=report.projects_changed > 0, now=now)
         report.blobs_deleted = self._collect_garbage(now)
         report.duration_seconds = time.monotonic() - clock
-        self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
-        return report
 
     def _no_longer_listed(
         self, stored: dict[str, StoredProject], candidates: set[str], from_root: bool
@@ -211,16 +244,30 @@ class MirrorSync:
             }
             for future in as_completed(futures):
                 name = futures[future]
+                if future.cancelled():
+                    continue
                 try:
                     outcomes[name] = future.result()
                 except Exception as exc:  # one project's failure, whatever it is, never stops the others
                     reason = str(exc) if isinstance(exc, ProjectFailed) else f"{type(exc).__name__}: {exc}"
-                    if not isinstance(exc, ProjectFailed):
-                        self.log.exception("project %s failed unexpectedly", name)
                     outcomes[name] = Outcome.FAILED
                     report.failures[name] = reason
-                    self.state.record_failure(name, name, reason, datetime.now(UTC))
-                    self.log.warning("project %s failed: %s", name, reason)
+                    self._record_failure(name, reason)
+                    # One line per project; the traceback once (the first unexpected one), later ones at debug.
+                    unexpected = not isinstance(exc, ProjectFailed)
+                    first = unexpected and not self._traceback_logged
+                    self._traceback_logged |= first
+                    self.log.warning("project %s failed: %s", name, reason, exc_info=exc if first else None)
+                    if unexpected and not first:
+                        self.log.debug("project %s failed", name, exc_info=exc)
+                    if isinstance(exc, StoreUnavailable) and self._store_down is None:
+                        # The store is gone: projects not started yet would each wait out its timeouts in vain.
+                        self._store_down = str(exc)
+                        self.log.error(
+                            "the object store went away; projects not started yet are left for the next run"
+                        )
+                        for waiting in futures:
+                            waiting.cancel()
                 else:
                     if outcomes[name] is Outcome.MISSING:
                         transfer.warn(f"{name} is not on the upstream index")
