@@ -33,13 +33,18 @@ demo ui scan late: export PYPI_PLATFORM_HOME := $(HOME_DIR)
 demo ui scan late: export DAGSTER_HOME := $(HOME_DIR)/dagster
 demo ui: export PYPI_PLATFORM_MIRROR_PROJECTS ?= @$(CURDIR)/pypi_platform/demo_projects.txt
 demo ui: export PYPI_PLATFORM_MIRROR_KEEP_RELEASES ?= 1
+# The daily partitions start at the first day the demo loaded (it records the day on its first run), so that
+# the UI shows them filled from their start; empty before the first demo, which then chooses it.
+DEMO_DOWNLOADS_START = $(shell cat $(HOME_DIR)/demo-downloads-start 2>/dev/null)
+demo ui scan: export PYPI_PLATFORM_DOWNLOADS_START ?= $(DEMO_DOWNLOADS_START)
 
-$(HOME_DIR)/dagster/dagster.yaml:
-	mkdir -p $(@D)
-	printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > $@
+# The demo instance: the repository's dagster.yaml (queue, limits, pools, retries) with SQLite storage.
+$(HOME_DIR)/dagster/dagster.yaml: dagster.yaml pypi_platform/demo.py $(VENV)/.installed
+	@mkdir -p $(@D)
+	@$(BIN)/python -m pypi_platform.demo --instance-yaml $@
 
 demo: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
-	$(BIN)/python -m pypi_platform.demo
+	@$(BIN)/python -m pypi_platform.demo
 
 # The download-statistics API and dashboard over the demo's embedded database (or PYPI_PLATFORM_DATABASE_URL).
 .PHONY: serve
