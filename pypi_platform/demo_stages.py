@@ -32,13 +32,13 @@ from pypi_platform.scans import run_scan, scan_week
 
 def run_demo(settings: Settings, first: date, last: date, log: TextIO, errors: TextIO) -> bool:
     """Every stage, then the summaries; False when a run failed (named on ``errors``)."""
-    events = _Events(log)
+    events = EventLog(log)
     # The persistent instance under DAGSTER_HOME, so `make ui` shows these runs afterwards.
     with dg.DagsterInstance.get() as instance:
         definitions = dg.Definitions.merge(
-            load_definitions(), dg.Definitions(loggers={"demo_event_log": _event_logger(events)})
+            load_definitions(), dg.Definitions(loggers={"demo_event_log": event_logger(events)})
         )
-        made = _Demo(definitions, instance, events, errors).stages(settings, first, last)
+        made = Demo(definitions, instance, events, errors).stages(settings, first, last)
     if made is None:
         return False
     mirror, corpus = made
@@ -53,11 +53,11 @@ def run_demo(settings: Settings, first: date, last: date, log: TextIO, errors: T
     return True
 
 
-class _Demo:
+class Demo:
     """The stages, each a line on the terminal; a failed run stops the demo, naming its job."""
 
     def __init__(
-        self, definitions: dg.Definitions, instance: dg.DagsterInstance, events: _Events, errors: TextIO
+        self, definitions: dg.Definitions, instance: dg.DagsterInstance, events: EventLog, errors: TextIO
     ) -> None:
         self.definitions, self.instance, self.events, self.errors = definitions, instance, events, errors
 
@@ -174,7 +174,7 @@ class Line:
         self.draw(final=True)
 
 
-class _Events(logging.Handler):
+class EventLog(logging.Handler):
     """Dagster's log records of the demo's runs: each into the event log, and to ``watch`` when set."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -191,7 +191,7 @@ class _Events(logging.Handler):
             watch(meta)
 
 
-def _event_logger(events: _Events) -> dg.LoggerDefinition:
+def event_logger(events: EventLog) -> dg.LoggerDefinition:
     @dg.logger(description="Writes every event of the demo's runs to its event log file.")
     def demo_event_log(_context: dg.InitLoggerContext) -> logging.Logger:
         logger = logging.Logger("dagster", logging.DEBUG)
