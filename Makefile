@@ -36,7 +36,7 @@ demo ui: export PYPI_PLATFORM_MIRROR_KEEP_RELEASES ?= 1
 # The daily partitions start at the first day the demo loaded (it records the day on its first run), so that
 # the UI shows them filled from their start; empty before the first demo, which then chooses it.
 DEMO_DOWNLOADS_START = $(shell cat $(HOME_DIR)/demo-downloads-start 2>/dev/null)
-demo ui scan: export PYPI_PLATFORM_DOWNLOADS_START ?= $(DEMO_DOWNLOADS_START)
+demo ui scan late: export PYPI_PLATFORM_DOWNLOADS_START ?= $(DEMO_DOWNLOADS_START)
 
 # The demo instance: the repository's dagster.yaml (queue, limits, pools, retries) with SQLite storage.
 $(HOME_DIR)/dagster/dagster.yaml: dagster.yaml pypi_platform/demo.py $(VENV)/.installed
