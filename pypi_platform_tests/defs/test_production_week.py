@@ -14,6 +14,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 
 from pypi_platform.definitions import defs as load_definitions
 from pypi_platform.defs.datasets.schedules import download_stats_schedule
+from pypi_platform.defs.downloads.assets import daily_partitions, recent_downloads
 from pypi_platform.lib.downloads.schema import FILE_DOWNLOADS
 from pypi_platform_tests.defs.simulated_daemon import SimulatedDaemon, runs_by_hand
 
@@ -263,3 +264,30 @@ def test_download_stats_schedule_runs_every_third_day_across_month_ends():
     assert gaps == {3}, runs
     assert {date(2027, 1, 31), date(2027, 2, 1)} - set(runs), "never on both sides of a month end a day apart"
     assert any(day.month == 2 for day in runs) and any(day.month == 3 for day in runs)
+
+
+def test_recent_downloads_follows_a_newly_loaded_day_despite_days_never_loaded():
+    """The issue's stall: eager() waits while any day since the partitions' start is missing, and some always
+    are; recent_downloads' own condition asks for a run after each newly loaded day all the same."""
+    partitions = daily_partitions(DOWNLOADS_START)
+    daily = dg.AssetSpec(DAILY_DOWNLOADS, partitions_def=partitions)
+    condition = recent_downloads.automation_conditions_by_key[recent_downloads.key]
+    now = datetime(2027, 1, 20, 2, tzinfo=UTC)
+
+    def requested_after_a_new_day(automation: dg.AutomationCondition) -> int:
+        recent = dg.AssetSpec("recent_downloads", deps=[DAILY_DOWNLOADS], automation_condition=automation)
+        instance = dg.DagsterInstance.ephemeral()
+        instance.report_runless_asset_event(dg.AssetMaterialization(DAILY_DOWNLOADS, partition="2027-01-18"))
+        instance.report_runless_asset_event(dg.AssetMaterialization("recent_downloads"))
+        first = dg.evaluate_automation_conditions(
+            defs=[daily, recent], instance=instance, evaluation_time=now
+        )
+        assert first.total_requested == 0, "nothing new yet"
+        instance.report_runless_asset_event(dg.AssetMaterialization(DAILY_DOWNLOADS, partition="2027-01-19"))
+        result = dg.evaluate_automation_conditions(
+            defs=[daily, recent], instance=instance, evaluation_time=now, cursor=first.cursor
+        )
+        return result.total_requested
+
+    assert requested_after_a_new_day(dg.AutomationCondition.eager()) == 0, "eager() alone stalls on the gaps"
+    assert requested_after_a_new_day(condition) == 1
