@@ -101,6 +101,7 @@ BACKFILLED = [(date(2027, 1, 15), date(2027, 1, 18)), (date(2027, 1, 21), date(2
 DAILY_DOWNLOADS = dg.AssetKey("daily_downloads")
 
 
+@pytest.mark.timeout(600)  # about 2 minutes here; the default 300 s leaves little room on a loaded machine
 def test_a_production_week_never_stalls(production):
     fake_index, logs = production
     with time_machine.travel(START - timedelta(hours=3), tick=True) as clock:
