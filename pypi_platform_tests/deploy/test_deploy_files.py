@@ -245,6 +245,7 @@ def test_helm_queue_and_pool_limits_match_the_one_host_instance(values: dict) ->
     assert concurrency["enabled"] is True
     assert concurrency["runs"]["maxConcurrentRuns"] == instance["runs"]["max_concurrent_runs"]
     assert concurrency["pools"]["defaultLimit"] == instance["pools"]["default_limit"]
+    assert concurrency["pools"]["granularity"] == instance["pools"]["granularity"]
     assert concurrency["runs"]["tagConcurrencyLimits"] == instance["runs"]["tag_concurrency_limits"]
     coordinator = values["dagsterDaemon"]["runCoordinator"]
     assert coordinator["type"] == "QueuedRunCoordinator" and "config" not in coordinator
