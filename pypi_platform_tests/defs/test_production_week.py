@@ -15,6 +15,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 from pypi_platform.definitions import defs as load_definitions
 from pypi_platform.defs.datasets.schedules import download_stats_schedule
 from pypi_platform.defs.downloads.assets import daily_partitions, recent_downloads
+from pypi_platform.defs.downloads.sensors import build_retry_sensor
 from pypi_platform.lib.downloads.schema import FILE_DOWNLOADS
 from pypi_platform_tests.defs.simulated_daemon import SimulatedDaemon, runs_by_hand
 
@@ -292,3 +293,33 @@ def test_recent_downloads_follows_a_newly_loaded_day_despite_days_never_loaded()
 
     assert requested_after_a_new_day(dg.AutomationCondition.eager()) == 0, "eager() alone stalls on the gaps"
     assert requested_after_a_new_day(condition) == 1
+
+
+def test_retry_sensor_loads_again_the_recent_failed_days_only():
+    """Failed days of the last two weeks are retried in one run, once per six-hour slot; a day never loaded, a
+    day that failed and then loaded, and a failure older than two weeks are not."""
+    partitions = daily_partitions(DOWNLOADS_START)
+    broken = {"2027-01-05", "2027-01-20", "2027-01-25"}
+
+    @dg.asset(name="daily_downloads", partitions_def=partitions)
+    def stand_in(context: dg.AssetExecutionContext) -> None:
+        # Only the partitions' statuses on the instance matter to the sensor.
+        if context.partition_key in broken:
+            raise ValueError(f"{context.partition_key}: corrupt log file")
+
+    instance = dg.DagsterInstance.ephemeral()
+    sensor = build_retry_sensor(partitions)
+    with time_machine.travel(datetime(2027, 1, 27, 2, tzinfo=UTC), tick=True) as clock:
+        for day in ["2027-01-05", "2027-01-20", "2027-01-22", "2027-01-25", "2027-01-26"]:
+            dg.materialize([stand_in], instance=instance, partition_key=day, raise_on_error=False)
+        broken.discard("2027-01-25")  # mended and loaded since
+        dg.materialize([stand_in], instance=instance, partition_key="2027-01-25")
+        clock.move_to(datetime(2027, 1, 27, 7, 30, tzinfo=UTC))
+        (request,) = sensor(dg.build_sensor_context(instance=instance)).run_requests
+        again = sensor(dg.build_sensor_context(instance=instance)).run_requests
+        clock.move_to(datetime(2027, 1, 27, 13, tzinfo=UTC))
+        later = sensor(dg.build_sensor_context(instance=instance)).run_requests
+    assert request.tags["dagster/asset_partition_range_start"] == "2027-01-20"
+    assert request.tags["dagster/asset_partition_range_end"] == "2027-01-20"
+    assert request.run_key == again[0].run_key, "one attempt per six-hour slot"
+    assert later[0].run_key != request.run_key, "and another in the next slot"
