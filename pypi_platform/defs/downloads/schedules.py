@@ -11,8 +11,6 @@ daily_downloads_job = dg.define_asset_job(
     "daily_downloads_job",
     selection=dg.AssetSelection.assets("daily_downloads"),
     description="Load download statistics for a range of days (one run for the whole range).",
-    # dagster.yaml lets one run with this tag at a time: BigQuery queries are billed by the bytes they scan.
-    tags={"pypi_platform/bigquery": "daily_downloads"},
 )
 
 recent_downloads_job = dg.define_asset_job(

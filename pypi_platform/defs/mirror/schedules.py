@@ -6,8 +6,6 @@ mirror_sync_job = dg.define_asset_job(
     "mirror_sync_job",
     selection=dg.AssetSelection.groups("mirror").materializable(),
     description="Sync the mirror with its upstream index and check what it published.",
-    # dagster.yaml lets one run with this tag at a time: two syncs would fetch the same files twice.
-    tags={"pypi_platform/upstream": "mirror_sync"},
 )
 
 # Stopped until an operator turns it on: without an allowlist it mirrors the whole index.
