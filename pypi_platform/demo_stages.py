@@ -273,7 +273,9 @@ def _report_corpus(settings: Settings, name: str, shard: dict, stats: dict) -> N
 
 def _report_mirror(settings: Settings, result: dg.ExecuteInProcessResult) -> None:
     metadata = _materialized(result, "mirror")
-    store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+    store = open_store(
+        settings.storage_url, endpoint_url=settings.s3_endpoint_url, timeouts=settings.s3_timeouts
+    )
     simple = store.uri(f"{WEB}/simple") + "/"
     print()
     print(
@@ -285,8 +287,10 @@ def _report_mirror(settings: Settings, result: dg.ExecuteInProcessResult) -> Non
     if store.local_path(WEB) is not None:
         print("Install from it with:")
         print(f"  pip install --index-url {simple} python-dateutil")
-    else:
-        print(f"Serve {simple} over HTTP (any static server) and point pip's --index-url at it.")
+    else:  # an object store maps no directory to its index.html and keeps its objects private
+        print("Serve it to pip with (then leave it running):")
+        print("  .venv/bin/python -m pypi_platform.mirror serve        # on 127.0.0.1:8080")
+        print("  pip install --index-url http://127.0.0.1:8080/simple/ python-dateutil")
 
 
 def _dsn(settings: Settings) -> str:
@@ -309,7 +313,9 @@ def _report_downloads(settings: Settings, first, last) -> None:
 
 
 def _report_datasets(settings: Settings) -> None:
-    store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+    store = open_store(
+        settings.storage_url, endpoint_url=settings.s3_endpoint_url, timeouts=settings.s3_timeouts
+    )
     index = json.loads(store.get_bytes(INDEX_KEY))
     print()
     print(f"Published the datasets; the index of their latest versions is {store.uri(INDEX_KEY)}")

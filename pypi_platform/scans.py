@@ -66,7 +66,9 @@ def _execute(definitions: dg.Definitions, instance: dg.DagsterInstance, job: str
 def report(settings: Settings, top: int = 5, out=None) -> None:
     """The newest published scan: its records by status, how many are flagged, the highest with their reasons."""
     out = out or sys.stdout
-    store = open_store(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
+    store = open_store(
+        settings.storage_url, endpoint_url=settings.s3_endpoint_url, timeouts=settings.s3_timeouts
+    )
     try:
         manifest = json.loads(store.get_bytes(SCANS_INDEX))
     except ObjectNotFound:
