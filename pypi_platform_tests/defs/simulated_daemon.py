@@ -1,12 +1,16 @@
 """What the Dagster daemon does, done in-process on a real instance, tick by tick, for a simulated clock.
 
-The daemon evaluates each running schedule at each of its cron ticks, each running sensor with its cursor, and
-the automation conditions with theirs (``automation_sensor``); it launches what they request, skipping a run key
-already launched by the same schedule or sensor, and retries a failed run once (``run_retries`` of
-dagster.yaml, which an in-process run does not apply by itself). Here every launch is ``execute_in_process`` on
-the project's own definitions, one after the other, as the run queue's limits of one BigQuery and one upstream
-run at a time would order them. Each run carries the tags the daemon gives it, so a run without one of them
-was launched by hand.
+The daemon evaluates each running schedule at each of its cron ticks, each running sensor with its cursor (the
+sensors running by default included), and the automation conditions with theirs (``automation_sensor``); it
+launches what they request, skipping a run key already launched by the same schedule or sensor, retries a
+failed run once (``run_retries`` of dagster.yaml, which an in-process run does not apply by itself), and
+``run_failure_sensor`` records each failure. Here every launch is ``execute_in_process`` on the project's own
+definitions, one after the other (the pools and run limits would order them too), and each run carries the tags
+the daemon gives it, so a run without one of them was launched by hand.
+
+Where this differs from the daemon, to keep a simulated week to about two minutes: sensors and automation are
+evaluated when the caller wakes the daemon, not every minute; an hourly schedule runs only its latest tick, and
+only when asked; automation requests of several partitions run one by one instead of as a backfill.
 """
 
 from __future__ import annotations
