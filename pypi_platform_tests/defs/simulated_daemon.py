@@ -15,6 +15,7 @@ only when asked; automation requests of several partitions run one by one instea
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -72,6 +73,12 @@ class SimulatedDaemon:
         """Everything the daemon does in (previous, now]: schedule ticks in time order, then one evaluation
         of each sensor and of the automation conditions. An hourly schedule runs its latest tick since it
         last ran, and only when ``hourly``: each tick of it would cost seconds of runs."""
+        # In a copy of the context: the evaluations open instances, each setting Dagster's current state
+        # storage in a context variable, and one was left set after its instance closed, which broke every
+        # later test that loads definitions ("undefined DagsterInstance weakref").
+        contextvars.copy_context().run(self._tick, previous, now, hourly)
+
+    def _tick(self, previous: datetime, now: datetime, hourly: bool) -> None:
         due = []
         for name in self.schedules:
             if name in self.hourly:
