@@ -9,8 +9,9 @@ definitions, one after the other (the pools and run limits would order them too)
 the daemon gives it, so a run without one of them was launched by hand.
 
 Where this differs from the daemon, to keep a simulated week to about two minutes: sensors and automation are
-evaluated when the caller wakes the daemon, not every minute; an hourly schedule runs only its latest tick, and
-only when asked; automation requests of several partitions run one by one instead of as a backfill.
+evaluated when the caller wakes the daemon and a schedule launched a run (or hourly schedules were asked for),
+not every minute; an hourly schedule runs only its latest tick, and only when asked; automation requests of
+several partitions run one by one instead of as a backfill.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ class SimulatedDaemon:
 
     def tick(self, previous: datetime, now: datetime, hourly: bool = True) -> None:
         """Everything the daemon does in (previous, now]: schedule ticks in time order, then one evaluation
-        of each sensor and of the automation conditions. An hourly schedule runs its latest tick since it
-        last ran, and only when ``hourly``: each tick of it would cost seconds of runs."""
+        of each sensor and of the automation conditions (unless no schedule launched a run and ``hourly`` is
+        false). An hourly schedule runs its latest tick since it last ran, and only when ``hourly``: each tick
+        of it would cost seconds of runs."""
         # In a copy of the context: the evaluations open instances, each setting Dagster's current state
         # storage in a context variable, and one was left set after its instance closed, which broke every
         # later test that loads definitions ("undefined DagsterInstance weakref").
@@ -88,11 +90,14 @@ class SimulatedDaemon:
                     self.hourly_done[name] = now
             else:
                 due += [(moment, name) for moment in _cron_ticks(self._schedule(name), previous, now)]
+        launched = len(self.launches)
         for moment, name in sorted(due):
             self._evaluate_schedule(name, moment)
-        for name in self.sensors:
-            self._evaluate_sensor(name)
-        self._evaluate_automation(now)
+        # Sensors and conditions follow what ran: a schedule tick that skipped changed nothing for them.
+        if hourly or len(self.launches) > launched:
+            for name in self.sensors:
+                self._evaluate_sensor(name)
+            self._evaluate_automation(now)
 
     def schedule_ticks(self, previous: datetime, now: datetime) -> list[datetime]:
         """The ticks in (previous, now] of the schedules that are not hourly."""
