@@ -133,6 +133,8 @@ def test_a_production_week_never_stalls(production):
         assert not runs_by_hand(instance, START), "after the initial state, only the daemon launches runs"
     published = [launch.at.date() for launch in daemon.launches if launch.origin == "download_stats_schedule"]
     assert [(later - earlier).days for earlier, later in pairwise(published)] == [3, 3], published
+    skipped = {moment.date() for moment, name, _ in daemon.skipped if name == "download_stats_schedule"}
+    assert len(skipped) == 8 - len(published) and not skipped & set(published), "it says why on other days"
     failed = [launch for launch in daemon.launches if not launch.success]
     assert failed, "the corrupt log file failed loads"
     statuses = instance.get_status_by_partition(
