@@ -1,6 +1,6 @@
 """A simulated production week: the project's definitions on the real components, started from a realistic state
 and left to the schedules, sensors and automation conditions a production deployment turns on for 8 days of a
-simulated clock, with a day of download logs broken for three days and mended."""
+simulated clock, with one day's download log file corrupt for two and a half days, then mended."""
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -96,7 +96,7 @@ HOURLY = {"mirror_sync_schedule", "datasets_hourly_schedule"}
 # assertions: every hourly tick would cost about 4 s of runs, 13 minutes a week.
 HOURLY_AT = 23
 CORRUPT_ARRIVAL = date(2027, 1, 28)  # fails the loads of Jan 27 and Jan 28, which read it
-MENDED_AT = datetime(2027, 1, 30, 12, tzinfo=UTC)  # after the 01:00 reloads stop covering Jan 27
+MENDED_AT = datetime(2027, 1, 30, 12, tzinfo=UTC)  # after the last 01:00 run that loads Jan 27
 NEW_RELEASE_AT = datetime(2027, 1, 27, 10, tzinfo=UTC)
 BACKFILLED = [(date(2027, 1, 15), date(2027, 1, 18)), (date(2027, 1, 21), date(2027, 1, 25))]
 DAILY_DOWNLOADS = dg.AssetKey("daily_downloads")
