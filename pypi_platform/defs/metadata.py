@@ -16,6 +16,11 @@ def duration(name: str, seconds: float) -> dict[str, object]:
     return {name: dg.MetadataValue.float(round(seconds, 3)), f"{name} (readable)": readable_seconds(seconds)}
 
 
+def plain(value: object) -> object:
+    """A metadata entry's value as Python holds it: a ``MetadataValue`` unwrapped, anything else as it is."""
+    return value.value if isinstance(value, dg.MetadataValue) else value
+
+
 def readable_bytes(count: float) -> str:
     value, unit = float(count), 0
     while abs(value) >= 1000 and unit < len(_BYTE_UNITS) - 1:

@@ -15,6 +15,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from pypi_platform.defs.metadata import plain
 from pypi_platform.defs.resources import ObjectStoreResource, build_resources
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.frames import parquet_bytes
@@ -68,7 +69,7 @@ class PublishedDatasetIOManager(dg.ConfigurableIOManager):
                 "a published dataset is a polars DataFrame"
             )
         dataset = _dataset(context)
-        handed = {name: _plain(value) for name, value in context.output_metadata.items()}
+        handed = {name: plain(value) for name, value in context.output_metadata.items()}
         if VERSION not in handed:
             raise ValueError(
                 f"asset {dataset} returned its frame without a version to publish it in; "
@@ -113,10 +114,6 @@ class PublishedDatasetIOManager(dg.ConfigurableIOManager):
 
 def _dataset(context: dg.InputContext | dg.OutputContext) -> str:
     return context.asset_key.path[-1]
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, dg.MetadataValue) else value
 
 
 @dg.definitions

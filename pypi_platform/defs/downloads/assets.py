@@ -15,7 +15,7 @@ from pypi_platform.defs.downloads.io_manager import (
     went_away_message,
     write_days,
 )
-from pypi_platform.defs.metadata import byte_count
+from pypi_platform.defs.metadata import byte_count, plain
 from pypi_platform.defs.resources import DownloadLogsResource, PostgresResource
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads import quality
@@ -214,11 +214,11 @@ def _run_metadata(details: dict[date, dict[str, object]]) -> dict[str, object]:
     """A one-day run shows its day's figures; a range (whose metadata every partition shares) lists them by day."""
     if len(details) == 1:
         return next(iter(details.values()))
-    plain = {
-        day.isoformat(): {name: getattr(value, "value", value) for name, value in figures.items()}
+    by_day = {
+        day.isoformat(): {name: plain(value) for name, value in figures.items()}
         for day, figures in details.items()
     }
-    return {"days": dg.MetadataValue.json(plain)}
+    return {"days": dg.MetadataValue.json(by_day)}
 
 
 def _check_results(conn: psycopg.Connection, days: list[date]) -> Iterator[dg.AssetCheckResult]:

@@ -22,7 +22,7 @@ import psycopg
 from pypi_platform.defs.resources import PostgresResource, build_resources
 from pypi_platform.lib.config import current_settings
 from pypi_platform.lib.downloads.reads import daily_rows
-from pypi_platform.lib.downloads.tables import LoadInfo, replace_days
+from pypi_platform.lib.downloads.tables import LoadInfo, replace_day
 
 LOAD_INFO = "load_info"  # Output metadata: {"YYYY-MM-DD": LoadInfo fields} for every day of the output
 
@@ -57,8 +57,10 @@ def write_days(
         with postgres.connect() as conn:
             for day in sorted(infos):
                 current = day
-                # One day at a time, so that the days written before a failure are known.
-                written |= replace_days(conn, lazy.filter(pl.col("date") == day), {day: infos[day]})
+                # One day at a time, so that the days written before a failure are known, and a lazy frame
+                # over a long backfill is read a day at a time.
+                rows = lazy.filter(pl.col("date") == day).drop("date").collect()
+                written[day] = replace_day(conn, day, rows, infos[day])
             current = None
     except psycopg.OperationalError as exc:
         raise DatabaseWentAway(

@@ -79,23 +79,6 @@ def replace_day(conn: psycopg.Connection, day: date, frame: pl.DataFrame, info: 
     return rows
 
 
-def replace_days(
-    conn: psycopg.Connection, frame: pl.DataFrame | pl.LazyFrame, infos: dict[date, LoadInfo]
-) -> dict[date, dict[str, int]]:
-    """Replace each day of ``infos`` with its rows of ``frame`` (a ``date`` column beside DAILY_FRAME's).
-
-    One day at a time, each in its own transaction: a lazy frame over many days is read a day at a time, so a
-    long backfill never holds more than one day in memory."""
-    lazy = frame.lazy()
-    outside = lazy.filter(~pl.col("date").is_in(list(infos))).select(pl.len()).collect().item()
-    if outside:
-        raise ValueError(f"{outside} rows lie outside the days being loaded ({', '.join(map(str, infos))})")
-    return {
-        day: replace_day(conn, day, lazy.filter(pl.col("date") == day).drop("date").collect(), info)
-        for day, info in infos.items()
-    }
-
-
 def drop_days_before(conn: psycopg.Connection, cutoff: date) -> list[date]:
     """Retention: drop every day's partitions older than ``cutoff``; returns the days dropped."""
     dropped: set[date] = set()
