@@ -23,23 +23,11 @@ def readme_snippet() -> str:
 
 
 def test_the_readme_snippet_loads_an_unpartitioned_a_daily_a_multi_and_a_dynamic_partitioned_asset(
-    fake_index, s3_store, s3_endpoint, database, tmp_path, monkeypatch
+    fake_index, platform_environment
 ):
     fake_index.add_release("alpha", "1.0")
     fake_index.add_release("beta", "2.0", requires=["alpha>=1.0"])
-    for name, value in {
-        "PYPI_PLATFORM_HOME": str(tmp_path / "home"),
-        "PYPI_PLATFORM_STORAGE_URL": s3_store.url,
-        "PYPI_PLATFORM_S3_ENDPOINT_URL": s3_endpoint,
-        "PYPI_PLATFORM_DATABASE_URL": database,
-        "PYPI_PLATFORM_UPSTREAM_URL": fake_index.url,
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("PYPI_PLATFORM_MIRROR_PROJECTS", raising=False)
-    dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    platform_environment(PYPI_PLATFORM_UPSTREAM_URL=fake_index.url)
     definitions = load_definitions()
     instance = dg.DagsterInstance.get()  # persistent, as after `make demo`: the snippet opens it again
 

@@ -55,29 +55,19 @@ def write_arrivals(directory: Path, day: date) -> Path:
 
 
 @pytest.fixture
-def production(fake_index, s3_store, s3_endpoint, database, tmp_path, monkeypatch):
+def production(fake_index, platform_environment, tmp_path):
     for name, version in PROJECTS.items():
         fake_index.add_release(name, version, requires=["alpha>=1.0"] if name == "beta" else [])
     logs = tmp_path / "logs"
     logs.mkdir()
-    for name, value in {
-        "PYPI_PLATFORM_HOME": str(tmp_path / "home"),
-        "PYPI_PLATFORM_STORAGE_URL": s3_store.url,
-        "PYPI_PLATFORM_S3_ENDPOINT_URL": s3_endpoint,
-        "PYPI_PLATFORM_DATABASE_URL": database,
-        "PYPI_PLATFORM_UPSTREAM_URL": fake_index.url,
-        "PYPI_PLATFORM_DOWNLOADS_SOURCE": str(logs),
-        "PYPI_PLATFORM_DOWNLOADS_START": DOWNLOADS_START.isoformat(),
-        "PYPI_PLATFORM_SCAN_WORKERS": "1",
-        "PYPI_PLATFORM_CORPUS_SHARD_CAPACITY": "4",
-        "PYPI_PLATFORM_CORPUS_BATCH": "2",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("PYPI_PLATFORM_MIRROR_PROJECTS", raising=False)
-    dagster_home = tmp_path / "dagster"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    platform_environment(
+        PYPI_PLATFORM_UPSTREAM_URL=fake_index.url,
+        PYPI_PLATFORM_DOWNLOADS_SOURCE=str(logs),
+        PYPI_PLATFORM_DOWNLOADS_START=DOWNLOADS_START.isoformat(),
+        PYPI_PLATFORM_SCAN_WORKERS="1",
+        PYPI_PLATFORM_CORPUS_SHARD_CAPACITY="4",
+        PYPI_PLATFORM_CORPUS_BATCH="2",
+    )
     return fake_index, logs
 
 
