@@ -14,6 +14,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from pypi_platform_testkit.dists import build_sdist, build_wheel, wheel_metadata
 
-__all__ = ["FakeFile", "FakeIndex", "Faults", "RequestRecord"]
+__all__ = ["FakeFile", "FakeIndex", "Faults", "Link", "RequestRecord"]
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 V1_HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -203,8 +204,52 @@ class Faults:
             return left != 0
 
 
+class Link:
+    """A link of fixed bandwidth shared by every connection to the index, as a real uplink is.
+
+    Each answer's body goes out in chunks, and every chunk, whatever its connection, reserves the link for
+    size / rate seconds after the chunks reserved before it: all connections together get the rate, and one
+    connection alone gets all of it. An idle link banks at most `burst_seconds` of sending, so the small gaps
+    between one connection's chunks cost nothing while a long idle spell is lost, as on a real link.
+    """
+
+    CHUNK = 64 * 1024
+
+    def __init__(self, bytes_per_second: float, *, burst_seconds: float = 0.01) -> None:
+        if not bytes_per_second > 0:
+            raise ValueError(
+                f"a link's rate must be a positive number of bytes per second, not {bytes_per_second!r}"
+            )
+        if burst_seconds < 0:
+            raise ValueError(f"a link's burst cannot be negative: {burst_seconds!r}")
+        self.bytes_per_second = float(bytes_per_second)
+        self.burst_seconds = burst_seconds
+        self._lock = threading.Lock()
+        self._free_at = 0.0  # time.monotonic() at which everything reserved so far has been sent
+        self.bytes_sent = 0  # body bytes of every answer, sidecars, pages and files alike
+
+    def send(self, write, body: bytes, stopping: threading.Event) -> None:
+        view = memoryview(body)
+        for start in range(0, len(view), self.CHUNK):
+            piece = view[start : start + self.CHUNK]
+            with self._lock:
+                now = time.monotonic()
+                self._free_at = (
+                    max(self._free_at, now - self.burst_seconds) + len(piece) / self.bytes_per_second
+                )
+                self.bytes_sent += len(piece)
+                due = self._free_at - now
+            if due > 0 and stopping.wait(due):
+                return  # the index is stopping; the client sees a dropped connection
+            write(piece)
+
+
 class FakeIndex:
-    """An in-memory package index served over HTTP/1.1 (keep-alive) on 127.0.0.1."""
+    """An in-memory package index served over HTTP/1.1 (keep-alive) on 127.0.0.1.
+
+    `latency_seconds` delays every answer (one round trip per request; connecting is free); `link`, a
+    :class:`Link`, throttles every answer's body through one shared bandwidth. Both may be set after start.
+    """
 
     def __init__(
         self,
@@ -215,9 +260,14 @@ class FakeIndex:
         validators: bool | None = None,
         separate_file_host: bool | None = None,
         extra_root_names: int = 0,
+        latency_seconds: float = 0.0,
+        link: Link | None = None,
     ) -> None:
         if flavour not in ("pep691", "html"):
             raise ValueError(f"unknown flavour {flavour!r}")
+        if latency_seconds < 0:
+            raise ValueError(f"latency cannot be negative: {latency_seconds!r}")
+        self.latency_seconds, self.link = latency_seconds, link
         proxy = flavour == "html"
         self.flavour, self.json_api = flavour, json_api
         self.relative_json_urls = proxy if relative_json_urls is None else relative_json_urls
@@ -645,6 +695,8 @@ class _Handler(BaseHTTPRequestHandler):
         index: FakeIndex = self.server.index
         path = urlsplit(self.path).path
         index._record(self.command, path, self.headers)
+        if index.latency_seconds:
+            index._stopping.wait(index.latency_seconds)
         delay = index.faults.take("hang", path)
         if delay is not None:
             index._stopping.wait(delay)  # type: ignore[arg-type]
@@ -664,7 +716,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
         if drop is None:
             if not head and status != 304:
-                self.wfile.write(body)
+                link = self.server.index.link
+                if link is None:
+                    self.wfile.write(body)
+                else:
+                    link.send(self.wfile.write, body, self.server.index._stopping)
             return
         if drop and not head:
             self.wfile.write(body[: len(body) // 2])

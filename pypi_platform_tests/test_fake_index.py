@@ -9,6 +9,8 @@ import http.client
 import io
 import json
 import tarfile
+import threading
+import time
 import zipfile
 from urllib.parse import urljoin, urlsplit
 
@@ -18,7 +20,7 @@ from packaging.utils import parse_sdist_filename, parse_wheel_filename
 from pypi_simple import IndexPage, ProjectPage
 
 from pypi_platform_testkit.dists import build_sdist, build_wheel, wheel_metadata
-from pypi_platform_testkit.fake_index import JSON_TYPE, FakeIndex, negotiate
+from pypi_platform_testkit.fake_index import JSON_TYPE, FakeIndex, Link, negotiate
 from pypi_platform_tests.fixtures import upstream
 
 # Bound here too so this file runs with --noconftest (the shared conftest star-imports the same fixtures).
@@ -198,3 +200,57 @@ def test_keep_alive_and_head(fake_index: FakeIndex):
             assert response.status == 200 and (body == b"") == (method == "HEAD")
     finally:
         conn.close()
+
+
+def test_link_is_shared_by_every_connection(fake_index_factory):
+    rate = 4_000_000
+    index = fake_index_factory(link=Link(rate))
+    files = [
+        index.add_file("big", f"big-1.0.{n}.tar.gz", bytes([n]) * 1_000_000, metadata=False) for n in (1, 2)
+    ]
+    urls = [index.file_url("big", f.filename) for f in files]
+    bodies: dict[str, bytes] = {}
+
+    def fetch(url: str) -> None:
+        bodies[url] = httpx.get(url, timeout=10).content
+
+    started = time.perf_counter()
+    fetch(urls[0])
+    alone = time.perf_counter() - started
+    started = time.perf_counter()
+    threads = [threading.Thread(target=fetch, args=(url,)) for url in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    together = time.perf_counter() - started
+    # One connection gets the whole rate (0.25 s a file); two share it (0.5 s for both, not 0.25 each).
+    assert 0.24 <= alone < 0.45 <= together
+    assert [bodies[url] for url in urls] == [f.content for f in files]
+    assert index.link.bytes_sent == 3_000_000
+
+
+def test_latency_delays_every_answer(fake_index: FakeIndex):
+    fake_index.add_release("demo", "1.0")
+    fake_index.latency_seconds = 0.2  # settable on a running index, after an untimed warm-up
+    with httpx.Client() as client:
+        for url in (fake_index.url, fake_index.project_url("demo")):
+            started = time.perf_counter()
+            assert client.get(url).status_code == 200
+            assert time.perf_counter() - started >= 0.2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Link(0),
+        lambda: Link(-1_000_000),
+        lambda: Link(float("nan")),
+        lambda: Link(1_000_000, burst_seconds=-0.01),
+        lambda: FakeIndex(latency_seconds=-0.02),
+    ],
+    ids=["zero rate", "negative rate", "nan rate", "negative burst", "negative latency"],
+)
+def test_link_and_latency_refuse_bad_settings(make):
+    with pytest.raises(ValueError):
+        make()
