@@ -160,6 +160,47 @@ class MirrorState:
             )
             self._mark_unreferenced(conn, now, [update.name])
 
+    def bulk_publish(self, updates: Iterable[ProjectUpdate], now: datetime) -> int:
+        """Record many projects as published at once, by COPY: what ``publish`` leaves, for new projects only.
+
+        For building a state that is known to match the store (a benchmark's full-size mirror, an import of an
+        existing mirror tree); a project already in the state fails the whole call on its primary key.
+        """
+        count = 0
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            files = []
+            with cursor.copy(
+                "COPY mirror.projects (name, display_name, serial, status, failures, etag, last_modified,"
+                " page_sha256, filter_fingerprint, synced_at, checked_at, latest_version) FROM STDIN"
+            ) as copy:
+                for u in updates:
+                    copy.write_row(
+                        (u.name, u.display_name, u.serial, "ok", 0, u.etag, u.last_modified, u.page_sha256,
+                         u.filter_fingerprint, now, now, u.latest_version)
+                    )  # fmt: skip
+                    files += [
+                        (u.name, f.filename, f.version, u.packagetypes.get(f.filename), f.size, f.sha256,
+                         u.md5.get(f.filename), f.upload_time, f.requires_python, f.yanked, f.yanked_reason,
+                         f.object_key, f.metadata_sha256, now)
+                        for f in u.files
+                    ]  # fmt: skip
+                    count += 1
+            with cursor.copy(
+                "COPY mirror.files (project, filename, version, packagetype, size, sha256, md5, upload_time,"
+                " requires_python, yanked, yanked_reason, object_key, metadata_sha256, first_seen_at)"
+                " FROM STDIN"
+            ) as copy:
+                for row in files:
+                    copy.write_row(row)
+        return count
+
+    def bulk_record_blobs(self, blobs: Iterable[tuple[str, str, int]], now: datetime) -> None:
+        """Record many verified objects (key, sha256, size) at once, by COPY; none may be recorded already."""
+        statement = "COPY mirror.blobs (object_key, sha256, size, stored_at) FROM STDIN"
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor().copy(statement) as copy:
+            for key, sha256, size in blobs:
+                copy.write_row((key, sha256, size, now))
+
     def record_unchanged(self, name: str, now: datetime) -> None:
         with self._pool.connection() as conn:
             conn.execute("UPDATE mirror.projects SET checked_at = %s WHERE name = %s", (now, name))
