@@ -63,7 +63,7 @@ async def recent(request: Request) -> Response:
 
 async def series(request: Request) -> Response:
     async def run(conn: AsyncConnection, query: queries.SeriesQuery) -> str:
-        return queries.series_json(query, await queries.series(conn, query))
+        return await queries.series_text(conn, query)
 
     path, params = request.path_params, request.query_params.multi_items()
     return await _answer(

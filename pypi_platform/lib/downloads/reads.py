@@ -23,7 +23,7 @@ import psycopg
 from psycopg import AsyncConnection, sql
 
 from pypi_platform.lib.downloads.schema import DAILY_FRAME, DIMENSIONS
-from pypi_platform.lib.downloads.tables import RECENT_WINDOWS, SCHEMA
+from pypi_platform.lib.downloads.tables import OVERALL_CATEGORIES, RECENT_WINDOWS, SCHEMA
 from pypi_platform.lib.frames import read_rows
 from pypi_platform.lib.names import ALL_PACKAGES
 
@@ -33,7 +33,8 @@ TODAY = "today"  # a top list of today's partition, loaded so far
 LAST_COMPLETE_DAY_SQL = "SELECT max(date) FROM downloads.loaded_days WHERE date < %s"
 LATEST_LOAD_SQL = "SELECT date, loaded_at FROM downloads.loaded_days ORDER BY date DESC LIMIT 1"
 LOADED_AT_SQL = "SELECT loaded_at FROM downloads.loaded_days WHERE date = %s"
-KNOWN_SQL = "SELECT EXISTS (SELECT 1 FROM downloads.overall WHERE package = %s)"
+# overall_series has a row for a package and month exactly when overall has one of its rows in that month.
+KNOWN_SQL = "SELECT EXISTS (SELECT 1 FROM downloads.overall_series WHERE package = %s)"
 RECENT_SQL = "SELECT category, downloads FROM downloads.recent WHERE package = %s"
 TOP_RECENT_SQL = """
     SELECT package, downloads FROM downloads.recent
@@ -114,6 +115,41 @@ def series_sql(dimension: str, category: bool, start: bool, end: bool) -> str:
     return statement.as_string()
 
 
+@cache
+def overall_months_sql(start: bool, end: bool) -> str:
+    """One package's months of ``overall_series``; placeholders in order: package, [start], [end]."""
+    conditions = ["package = %s", *(["month >= date_trunc('month', %s::date)"] if start else []),
+                  *(["month <= %s"] if end else [])]  # fmt: skip
+    return (
+        "SELECT month, with_mirrors, without_mirrors FROM downloads.overall_series"
+        f" WHERE {' AND '.join(conditions)} ORDER BY month"
+    )
+
+
+# A month of one package's overall counts: its first day, then the counts with and without mirrors, position i
+# holding day i + 1 (None where that day has no row).
+Month = tuple[date, list[int | None], list[int | None]]
+
+
+def overall_rows(
+    months: list[Month], category: str | None = None, start: date | None = None, end: date | None = None
+) -> list[tuple[str, date, int]]:
+    """``overall_months`` as ``series`` gives ``overall``'s rows: (category, date, downloads), by category
+    then date, optionally one category and the days in [start, end]."""
+    rows = []
+    for index, name in enumerate(OVERALL_CATEGORIES, start=1):
+        if category is not None and category.lower() != name:
+            continue
+        for month in months:
+            for position, downloads in enumerate(month[index]):
+                if downloads is None:
+                    continue
+                day = month[0] + timedelta(days=position)
+                if (start is None or day >= start) and (end is None or day <= end):
+                    rows.append((name, day, downloads))
+    return rows
+
+
 async def _one(conn: AsyncConnection, query, params=None):
     cursor = await conn.execute(query, params)
     return await cursor.fetchone()
@@ -160,6 +196,15 @@ async def series(
     statement = series_sql(dimension, category is not None, start is not None, end is not None)
     params = [package, *(value for value in (category, start, end) if value is not None)]
     return await _all(conn, statement, params)
+
+
+async def overall_months(
+    conn: AsyncConnection, package: str, start: date | None = None, end: date | None = None
+) -> list[Month]:
+    """One package's ``overall`` rows as the months of ``overall_series`` that hold any of the days in
+    [start, end], by month (days outside the range are left to the caller: see ``overall_rows``)."""
+    params = [package, *(value for value in (start, end) if value is not None)]
+    return await _all(conn, overall_months_sql(start is not None, end is not None), params)
 
 
 async def recent(conn: AsyncConnection, package: str) -> dict[str, int]:

@@ -3,6 +3,10 @@
 Replacing a day truncates and refills that day's partition of every table inside one transaction, so a reader sees
 the old day or the new one, never a mix, and a load run any number of times leaves identical tables. Retention
 drops whole partitions.
+
+``overall_series`` holds ``overall`` again, a row per package and month (migration 009 says how), so that the API
+reads a package's series from a few rows instead of every day's partition. It is refreshed in the same
+transactions as ``overall`` (a day replaced, days dropped), so the two never disagree.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pypi_platform.lib.frames import copy_in
 SCHEMA = "downloads"
 RECENT_WINDOWS = {"day": 1, "week": 7, "month": 30}
 RECENT_TABLE = f"{SCHEMA}.recent"  # written by recent_downloads through the PostgreSQL IO manager
+SERIES_TABLE = f"{SCHEMA}.overall_series"
+OVERALL_CATEGORIES = ("with_mirrors", "without_mirrors")  # the two overall_series keeps
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,10 @@ def replace_day(conn: psycopg.Connection, day: date, frame: pl.DataFrame, info: 
     unknown = set(frame["dimension"].unique()) - set(DIMENSIONS)
     if unknown:
         raise ValueError(f"unknown dimensions {sorted(unknown)}")
+    overall = frame.filter(pl.col("dimension") == "overall")["category"].unique()
+    strange = set(overall) - set(OVERALL_CATEGORIES)
+    if strange:
+        raise ValueError(f"overall holds only {' and '.join(OVERALL_CATEGORIES)}, not {sorted(strange)}")
     rows: dict[str, int] = {}
     with conn.transaction():
         for dimension in DIMENSIONS:
@@ -63,6 +73,8 @@ def replace_day(conn: psycopg.Connection, day: date, frame: pl.DataFrame, info: 
             )
             copy_in(conn, partition, part)
             rows[dimension] = part.height
+        # Last, so that the rewritten month partition is locked only from here to the commit.
+        conn.execute("SELECT downloads.overall_series_set_day(%s)", (day,))
         conn.execute(
             """
             INSERT INTO downloads.loaded_days AS d (date, loaded_at, source, semantics, rows_in_window,
@@ -88,6 +100,8 @@ def drop_days_before(conn: psycopg.Connection, cutoff: date) -> list[date]:
             if day < cutoff:
                 conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(SCHEMA, partition)))
                 dropped.add(day)
+        if dropped:
+            conn.execute("SELECT downloads.overall_series_drop_before(%s)", (cutoff,))
         conn.execute("DELETE FROM downloads.loaded_days WHERE date < %s", (cutoff,))
     return sorted(dropped)
 
