@@ -215,3 +215,60 @@ def test_a_directory_listed_twice_and_same_names_in_nested_archives_are_not_dupl
         (_member("pkg/inner.zip"), inner),
     )
     assert read_archive(data, "pkg-1.0.tar.gz").findings == []
+
+
+def _plain_tar(*entries: tuple[str, bytes], format: int = tarfile.PAX_FORMAT) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=format) as tar:
+        for name, data in entries:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def _as_tarfile_reads_it(data: bytes) -> list[tuple[str, bytes]]:
+    """The oracle: each regular member as tarfile reads it from the gzip stream, one member at a time."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+        return [(info.name, tar.extractfile(info).read()) for info in tar if info.isreg()]
+
+
+def test_members_sliced_from_the_whole_stream_match_tarfiles_reading_long_names_pax_and_gnu_headers():
+    long_name = "pkg/" + "d" * 120 + "/module.py"
+    entries = [("pkg/a.py", b"a = 1\n" * 300), (long_name, b"b = 2\n"), ("pkg/caf\u00e9.py", b"c = 3\n")]
+    entries.append(("pkg/empty.py", b""))
+    for format in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT, tarfile.USTAR_FORMAT):
+        usable = entries if format != tarfile.USTAR_FORMAT else [e for e in entries if e[0] != long_name]
+        data = gzip.compress(_plain_tar(*usable, format=format))
+        contents = read_archive(data, "p-1.tar.gz")
+        assert contents.findings == []
+        assert [(m.path, m.data) for m in contents.members] == _as_tarfile_reads_it(data)
+
+
+def test_a_tar_gz_in_two_gzip_members_with_bytes_after_it_or_a_wrong_crc_is_read_as_tarfile_reads_it():
+    tar = _plain_tar(("pkg/a.py", b"a = 1\n" * 100), ("pkg/b.py", b"b = 2\n" * 100))
+    two_members = gzip.compress(tar[:1024]) + gzip.compress(tar[1024:])
+    trailing_bytes = gzip.compress(tar) + b"not gzip"
+    wrong_crc = bytearray(gzip.compress(tar))
+    # The trailer's CRC-32: tarfile stops at the end-of-archive blocks, before gzip would check it.
+    wrong_crc[-8] ^= 0xFF
+    for data in (two_members, trailing_bytes, bytes(wrong_crc)):
+        contents = read_archive(data, "p-1.tar.gz")
+        assert contents.findings == []
+        assert [(m.path, m.data) for m in contents.members] == _as_tarfile_reads_it(data)
+        assert [m.path for m in contents.members] == ["pkg/a.py", "pkg/b.py"]
+
+
+def test_a_tar_gz_cut_inside_its_gzip_stream_keeps_the_members_before_the_cut():
+    tar = _plain_tar(("pkg/a.py", b"a = 1\n"), ("pkg/b.py", bytes(range(256)) * 400))
+    contents = read_archive(gzip.compress(tar)[:-200], "p-1.tar.gz")
+    assert [m.path for m in contents.members] == ["pkg/a.py"]
+    assert [f.rule for f in contents.findings] == ["archive.corrupt"]
+
+
+def test_a_member_whose_header_claims_more_bytes_than_the_tar_holds_is_corrupt_and_earlier_members_kept():
+    tar = _plain_tar(("pkg/a.py", b"a = 1\n"), ("pkg/b.py", b"b = 2\n" * 1000))
+    cut = gzip.compress(tar[: 512 * 4])  # a clean gzip stream around a tar cut inside pkg/b.py's data
+    contents = read_archive(cut, "p-1.tar.gz")
+    assert [m.path for m in contents.members] == ["pkg/a.py"]
+    assert [f.rule for f in contents.findings] == ["archive.corrupt"]
