@@ -8,7 +8,8 @@ JSON of at most a few thousand rows) is small enough to run on the event loop.
 
 Every successful answer carries ``Cache-Control: public, max-age=N`` and an ETag derived from the data's
 version (``reads.data_version``) and the parsed request; ``If-None-Match`` with it answers 304 without running
-the query. Errors are JSON: ``{"error": <code>, "message": <text>, "status": <status>}``.
+the query. Answers are kept for their data version (``app.state.answers``, a ``lib/serving/answers.py`` cache),
+so a request asked again before the data changes costs no query either. Errors are JSON: ``{"error": <code>, "message": <text>, "status": <status>}``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from psycopg import AsyncConnection
 from starlette.requests import Request
@@ -43,10 +45,13 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_text(body: object) -> str:
     # Keys sorted, compact: what Flask's jsonify gives pypistats.org's clients.
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return Response(text, status, headers=headers, media_type="application/json")
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json_text(body), status, headers=headers, media_type="application/json")
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -54,8 +59,8 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
 
 
 async def recent(request: Request) -> Response:
-    async def run(conn: AsyncConnection, query: queries.RecentQuery) -> dict:
-        return queries.recent_body(query, await queries.recent(conn, query))
+    async def run(conn: AsyncConnection, query: queries.RecentQuery) -> str:
+        return json_text(queries.recent_body(query, await queries.recent(conn, query)))
 
     params = request.query_params.multi_items()
     return await _answer(request, lambda: queries.parse_recent(request.path_params["package"], params), run)
@@ -72,8 +77,8 @@ async def series(request: Request) -> Response:
 
 
 async def top(request: Request) -> Response:
-    async def run(conn: AsyncConnection, query: queries.TopQuery) -> dict:
-        return queries.top_body(query, await queries.top(conn, query))
+    async def run(conn: AsyncConnection, query: queries.TopQuery) -> str:
+        return json_text(queries.top_body(query, await queries.top(conn, query)))
 
     params = request.query_params.multi_items()
     return await _answer(request, lambda: queries.parse_top(params), run)
@@ -84,35 +89,39 @@ async def no_such_endpoint(request: Request) -> Response:
 
 
 async def _answer(
-    request: Request, parse: Callable[[], object], run: Callable[..., Awaitable[dict | str]]
+    request: Request, parse: Callable[[], object], run: Callable[..., Awaitable[str]]
 ) -> Response:
     try:
         query = parse()
     except RequestError as exc:
         return error_response(exc.status, exc.code, exc.message)
     state = request.app.state
-    async with state.pool.connection() as conn:
-        version = await _data_version(state, conn)
-        digest = hashlib.sha256(f"{version}\n{query!r}".encode()).hexdigest()[:32]
-        headers = {"ETag": f'"{digest}"', "Cache-Control": f"public, max-age={state.serving.max_age}"}
-        if _matches(request.headers.get("if-none-match"), headers["ETag"]):
-            return Response(status_code=304, headers=headers)
-        try:
-            body = await run(conn, query)
-        except RequestError as exc:
-            return error_response(exc.status, exc.code, exc.message)
-    if isinstance(body, str):  # already JSON text
-        return Response(body, headers=headers, media_type="application/json")
-    return json_response(body, headers=headers)
+    version = await _data_version(state)
+    # A top list ends on the last complete day, which moves at midnight whether or not anything was loaded.
+    key = (query, datetime.now(UTC).date()) if isinstance(query, queries.TopQuery) else query
+    digest = hashlib.sha256(f"{version}\n{key!r}".encode()).hexdigest()[:32]
+    headers = {"ETag": f'"{digest}"', "Cache-Control": f"public, max-age={state.serving.max_age}"}
+    if _matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    text = state.answers.get(version, key)
+    if text is None:
+        async with state.pool.connection() as conn:
+            try:
+                text = await run(conn, query)
+            except RequestError as exc:
+                return error_response(exc.status, exc.code, exc.message)
+        state.answers.put(version, key, text)
+    return Response(text, headers=headers, media_type="application/json")
 
 
-async def _data_version(state, conn: AsyncConnection) -> str:
+async def _data_version(state) -> str:
     """The data's version, read at most every ``version_ttl`` seconds."""
     cached = getattr(state, "data_version", None)
     now = time.monotonic()
     if cached is not None and now - cached[1] < state.serving.version_ttl:
         return cached[0]
-    version = await reads.data_version(conn)
+    async with state.pool.connection() as conn:
+        version = await reads.data_version(conn)
     state.data_version = (version, now)
     return version
 

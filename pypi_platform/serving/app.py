@@ -1,7 +1,8 @@
 """The ASGI application: the API's routes and the dashboard's, over one PostgreSQL database.
 
 ``app.state.dsn`` is the database; ``app.state.pool`` a psycopg ``AsyncConnectionPool`` over it, open while the
-app runs (its lifespan opens and closes it); ``app.state.serving`` the API's settings.
+app runs (its lifespan opens and closes it); ``app.state.serving`` the API's settings; ``app.state.answers``
+the API's answers kept for the current data version.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from pypi_platform.lib.config import ServingSettings
+from pypi_platform.lib.serving.answers import AnswerCache
 from pypi_platform.serving import api, dashboard
 
 STATEMENT_TIMEOUT = "10s"  # no request holds a connection longer
@@ -57,6 +59,7 @@ def create_app(dsn: str, settings: ServingSettings | None = None) -> Starlette:
     )
     app.state.dsn = dsn
     app.state.serving = settings
+    app.state.answers = AnswerCache()
     return app
 
 

@@ -319,25 +319,27 @@ _DAY_OF_MONTH = [f"{day:02d}" for day in range(1, 32)]
 
 def overall_json(query: SeriesQuery, months: Sequence[reads.Month]) -> str:
     """What ``series_json`` writes for the rows ``reads.overall_rows`` makes of ``months``, byte for byte,
-    without making them: a month's dates share their ``YYYY-MM-`` and only the days with a count are written."""
+    without making them: a month's dates share their ``YYYY-MM-``, and only the days with a count are written."""
     start, end = query.start, query.end
-    parts = []
+    parts: list[str] = []
     for index, category in enumerate(reads.OVERALL_CATEGORIES, start=1):
         if query.category is not None and query.category.lower() != category:
             continue
         for month in months:
             first, counts = month[0], month[index]
+            key = (first.year, first.month)
+            if (start is not None and (start.year, start.month) > key) or (end is not None and first > end):
+                continue  # a month outside [start, end]
+            if start is not None and (start.year, start.month) == key:
+                counts = [None] * (start.day - 1) + counts[start.day - 1 :]
+            if end is not None and (end.year, end.month) == key:
+                counts = counts[: end.day]
             head = f'{{"category":"{category}","date":"{first.isoformat()[:8]}'
-            low = start.day - 1 if start is not None and start > first else 0
-            high = (
-                end.day
-                if end is not None and (end.year, end.month) == (first.year, first.month)
-                else len(counts)
-            )
-            for position in range(low, high):
-                downloads = counts[position]
-                if downloads is not None:
-                    parts.append(f'{head}{_DAY_OF_MONTH[position]}","downloads":{downloads}}}')
+            parts += [
+                f'{head}{day}","downloads":{downloads}}}'
+                for day, downloads in zip(_DAY_OF_MONTH, counts, strict=False)
+                if downloads is not None
+            ]
     package = json.dumps(query.package)
     return f'{{"data":[{",".join(parts)}],"package":{package},"type":"{query.dimension.type}"}}'
 
