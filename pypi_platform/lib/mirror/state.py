@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,13 +72,29 @@ class MirrorState:
         ).fetchone()
         return bool(row and row[0])
 
-    def projects(self) -> dict[str, StoredProject]:
+    def projects(self, names: Collection[str] | None = None) -> dict[str, StoredProject]:
+        """Every stored project, or those of `names` that are stored."""
+        query = (
+            "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint, checked_at"
+            " FROM mirror.projects"
+        )
+        with self._pool.connection() as conn:
+            if names is None:
+                rows = conn.execute(query).fetchall()
+            else:
+                rows = conn.execute(query + " WHERE name = ANY(%s)", (list(names),)).fetchall()
+            return {row[0]: StoredProject(*row) for row in rows}
+
+    def live_serials(self, fingerprint: str) -> dict[str, int | None]:
+        """Every project not removed, with its serial where it is current (published, not failing, filtered by
+        `fingerprint`), else None: all a sync needs to tell, from the root's serials, what did not change."""
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT name, serial, status, etag, last_modified, page_sha256, filter_fingerprint, checked_at"
-                " FROM mirror.projects"
+                "SELECT name, CASE WHEN status = 'ok' AND filter_fingerprint = %s THEN serial END"
+                " FROM mirror.projects WHERE status <> 'removed'",
+                (fingerprint,),
             ).fetchall()
-            return {row[0]: StoredProject(*row) for row in rows}
+            return dict(rows)
 
     def verified_blobs(self, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
         """object key -> (sha256, size) for the keys already verified in the store."""

@@ -28,6 +28,7 @@ JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 # PEP 691 JSON first, HTML as the fallback that every index can serve.
 ACCEPT = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.1, text/html;q=0.01"
 _ROOT_ANCHOR = re.compile(rb"<a\b[^>]*>([^<]+)</a>", re.IGNORECASE)
+_NORMALIZED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")  # what canonicalize_name leaves unchanged
 
 
 class PageError(Exception):
@@ -36,8 +37,9 @@ class PageError(Exception):
 
 @dataclass(frozen=True)
 class RootIndex:
-    names: dict[str, str]  # normalized name -> display name
-    serials: dict[str, int]  # only for projects the upstream gave a serial for
+    # Normalized name -> its serial, None where the upstream gave none. Display names are left out: a full root
+    # has ~930k entries, and nothing reads them.
+    projects: dict[str, int | None]
     serial: int | None
 
 
@@ -106,7 +108,7 @@ class Upstream:
             raise PageError(f"the root index {self.simple_url} answered HTTP {response.status_code}")
         if response.headers.get("content-type", "").startswith(JSON_CONTENT_TYPE):
             return _parse_root_json(response.content)
-        return RootIndex(names=_parse_root_html(response.content), serials={}, serial=None)
+        return RootIndex(projects=dict.fromkeys(_parse_root_html(response.content)), serial=None)
 
     def fetch_page(
         self, name: str, *, etag: str | None = None, last_modified: str | None = None
@@ -268,18 +270,16 @@ def _parse_root_json(body: bytes) -> RootIndex:
         entries = data["projects"]
     except (ValueError, KeyError, TypeError) as exc:
         raise PageError(f"the root index is not PEP 691 JSON: {exc}") from exc
-    names: dict[str, str] = {}
-    serials: dict[str, int] = {}
+    projects: dict[str, int | None] = {}
     for entry in entries:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        if not isinstance(entry, dict) or not isinstance(name := entry.get("name"), str):
             continue
-        normalized = canonicalize_name(entry["name"])
-        names[normalized] = entry["name"]
-        serial = _int_or_none(entry.get("_last-serial"))
-        if serial is not None:
-            serials[normalized] = serial
+        # Most names are already normalized; keeping their string saves a copy of each.
+        projects[name if _NORMALIZED.fullmatch(name) else canonicalize_name(name)] = _int_or_none(
+            entry.get("_last-serial")
+        )
     meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
-    return RootIndex(names=names, serials=serials, serial=_int_or_none(meta.get("_last-serial")))
+    return RootIndex(projects=projects, serial=_int_or_none(meta.get("_last-serial")))
 
 
 def _parse_root_html(body: bytes) -> dict[str, str]:
