@@ -93,3 +93,18 @@ def test_bulk_publish_of_a_project_already_in_the_state_writes_nothing(database)
     assert [row[0] for row in rows["projects"]] == ["alpha"]
     assert [row[1] for row in rows["files"]] == ["alpha-1.0.tar.gz"]
     assert rows["blobs"] == []
+
+
+def test_live_serials_give_a_serial_only_to_current_projects(database):
+    state = MirrorState(database)
+    try:
+        state.bulk_publish([_update("alpha", 1), _update("beta", 1), _update("gamma", 1)], NOW)
+        state.record_failure("beta", "beta", "HTTP 500", NOW)  # failing: checked again, whatever its serial
+        state.remove_projects(["gamma"], NOW)
+        state.record_failure("delta", "delta", "HTTP 500", NOW)  # never published
+        assert state.live_serials("keep=0") == {"alpha": 42, "beta": None, "delta": None}
+        # Other filters than the ones a project was published with: every project is checked again.
+        assert state.live_serials("keep=1") == {"alpha": None, "beta": None, "delta": None}
+        assert set(state.projects(["alpha", "gamma", "omega"])) == {"alpha", "gamma"}
+    finally:
+        state.close()
