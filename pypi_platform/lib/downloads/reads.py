@@ -5,6 +5,8 @@ download-count dataset ask here, so one question has one answer wherever it is a
   day, so it is shown apart ("today so far") and never ends a daily window, a top list or a 30-day count.
 - **Recent downloads** (last day, week, month) are the ``recent`` table: ``recent_totals`` sums ``overall``
   without mirrors for the windows ending on the last complete day, and ``recent_downloads`` stores them there.
+- **A package's overall series** is read from ``overall_series`` (a few month rows, kept equal to ``overall`` by
+  its owner, ``tables.py``) rather than from every day's partition; ``overall_rows`` turns months into rows.
 - **Top lists** without a country are that same table; with a country (or for today) they sum the daily table
   over the period's days ending on the last complete day (or today). Ties go by name in byte order.
 

@@ -4,6 +4,7 @@
 - ``queries``: package names, parameters and dates validated into query objects, answered through
   ``lib/downloads/reads.py``.
 - ``ratelimit``: a per-client token bucket.
+- ``answers``: the answers given, kept for the data version they were read at.
 
 The API's settings (``PYPI_PLATFORM_API_*``) are ``ServingSettings`` in ``lib/config.py``.
 """
