@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from pypi_platform.lib.scans.archive import Limits, read_archive
+from pypi_platform.lib.scans.archive import Limits, _plain_tar_headers, read_archive
 from pypi_platform_testkit.dists import build_sdist, build_wheel
 
 
@@ -272,3 +272,65 @@ def test_a_member_whose_header_claims_more_bytes_than_the_tar_holds_is_corrupt_a
     contents = read_archive(cut, "p-1.tar.gz")
     assert [m.path for m in contents.members] == ["pkg/a.py"]
     assert [f.rule for f in contents.findings] == ["archive.corrupt"]
+
+
+def _tar_of(*infos: tuple[tarfile.TarInfo, bytes | None], format: int = tarfile.PAX_FORMAT) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=format) as tar:
+        for info, data in infos:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return raw.getvalue()
+
+
+def test_the_plain_tar_reader_reads_prefixes_directories_and_pax_headers_as_tarfile_does():
+    deep = (
+        "pkg/" + "/".join(["sub" * 10] * 4) + "/module.py"
+    )  # over 100 characters: split into ustar's prefix
+    old_style_directory = _member("pkg/data/", kind=tarfile.AREGTYPE)  # a regular file named with a slash
+    fractional = _member("pkg/when.py", mtime=1.5)  # a fractional time needs a pax header
+    for format in (tarfile.USTAR_FORMAT, tarfile.PAX_FORMAT):
+        tar = _tar_of(
+            (_member("pkg/", kind=tarfile.DIRTYPE), None),
+            (old_style_directory, b""),
+            (_member(deep), b"deep = 1\n"),
+            (fractional, b"x = 1\n" * 200),
+            (_member("pkg/empty.py"), b""),
+            format=format,
+        )
+        assert _plain_tar_headers(tar) is not None, "read without tarfile"
+        data = gzip.compress(tar)
+        contents = read_archive(data, "p-1.tar.gz")
+        assert contents.findings == []
+        assert [(m.path, m.data) for m in contents.members] == _as_tarfile_reads_it(data)
+        assert [m.path for m in contents.members] == [deep, "pkg/when.py", "pkg/empty.py"]
+
+
+def test_a_tar_header_with_a_bad_checksum_after_the_first_ends_the_archive_as_in_tarfile():
+    tar = bytearray(_tar_of((_member("pkg/a.py"), b"a = 1\n"), (_member("pkg/b.py"), b"b = 2\n")))
+    tar[1024 + 148 : 1024 + 156] = b"0000000\0"  # pkg/b.py's header checksum, now wrong
+    data = gzip.compress(bytes(tar))
+    contents = read_archive(data, "p-1.tar.gz")
+    assert (
+        [(m.path, m.data) for m in contents.members]
+        == _as_tarfile_reads_it(data)
+        == [("pkg/a.py", b"a = 1\n")]
+    )
+
+
+def test_tars_the_plain_reader_leaves_to_tarfile_are_read_as_tarfile_reads_them():
+    gnu_long_name = "pkg/" + "n" * 120 + ".py"  # a GNU longname member ahead of the real header
+    symlink = _member("pkg/link.py", kind=tarfile.SYMTYPE, linkname="a.py")
+    cases = {
+        "gnu longname": _tar_of((_member(gnu_long_name), b"x = 1\n"), format=tarfile.GNU_FORMAT),
+        "non-ascii pax path": _tar_of((_member("pkg/caf\u00e9.py"), b"x = 1\n")),
+        "pax linkpath": _tar_of((_member("pkg/a.py"), b"a = 1\n"), (_member("pkg/l", kind=tarfile.SYMTYPE,
+                                linkname="d" * 120), None)),
+        "symlink": _tar_of((_member("pkg/a.py"), b"a = 1\n"), (symlink, None)),
+    }  # fmt: skip
+    for case, tar in cases.items():
+        assert _plain_tar_headers(tar) is None, case
+        data = gzip.compress(tar)
+        contents = read_archive(data, "p-1.tar.gz")
+        assert [(m.path, m.data) for m in contents.members] == _as_tarfile_reads_it(data), case
