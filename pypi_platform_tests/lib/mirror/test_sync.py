@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from pypi_platform.lib.config import MirrorFilters
+from pypi_platform.lib.mirror import sync as sync_module
 from pypi_platform.lib.mirror.pages import WEB
 from pypi_platform.lib.mirror.runner import run_mirror_sync
 from pypi_platform.lib.mirror.state import MirrorState
@@ -166,6 +167,36 @@ def test_project_removed_upstream_leaves_the_index_and_its_files_after_the_grace
     report = sync(index.url, local_store, database, tmp_path, delete_grace=timedelta(0))
     assert report.blobs_deleted >= 1
     assert not local_store.exists(gamma_file)
+    assert_every_link_present(local_store)
+
+
+def test_removals_deleted_in_many_batches_at_once_leave_no_page_or_file(
+    populated, local_store, database, tmp_path, monkeypatch
+):
+    index = populated()
+    sync(index.url, local_store, database, tmp_path)
+    files = [
+        entry["url"].replace("../../", f"{WEB}/")
+        for name in ("beta", "gamma")
+        for entry in page_json(local_store, name)["files"]
+    ]
+    index.remove_project("beta")
+    index.remove_project("gamma")
+    # Two keys a batch: the ten pages and JSON documents, and then the files, go in several batches at once.
+    monkeypatch.setattr(sync_module, "DELETE_BATCH", 2)
+
+    report = sync(index.url, local_store, database, tmp_path)
+    assert report.projects_removed == 2
+    pages = [
+        key for prefix in ("simple", "json", "pypi") for key in local_store.list_keys(f"{WEB}/{prefix}/")
+    ]
+    assert [key for key in pages if "/beta" in key or "/gamma" in key] == []
+    assert all(local_store.exists(key) for key in files), "blobs stay for the grace period"
+
+    report = sync(index.url, local_store, database, tmp_path, delete_grace=timedelta(0))
+    assert report.blobs_deleted > len(files)  # sidecars too
+    assert not any(local_store.exists(key) for key in files)
+    assert set(root_projects(local_store)) == {"alpha-pkg"}
     assert_every_link_present(local_store)
 
 
