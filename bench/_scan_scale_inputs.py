@@ -226,11 +226,8 @@ def window(members: list[Member], start: int, budget: float) -> list[Member]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _file_entry(store: Path, path: Path, packagetype: str) -> dict:
