@@ -8,8 +8,9 @@ JSON of at most a few thousand rows) is small enough to run on the event loop.
 
 Every successful answer carries ``Cache-Control: public, max-age=N`` and an ETag derived from the data's
 version (``reads.data_version``) and the parsed request; ``If-None-Match`` with it answers 304 without running
-the query. Answers are kept for their data version (``app.state.answers``, a ``lib/serving/answers.py`` cache),
-so a request asked again before the data changes costs no query either. Errors are JSON: ``{"error": <code>, "message": <text>, "status": <status>}``.
+the query. Answers are kept for their data version (``app.state.answers``, a ``lib/serving/answers.py``
+cache), so a request asked again before the data changes costs no query either. Errors are JSON:
+``{"error": <code>, "message": <text>, "status": <status>}``.
 """
 
 from __future__ import annotations

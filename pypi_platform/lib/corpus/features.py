@@ -25,7 +25,6 @@ In each process:
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -33,6 +32,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from pypi_platform.lib import collector
 from pypi_platform.lib.corpus.feature_analysis import analyse, feature_names
 
 PARSER = f"cpython-{sys.version_info.major}.{sys.version_info.minor}"
@@ -214,16 +214,11 @@ def _run_chunk(oids: list[bytes], repository=None) -> list[tuple[bytes, str, int
 
     read = (repository or _repository).odb.read
     rows = []
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector.paused():
         for oid in oids:
             data = read(pygit2.Oid(raw=oid))[1]
             status, mask = analyse(data, precheck=True)
             rows.append((oid, status, mask, _line_count(data)))
-    finally:
-        if enabled:
-            gc.enable()
     return rows
 
 

@@ -7,18 +7,17 @@ content hash. Files are downloaded concurrently across every project, each verif
 
 from __future__ import annotations
 
-import gc
 import itertools
 import logging
 import time
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path
 
+from pypi_platform.lib import collector
 from pypi_platform.lib.config import MirrorFilters
 from pypi_platform.lib.mirror import pages
 from pypi_platform.lib.mirror.http import HttpClient, UpstreamError
@@ -141,7 +140,9 @@ class MirrorSync:
 
     def _run(self, report: SyncReport) -> None:
         clock = time.monotonic()
-        with _collector_paused():
+        # The maps of the root and of the state hold ~930k entries and no cycle; collections while they
+        # were built walked all of them, which tripled the time to read the full root on Python 3.13.
+        with collector.paused():
             candidates, root_serials, from_root = self._candidates()
             # A full mirror compares ~930k root serials with the state's: only the pairs that differ (and the
             # projects never published) are read in full, so a sync with nothing changed reads two columns.
@@ -351,22 +352,6 @@ class MirrorSync:
                 "deleted %d files no longer published (grace %s)", len(expired), self.options.delete_grace
             )
         return len(expired)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a sync builds its ~930k-entry maps of the root and the state.
-
-    None of their objects is in a cycle, yet every collection while they are built walks all of them: in
-    Python 3.13 that tripled the time to read the full root.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _unchanged(stored: StoredProject, page: PageResponse) -> bool:
