@@ -251,10 +251,7 @@ def parse_top(items: Iterable[tuple[str, str]]) -> TopQuery:
 
 
 async def series(conn: AsyncConnection, query: SeriesQuery) -> list[tuple[str, date, int]]:
-    """The rows, ordered by category then date; raises a 404 for an unknown package."""
-    if query.endpoint == "overall":
-        months = await _overall_months(conn, query)
-        return reads.overall_rows(months, query.category, query.start, query.end)
+    """The rows of the daily table, ordered by category then date; raises a 404 for an unknown package."""
     rows = await reads.series(
         conn, query.dimension.table, query.package, query.category, query.start, query.end
     )
