@@ -8,6 +8,8 @@ names the variable.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 import os
 import re
@@ -63,6 +65,11 @@ class MirrorFilters:
             f"max={self.max_file_size}",
         ]
         return ";".join(parts)
+
+    def digest(self) -> str:
+        """A digest of every filter, the project lists too: the same digest means the same mirror contents."""
+        plain = json.dumps(self.as_plain(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(plain.encode()).hexdigest()
 
     def wants_project(self, name: str) -> bool:
         if name in self.blocklist:

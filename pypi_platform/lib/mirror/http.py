@@ -8,7 +8,7 @@ import random
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,12 +102,22 @@ class HttpClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get(self, url: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
-        """GET with the body read; any final status below 500 is returned for the caller to judge."""
+    def get(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        body_wanted: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
+        """GET with the body read; any final status below 500 is returned for the caller to judge.
+
+        `body_wanted`, if given, is asked once the status and headers are in; when it answers no, the body is
+        never read (the connection is closed instead) and the response has no content to read.
+        """
         for attempt in range(self.retry.attempts):
             last = attempt == self.retry.attempts - 1
             try:
-                response = self._client.get(url, headers=dict(headers or {}))
+                response = self._get_once(url, headers, body_wanted)
             except httpx.TransportError as exc:
                 if last:
                     raise UpstreamError(
@@ -124,6 +134,23 @@ class HttpClient:
                 log.debug("GET %s: HTTP %s, retrying", url, response.status_code)
             time.sleep(self.retry.delay(attempt))
         raise AssertionError("unreachable")
+
+    def _get_once(
+        self,
+        url: str,
+        headers: Mapping[str, str] | None,
+        body_wanted: Callable[[httpx.Response], bool] | None,
+    ) -> httpx.Response:
+        client = self._client
+        if body_wanted is None:
+            return client.get(url, headers=dict(headers or {}))
+        response = client.send(client.build_request("GET", url, headers=dict(headers or {})), stream=True)
+        try:
+            if response.status_code not in RETRYABLE_STATUS and body_wanted(response):
+                response.read()
+        finally:
+            response.close()
+        return response
 
     def download(
         self,

@@ -295,17 +295,35 @@ class MirrorState:
         finished: datetime,
         counts: dict[str, int],
         error: str | None = None,
+        *,
+        complete_at: tuple[int, str] | None = None,
     ) -> None:
-        """One row of ``mirror.sync_runs``: a run that stopped on ``error`` is recorded as failed, with it."""
+        """One row of ``mirror.sync_runs``: a run that stopped on ``error`` is recorded as failed, with it.
+        `complete_at`: (root serial, ``MirrorFilters.digest``) of a run that brought every project that root listed
+        up to date, which the next run may find still current (``complete_serial``)."""
+        root_serial, fingerprint = complete_at if complete_at is not None and not error else (None, None)
         with self._pool.connection() as conn:
             conn.execute(
                 """
                 INSERT INTO mirror.sync_runs (started_at, finished_at, upstream, projects_checked,
                     projects_changed, projects_failed, projects_removed, files_fetched, bytes_fetched,
-                    status, error)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                    status, error, root_serial, filter_fingerprint)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
                 (started, finished, upstream, counts["projects_checked"], counts["projects_changed"],
                  counts["projects_failed"], counts["projects_removed"], counts["files_fetched"],
-                 counts["bytes_fetched"], "failed" if error else "succeeded", error),
+                 counts["bytes_fetched"], "failed" if error else "succeeded", error, root_serial, fingerprint),
             )  # fmt: skip
+
+    def complete_serial(self, upstream: str, fingerprint: str) -> tuple[int, int] | None:
+        """(root serial, projects checked) of the latest run from `upstream`, when that run left every project
+        of that root current under the filters of digest `fingerprint`; None when it did not, or there was none."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT root_serial, filter_fingerprint, projects_checked FROM mirror.sync_runs"
+                " WHERE upstream = %s ORDER BY id DESC LIMIT 1",
+                (upstream,),
+            ).fetchone()
+        if row is None or row[0] is None or row[1] != fingerprint:
+            return None
+        return row[0], row[2]

@@ -23,7 +23,7 @@ from pypi_platform.lib.mirror import pages
 from pypi_platform.lib.mirror.http import HttpClient, UpstreamError
 from pypi_platform.lib.mirror.project import ProjectFailed, ProjectPublisher, Transfer
 from pypi_platform.lib.mirror.state import MirrorState, StoredProject
-from pypi_platform.lib.mirror.upstream import PageError, PageResponse, Upstream
+from pypi_platform.lib.mirror.upstream import PageError, PageResponse, RootIndex, Upstream
 from pypi_platform.lib.storage import ObjectStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,15 @@ class MirrorSync:
         self.state, self.options = state, options
         self.filters = options.filters
         self.fingerprint = self.filters.fingerprint()
+        self.filters_digest = (
+            self.filters.digest()
+        )  # the project lists too: what a run's completeness is under
         self.log = options.logger
         self._traceback_logged = False
         self._store_down: str | None = None  # why the object store stopped answering, once it has
+        # The root serial this run brought every listed project up to date with; None until it has.
+        self._complete_at: int | None = None
+        self._removals_withheld = False  # the root shrank too much at once to be believed
 
     def _record_failure(self, name: str, reason: str) -> None:
         try:
@@ -135,15 +141,27 @@ class MirrorSync:
                     "the failed sync run could not be recorded in mirror.sync_runs: %s", unrecorded
                 )
             raise
-        self.state.record_run(self.upstream.simple_url, started, datetime.now(UTC), report.counts())
+        complete_at = (self._complete_at, self.filters_digest) if self._complete_at is not None else None
+        self.state.record_run(
+            self.upstream.simple_url, started, datetime.now(UTC), report.counts(), complete_at=complete_at
+        )
         return report
 
     def _run(self, report: SyncReport) -> None:
         clock = time.monotonic()
+        from_root = not self._allowlist_checked_alone()
+        # (root serial, projects checked) of the last run, if it left every project current under these filters
+        known = (
+            self.state.complete_serial(self.upstream.simple_url, self.filters_digest) if from_root else None
+        )
         # The maps of the root and of the state hold ~930k entries and no cycle; collections while they
         # were built walked all of them, which tripled the time to read the full root on Python 3.13.
         with collector.paused():
-            candidates, root_serials, from_root = self._candidates()
+            root = self.upstream.fetch_root(unless_serial=known[0] if known else None) if from_root else None
+            if known is not None and (root is None or root.serial == known[0]):
+                self._nothing_changed_since(known, report, clock)
+                return
+            candidates, root_serials = self._candidates(root)
             # A full mirror compares ~930k root serials with the state's: only the pairs that differ (and the
             # projects never published) are read in full, so a sync with nothing changed reads two columns.
             live = self.state.live_serials(self.fingerprint)
@@ -184,6 +202,22 @@ class MirrorSync:
         self._publish_removals_and_root(gone, changed=report.projects_changed > 0, now=now)
         report.blobs_deleted = self._collect_garbage(now)
         report.duration_seconds = time.monotonic() - clock
+        if root is not None and not report.failures and not report.projects_deferred:
+            self._complete_at = None if self._removals_withheld else root.serial
+
+    def _nothing_changed_since(self, known: tuple[int, int], report: SyncReport, clock: float) -> None:
+        """The root carries the serial of the last complete run: no project changed upstream since, so none is
+        read, from the upstream or from the state. Only the store's root and expired files are seen to."""
+        serial, checked = known
+        self.log.info(
+            "upstream serial %d is the one the last complete sync brought in: nothing changed", serial
+        )
+        report.projects_checked = checked
+        now = datetime.now(UTC)
+        self._publish_removals_and_root([], changed=False, now=now)
+        report.blobs_deleted = self._collect_garbage(now)
+        report.duration_seconds = time.monotonic() - clock
+        self._complete_at = serial
 
     def _no_longer_listed(
         self, live_projects: Collection[str], candidates: Collection[str], from_root: bool
@@ -197,6 +231,7 @@ class MirrorSync:
                 "the upstream root no longer lists %d of %d mirrored projects; not removing any this run",
                 len(gone), live,
             )  # fmt: skip
+            self._removals_withheld = True
             return []
         return gone
 
@@ -207,16 +242,20 @@ class MirrorSync:
         # Only once the root no longer links them do the pages of removed projects go.
         self._delete(key for name in gone for key in (*pages.page_keys(name), *pages.json_keys(name)))
 
-    def _candidates(self) -> tuple[Collection[str], dict[str, int | None], bool]:
-        """The projects to check, their root serials, and whether the list came from the upstream root."""
+    def _allowlist_checked_alone(self) -> bool:
+        """A short allowlist is checked name by name, without the root."""
         allowlist = self.filters.allowlist
-        if allowlist is not None and len(allowlist) <= ROOT_THRESHOLD:
-            return {name for name in allowlist if self.filters.wants_project(name)}, {}, False
-        root = self.upstream.fetch_root()
+        return allowlist is not None and len(allowlist) <= ROOT_THRESHOLD
+
+    def _candidates(self, root: RootIndex | None) -> tuple[Collection[str], dict[str, int | None]]:
+        """The projects to check and their root serials: from `root`, or the allowlist where there is none."""
+        if root is None:
+            allowlist = self.filters.allowlist or ()
+            return {name for name in allowlist if self.filters.wants_project(name)}, {}
         self.log.info("upstream root lists %d projects (serial %s)", len(root.projects), root.serial)
-        if allowlist is None and not self.filters.blocklist:
-            return root.projects.keys(), root.projects, True  # a full mirror: no copy of ~930k names
-        return {name for name in root.projects if self.filters.wants_project(name)}, root.projects, True
+        if self.filters.allowlist is None and not self.filters.blocklist:
+            return root.projects.keys(), root.projects  # a full mirror: no copy of ~930k names
+        return {name for name in root.projects if self.filters.wants_project(name)}, root.projects
 
     def _within_budget(
         self, candidates: list[str], stored: dict[str, StoredProject], root_serials: dict[str, int | None]

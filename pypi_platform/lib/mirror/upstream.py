@@ -11,7 +11,7 @@ import hashlib
 import html
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlparse
@@ -102,13 +102,27 @@ class Upstream:
     def project_url(self, name: str) -> str:
         return urljoin(self.simple_url, f"{name}/")
 
-    def fetch_root(self) -> RootIndex:
-        response = self.client.get(self.simple_url, headers={"Accept": ACCEPT})
+    def fetch_root(self, *, unless_serial: int | None = None) -> RootIndex | None:
+        """The root index; None, with its body never read, when its ``X-PyPI-Last-Serial`` header is
+        `unless_serial`: the index's latest serial, so nothing in it changed since a root of that serial."""
+
+        def body_wanted(response) -> bool:
+            return _int_or_none(response.headers.get("x-pypi-last-serial")) != unless_serial
+
+        response = self.client.get(
+            self.simple_url,
+            headers={"Accept": ACCEPT},
+            body_wanted=body_wanted if unless_serial is not None else None,
+        )
         if response.status_code != 200:
             raise PageError(f"the root index {self.simple_url} answered HTTP {response.status_code}")
+        if unless_serial is not None and not body_wanted(response):
+            return None
+        header_serial = _int_or_none(response.headers.get("x-pypi-last-serial"))
         if response.headers.get("content-type", "").startswith(JSON_CONTENT_TYPE):
-            return _parse_root_json(response.content)
-        return RootIndex(projects=dict.fromkeys(_parse_root_html(response.content)), serial=None)
+            root = _parse_root_json(response.content)
+            return root if header_serial is None else replace(root, serial=header_serial)
+        return RootIndex(projects=dict.fromkeys(_parse_root_html(response.content)), serial=header_serial)
 
     def fetch_page(
         self, name: str, *, etag: str | None = None, last_modified: str | None = None

@@ -4,6 +4,7 @@ import hashlib
 import json
 from datetime import timedelta
 
+import psycopg
 import pytest
 
 from pypi_platform.lib.config import MirrorFilters
@@ -235,3 +236,95 @@ def test_check_budget_rotates_through_projects_of_an_index_without_serials(
             n for n in names if n not in updated and new_sdists[n] in published_filenames(local_store, n)
         ]
     assert sorted(updated) == names, "three runs of two checks each reach all five projects"
+
+
+def _last_run_root_serial(dsn: str) -> int | None:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT root_serial FROM mirror.sync_runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+
+
+def test_root_serial_unchanged_since_a_complete_sync_reads_no_project(
+    populated, local_store, database, tmp_path
+):
+    index = populated()
+    sync(index.url, local_store, database, tmp_path)
+    assert _last_run_root_serial(database) == index.serial
+    # Make the state disagree with the root about beta: a sync that compared serials would fetch its page.
+    with psycopg.connect(database) as conn:
+        conn.execute("UPDATE mirror.projects SET serial = serial - 1 WHERE name = 'beta'")
+    index.reset_requests()
+
+    report = sync(index.url, local_store, database, tmp_path)
+
+    assert [request.path for request in index.requests] == ["/simple/"]
+    assert (report.projects_checked, report.projects_changed, report.files_fetched) == (3, 0, 0)
+    assert _last_run_root_serial(database) == index.serial, "the next run may skip as well"
+
+    index.add_release("gamma", "2.1")  # the index's serial moves: every project's serial is compared again
+    index.reset_requests()
+    report = sync(index.url, local_store, database, tmp_path)
+    assert report.projects_changed == 1
+    assert {r.path for r in index.requests if r.path.startswith("/simple/")} == {
+        "/simple/",
+        "/simple/beta/",
+        "/simple/gamma/",
+    }
+
+
+def test_a_run_with_a_failed_project_is_not_complete_and_the_next_retries_it(
+    populated, local_store, database, tmp_path
+):
+    index = populated()
+    index.faults.fail("/simple/beta/", status=503, times=None)
+    assert set(sync(index.url, local_store, database, tmp_path).failures) == {"beta"}
+    assert _last_run_root_serial(database) is None
+    index.faults.clear()
+
+    report = sync(index.url, local_store, database, tmp_path)  # the root's serial has not moved
+
+    assert report.failures == {} and report.projects_changed == 1
+    assert "beta" in root_projects(local_store)
+    assert _last_run_root_serial(database) == index.serial
+
+
+def test_changed_filters_are_not_covered_by_an_earlier_complete_sync(
+    populated, local_store, database, tmp_path
+):
+    index = populated()
+    sync(index.url, local_store, database, tmp_path)
+
+    report = sync(index.url, local_store, database, tmp_path, package_types=frozenset({"sdist"}))
+
+    assert report.projects_changed == 3  # every project is published again under the new filters
+    assert all(f.endswith(".tar.gz") for f in published_filenames(local_store, "alpha-pkg"))
+
+
+def test_a_root_that_drops_most_projects_is_not_believed_and_the_run_is_not_complete(
+    fake_index, local_store, database, tmp_path
+):
+    names = [f"project-{number}" for number in range(10)]
+    for name in names:
+        fake_index.add_release(name, "1.0", wheel=False)
+    sync(fake_index.url, local_store, database, tmp_path)
+    for name in names[:6]:
+        fake_index.remove_project(name)
+
+    report = sync(fake_index.url, local_store, database, tmp_path)
+
+    assert report.projects_removed == 0
+    assert set(root_projects(local_store)) == set(names)
+    assert _last_run_root_serial(database) is None, "a later run must look at the root again"
+
+
+def test_a_root_without_a_serial_header_is_read_whole_each_run(
+    fake_index_factory, local_store, database, tmp_path
+):
+    index = fake_index_factory("html")
+    index.add_release("alpha", "1.0")
+    sync(index.url, local_store, database, tmp_path)
+    assert _last_run_root_serial(database) is None
+    index.reset_requests()
+
+    sync(index.url, local_store, database, tmp_path)
+
+    assert {r.path for r in index.requests} == {"/simple/", "/simple/alpha/"}
