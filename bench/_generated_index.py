@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
@@ -308,6 +309,11 @@ class _Server(ThreadingHTTPServer):
     index: GeneratedIndex
     daemon_threads = True
     request_queue_size = 128  # a mirror opens a dozen connections at once
+
+    def handle_error(self, request, client_address) -> None:
+        # A sync that finds the root's serial unchanged closes the connection without reading the body.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
