@@ -65,12 +65,18 @@ def test_overall_json_writes_what_json_dumps_would():
     months = [
         (date(2024, 2, 1), [None] * 28 + [2**40, None, None], [None] * 31),
         (date(2024, 3, 1), [1, None, 0] + [None] * 28, [1] + [None] * 30),
+        # Months with a count every day (the common case) are written by one formatting each.
+        (date(2024, 4, 1), list(range(30)), [7 * day for day in range(30)]),
+        (date(2024, 5, 1), [2**40] * 12, [0] * 12),  # the month loaded so far
     ]
     for query in (
         SeriesQuery("overall", 'we"ird'),
         SeriesQuery("overall", "six", "without_mirrors"),
         SeriesQuery("overall", "six", None, date(2024, 3, 2), date(2024, 3, 3)),
         SeriesQuery("overall", "six", None, date(2024, 2, 29), date(2024, 3, 1)),
+        SeriesQuery("overall", "six", None, date(2024, 4, 3), date(2024, 4, 10)),
+        SeriesQuery("overall", "six", "with_mirrors", date(2024, 4, 30), date(2024, 5, 20)),
+        SeriesQuery("overall", "six", None, date(2024, 5, 13), None),
     ):
         rows = reads.overall_rows(months, query.category, query.start, query.end)
         assert json.loads(overall_json(query, months))["data"] == [

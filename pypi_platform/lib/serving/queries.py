@@ -13,6 +13,7 @@ known package whose filter matches nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -327,18 +328,34 @@ def overall_json(query: SeriesQuery, months: Sequence[reads.Month]) -> str:
             key = (first.year, first.month)
             if (start is not None and (start.year, start.month) > key) or (end is not None and first > end):
                 continue  # a month outside [start, end]
-            if start is not None and (start.year, start.month) == key:
-                counts = [None] * (start.day - 1) + counts[start.day - 1 :]
-            if end is not None and (end.year, end.month) == key:
-                counts = counts[: end.day]
-            head = f'{{"category":"{category}","date":"{first.isoformat()[:8]}'
+            low = start.day - 1 if start is not None and (start.year, start.month) == key else 0
+            high = (
+                min(len(counts), end.day) if end is not None and (end.year, end.month) == key else len(counts)
+            )
+            days = counts[low:high]
+            prefix = first.isoformat()[:8]
+            if None not in days:  # a count every day, nearly always: one formatting of the whole month
+                if days:
+                    parts.append(_month_template(category, prefix, low, high) % tuple(days))
+                continue
+            head = f'{{"category":"{category}","date":"{prefix}'
             parts += [
                 f'{head}{day}","downloads":{downloads}}}'
-                for day, downloads in zip(_DAY_OF_MONTH, counts, strict=False)
+                for day, downloads in zip(_DAY_OF_MONTH[low:high], days, strict=False)
                 if downloads is not None
             ]
     package = json.dumps(query.package)
     return f'{{"data":[{",".join(parts)}],"package":{package},"type":"{query.dimension.type}"}}'
+
+
+@functools.lru_cache(maxsize=4096)
+def _month_template(category: str, prefix: str, low: int, high: int) -> str:
+    """The rows of days low + 1 .. high of the month `prefix` ("YYYY-MM-") with a %d for each count: one
+    %-formatting writes them at half the cost of an f-string a day, most of an answer's CPU."""
+    return ",".join(
+        f'{{"category":"{category}","date":"{prefix}{day}","downloads":%d}}'
+        for day in _DAY_OF_MONTH[low:high]
+    )
 
 
 def recent_body(query: RecentQuery, counts: dict[str, int]) -> dict:
