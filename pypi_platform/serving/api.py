@@ -20,6 +20,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from psycopg import AsyncConnection
 from starlette.requests import Request
@@ -31,6 +32,7 @@ from pypi_platform.lib.downloads import reads
 from pypi_platform.lib.serving import queries
 from pypi_platform.lib.serving.queries import RequestError
 from pypi_platform.lib.serving.ratelimit import TokenBuckets
+from pypi_platform.lib.serving.shared_buckets import SharedTokenBuckets
 
 API_PREFIX = "/api/"
 # Paths whose answers come from PostgreSQL: the API's, and the JSON the dashboard's charts load.
@@ -139,9 +141,12 @@ class RateLimit:
     size) and ``X-RateLimit-Remaining``. The client is the connection's peer, or the address uvicorn takes from
     ``X-Forwarded-For`` when the peer is a trusted proxy (``--forwarded-allow-ips``)."""
 
-    def __init__(self, app: ASGIApp, rate: float, burst: int):
+    def __init__(self, app: ASGIApp, rate: float, burst: int, shared: Path | None = None):
         self.app = app
-        self.buckets = TokenBuckets(rate, burst) if rate > 0 else None
+        # `shared`: the file of buckets every process of the app draws from (``serving/processes.py``).
+        self.buckets: TokenBuckets | SharedTokenBuckets | None = None
+        if rate > 0:
+            self.buckets = SharedTokenBuckets(shared, rate, burst) if shared else TokenBuckets(rate, burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.buckets is None or scope["type"] != "http" or not scope["path"].startswith(LIMITED_PREFIXES):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
@@ -25,8 +26,11 @@ from pypi_platform.serving import api, dashboard
 STATEMENT_TIMEOUT = "10s"  # no request holds a connection longer
 
 
-def create_app(dsn: str, settings: ServingSettings | None = None) -> Starlette:
-    """The app over the database at `dsn` (migrated already); routes read it through ``app.state``."""
+def create_app(
+    dsn: str, settings: ServingSettings | None = None, *, shared_buckets: Path | None = None
+) -> Starlette:
+    """The app over the database at `dsn` (migrated already); routes read it through ``app.state``.
+    `shared_buckets`: the rate-limit buckets' file, when several processes serve the app (else its own)."""
     settings = settings or ServingSettings()
 
     @contextlib.asynccontextmanager
@@ -49,7 +53,11 @@ def create_app(dsn: str, settings: ServingSettings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[*api.routes(), *dashboard.routes()],
-        middleware=[Middleware(api.RateLimit, rate=settings.rate_per_second, burst=settings.burst)],
+        middleware=[
+            Middleware(
+                api.RateLimit, rate=settings.rate_per_second, burst=settings.burst, shared=shared_buckets
+            )
+        ],
         exception_handlers={
             HTTPException: _http_error,
             psycopg.OperationalError: _database_unavailable,
