@@ -50,7 +50,8 @@ demo: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml
 .PHONY: serve
 serve: export PYPI_PLATFORM_HOME := $(HOME_DIR)
 serve: $(VENV)/.installed
-	$(BIN)/python -m pypi_platform.serving --host $(or $(SERVE_HOST),127.0.0.1) --port $(or $(SERVE_PORT),8000)
+	$(BIN)/python -m pypi_platform.serving --host $(or $(SERVE_HOST),127.0.0.1) --port $(or $(SERVE_PORT),8000) \
+		--workers $(or $(SERVE_WORKERS),1)
 
 # A security scan of one date (DATE=YYYY-MM-DD, any day of its week; default this week) on the demo's instance.
 scan: $(VENV)/.installed $(HOME_DIR)/dagster/dagster.yaml

@@ -3,7 +3,8 @@
 
 - ``queries``: package names, parameters and dates validated into query objects, answered through
   ``lib/downloads/reads.py``.
-- ``ratelimit``: a per-client token bucket.
+- ``ratelimit``: a per-client token bucket, kept by one process.
+- ``shared_buckets``: the same buckets in a file every process of one server maps (``--workers``).
 - ``answers``: the answers given, kept for the data version they were read at.
 
 The API's settings (``PYPI_PLATFORM_API_*``) are ``ServingSettings`` in ``lib/config.py``.
