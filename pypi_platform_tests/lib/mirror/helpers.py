@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
+import psycopg
+
 from pypi_platform.lib.config import MirrorFilters
 from pypi_platform.lib.mirror.http import RetryPolicy
 from pypi_platform.lib.mirror.pages import WEB
@@ -79,3 +81,9 @@ def assert_every_link_present(store: ObjectStore) -> int:
             assert store.exists(target), f"{key} links {link}, which is not in the store"
             checked += 1
     return checked
+
+
+def last_run_root_serial(dsn: str) -> int | None:
+    """The root serial the latest sync run recorded as complete (None: it was not)."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT root_serial FROM mirror.sync_runs ORDER BY id DESC LIMIT 1").fetchone()[0]

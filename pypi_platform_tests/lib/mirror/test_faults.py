@@ -5,6 +5,7 @@ import pytest
 
 from pypi_platform_tests.lib.mirror.helpers import (
     assert_every_link_present,
+    last_run_root_serial,
     page_html,
     page_json,
     published_filenames,
@@ -191,3 +192,4 @@ def test_root_that_suddenly_drops_most_projects_removes_none(fake_index, local_s
 
     assert report.projects_removed == 0
     assert set(root_projects(local_store)) == set(names)
+    assert last_run_root_serial(database) is None, "not complete: a later run looks at the root again"
