@@ -102,9 +102,8 @@ class MirrorSync:
         self.state, self.options = state, options
         self.filters = options.filters
         self.fingerprint = self.filters.fingerprint()
-        self.filters_digest = (
-            self.filters.digest()
-        )  # the project lists too: what a run's completeness is under
+        # Every filter, the project lists too: what a run that brought every project up to date ran under.
+        self.filters_digest = self.filters.digest()
         self.log = options.logger
         self._traceback_logged = False
         self._store_down: str | None = None  # why the object store stopped answering, once it has

@@ -307,3 +307,17 @@ def test_a_root_without_a_serial_header_is_read_whole_each_run(
     sync(index.url, local_store, database, tmp_path)
 
     assert {r.path for r in index.requests} == {"/simple/", "/simple/alpha/"}
+
+
+def test_a_root_answering_5xx_before_its_headers_is_retried_and_still_skips(
+    populated, local_store, database, tmp_path
+):
+    index = populated()
+    sync(index.url, local_store, database, tmp_path)
+    index.faults.fail("/simple/", status=503, times=1)
+    index.reset_requests()
+
+    report = sync(index.url, local_store, database, tmp_path)
+
+    assert [request.path for request in index.requests] == ["/simple/", "/simple/"]
+    assert (report.projects_checked, report.projects_changed, report.failures) == (3, 0, {})
