@@ -85,6 +85,13 @@ class MirrorState:
                 rows = conn.execute(query + " WHERE name = ANY(%s)", (list(names),)).fetchall()
             return {row[0]: StoredProject(*row) for row in rows}
 
+    def failed_projects(self) -> list[str]:
+        """The projects whose last sync failed, to be tried again."""
+        with self._pool.connection() as conn:
+            return [
+                row[0] for row in conn.execute("SELECT name FROM mirror.projects WHERE status = 'failed'")
+            ]
+
     def live_serials(self, fingerprint: str) -> dict[str, int | None]:
         """Every project not removed, with its serial where it is current (published, not failing, filtered by
         `fingerprint`), else None: all a sync needs to tell, from the root's serials, what did not change."""
@@ -299,8 +306,8 @@ class MirrorState:
         complete_at: tuple[int, str] | None = None,
     ) -> None:
         """One row of ``mirror.sync_runs``: a run that stopped on ``error`` is recorded as failed, with it.
-        `complete_at`: (root serial, ``MirrorFilters.digest``) of a run that brought every project that root listed
-        up to date, which the next run may find still current (``complete_serial``)."""
+        `complete_at`: (root serial, ``MirrorFilters.digest``) of a run that checked every project that root listed
+        (each is current, or failed and marked so), which the next run may find still current (``complete_serial``)."""
         root_serial, fingerprint = complete_at if complete_at is not None and not error else (None, None)
         with self._pool.connection() as conn:
             conn.execute(
@@ -316,8 +323,8 @@ class MirrorState:
             )  # fmt: skip
 
     def complete_serial(self, upstream: str, fingerprint: str) -> tuple[int, int] | None:
-        """(root serial, projects checked) of the latest run from `upstream`, when that run left every project
-        of that root current under the filters of digest `fingerprint`; None when it did not, or there was none."""
+        """(root serial, projects checked) of the latest run from `upstream`, when that run checked every project
+        of that root under the filters of digest `fingerprint`; None when it did not, or there was none."""
         with self._pool.connection() as conn:
             row = conn.execute(
                 "SELECT root_serial, filter_fingerprint, projects_checked FROM mirror.sync_runs"

@@ -107,14 +107,17 @@ class MirrorSync:
         self.log = options.logger
         self._traceback_logged = False
         self._store_down: str | None = None  # why the object store stopped answering, once it has
-        # The root serial this run brought every listed project up to date with; None until it has.
+        # The root serial of which this run checked every project; None until it has.
         self._complete_at: int | None = None
-        self._removals_withheld = False  # the root shrank too much at once to be believed
+        # Something this run left undone that the state does not say: removals withheld (the root shrank too
+        # much at once to be believed), or a failure that could not be recorded.
+        self._incomplete = False
 
     def _record_failure(self, name: str, reason: str) -> None:
         try:
             self.state.record_failure(name, name, reason, datetime.now(UTC))
         except Exception as exc:  # the project's failure is in the report; the run's row will say the rest
+            self._incomplete = True  # the state does not know to try it again
             self.log.warning("project %s: its failure could not be recorded: %s", name, exc)
 
     def run(self) -> SyncReport:
@@ -149,7 +152,8 @@ class MirrorSync:
     def _run(self, report: SyncReport) -> None:
         clock = time.monotonic()
         from_root = not self._allowlist_checked_alone()
-        # (root serial, projects checked) of the last run, if it left every project current under these filters
+        # (root serial, projects checked) of the last run, if it checked every project of that root under these
+        # filters: then every project is current but those that failed, which the state names.
         known = (
             self.state.complete_serial(self.upstream.simple_url, self.filters_digest) if from_root else None
         )
@@ -158,18 +162,26 @@ class MirrorSync:
         with collector.paused():
             root = self.upstream.fetch_root(unless_serial=known[0] if known else None) if from_root else None
             if known is not None and (root is None or root.serial == known[0]):
-                self._nothing_changed_since(known, report, clock)
-                return
-            candidates, root_serials = self._candidates(root)
-            # A full mirror compares ~930k root serials with the state's: only the pairs that differ (and the
-            # projects never published) are read in full, so a sync with nothing changed reads two columns.
-            live = self.state.live_serials(self.fingerprint)
-            gone = self._no_longer_listed(live, candidates, from_root)
-            pending = [
-                name for name in candidates if (s := root_serials.get(name)) is None or live.get(name) != s
-            ]
-            unchanged = len(candidates) - len(pending)
-            del live
+                # Nothing changed upstream since: neither the root's body nor the state's serials are read, and
+                # only the projects that failed are tried again.
+                serial, checked = known
+                self.log.info("upstream serial %d is the one the last sync checked in full", serial)
+                pending, root_serials, gone = self.state.failed_projects(), {}, []
+                unchanged = checked - len(pending)
+            else:
+                serial = root.serial if root is not None else None
+                candidates, root_serials = self._candidates(root)
+                # A full mirror compares ~930k root serials with the state's: only the pairs that differ (and
+                # the projects never published) are read in full.
+                live = self.state.live_serials(self.fingerprint)
+                gone = self._no_longer_listed(live, candidates, from_root)
+                pending = [
+                    name
+                    for name in candidates
+                    if (s := root_serials.get(name)) is None or live.get(name) != s
+                ]
+                unchanged = len(candidates) - len(pending)
+                del live
         stored = self.state.projects(None if len(pending) > READ_ALL_ABOVE else pending)
         self.options.work_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.options.work_dir.glob(".download-*"):  # from a sync that was killed
@@ -201,22 +213,9 @@ class MirrorSync:
         self._publish_removals_and_root(gone, changed=report.projects_changed > 0, now=now)
         report.blobs_deleted = self._collect_garbage(now)
         report.duration_seconds = time.monotonic() - clock
-        if root is not None and not report.failures and not report.projects_deferred:
-            self._complete_at = None if self._removals_withheld else root.serial
-
-    def _nothing_changed_since(self, known: tuple[int, int], report: SyncReport, clock: float) -> None:
-        """The root carries the serial of the last complete run: no project changed upstream since, so none is
-        read, from the upstream or from the state. Only the store's root and expired files are seen to."""
-        serial, checked = known
-        self.log.info(
-            "upstream serial %d is the one the last complete sync brought in: nothing changed", serial
-        )
-        report.projects_checked = checked
-        now = datetime.now(UTC)
-        self._publish_removals_and_root([], changed=False, now=now)
-        report.blobs_deleted = self._collect_garbage(now)
-        report.duration_seconds = time.monotonic() - clock
-        self._complete_at = serial
+        # Checked in full: every project of the root is now current, or failed and named so in the state.
+        if serial is not None and not report.projects_deferred and not self._incomplete:
+            self._complete_at = serial
 
     def _no_longer_listed(
         self, live_projects: Collection[str], candidates: Collection[str], from_root: bool
@@ -230,7 +229,7 @@ class MirrorSync:
                 "the upstream root no longer lists %d of %d mirrored projects; not removing any this run",
                 len(gone), live,
             )  # fmt: skip
-            self._removals_withheld = True
+            self._incomplete = True
             return []
         return gone
 

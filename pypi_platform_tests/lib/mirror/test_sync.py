@@ -267,18 +267,21 @@ def test_root_serial_unchanged_since_a_complete_sync_reads_no_project(
     }
 
 
-def test_a_run_with_a_failed_project_is_not_complete_and_the_next_retries_it(
+def test_with_the_root_serial_unchanged_only_the_projects_that_failed_are_tried_again(
     populated, local_store, database, tmp_path
 ):
     index = populated()
     index.faults.fail("/simple/beta/", status=503, times=None)
     assert set(sync(index.url, local_store, database, tmp_path).failures) == {"beta"}
-    assert last_run_root_serial(database) is None
+    assert last_run_root_serial(database) == index.serial, "checked in full: beta is marked failed"
     index.faults.clear()
+    index.reset_requests()
 
     report = sync(index.url, local_store, database, tmp_path)  # the root's serial has not moved
 
-    assert report.failures == {} and report.projects_changed == 1
+    pages = [request.path for request in index.requests if request.path.startswith("/simple/")]
+    assert pages == ["/simple/", "/simple/beta/"]
+    assert (report.failures, report.projects_changed, report.projects_checked) == ({}, 1, 3)
     assert "beta" in root_projects(local_store)
     assert last_run_root_serial(database) == index.serial
 
