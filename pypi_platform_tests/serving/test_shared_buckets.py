@@ -121,3 +121,12 @@ def test_the_server_with_two_processes_serves_one_limit_per_client(stats_databas
 
 def _cmdline(pid: str) -> bytes:
     return Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def test_fewer_than_one_worker_is_refused_before_anything_starts(capsys):
+    from pypi_platform.serving.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--workers", "0"])
+    assert exited.value.code == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
