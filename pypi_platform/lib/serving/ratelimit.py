@@ -15,6 +15,15 @@ class Decision:
     retry_after: int  # seconds until a token is back (0 when allowed)
 
 
+def spend(tokens: float, elapsed: float, rate: float, burst: int) -> tuple[float, Decision]:
+    """One request against a bucket that held `tokens` `elapsed` seconds ago: the tokens it holds after it, and
+    whether it was allowed."""
+    tokens = min(float(burst), tokens + elapsed * rate)
+    if tokens >= 1.0:
+        return tokens - 1.0, Decision(True, int(tokens - 1.0), 0)
+    return tokens, Decision(False, 0, max(1, math.ceil((1.0 - tokens) / rate)))
+
+
 class TokenBuckets:
     """Buckets keyed by client (its IP address). Not thread-safe: one event loop owns it.
 
@@ -36,13 +45,9 @@ class TokenBuckets:
     def take(self, client: str) -> Decision:
         now = self._clock()
         tokens, at = self._buckets.get(client, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
-        if tokens >= 1.0:
-            tokens -= 1.0
-            self._store(client, tokens, now)
-            return Decision(True, int(tokens), 0)
+        tokens, decision = spend(tokens, now - at, self.rate, self.burst)
         self._store(client, tokens, now)
-        return Decision(False, 0, max(1, math.ceil((1.0 - tokens) / self.rate)))
+        return decision
 
     def __len__(self) -> int:
         return len(self._buckets)

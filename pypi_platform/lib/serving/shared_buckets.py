@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pypi_platform.lib.serving.ratelimit import Decision
+from pypi_platform.lib.serving.ratelimit import Decision, spend
 
 _SLOT = struct.Struct("<Qdd")  # key (0: empty), tokens, at
 _PROBES = 8
@@ -63,16 +63,11 @@ class SharedTokenBuckets:
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             offset, tokens, at = self._slot_of(key, now)
-            tokens = min(float(self.burst), tokens + (now - at) * self.rate)
-            allowed = tokens >= 1.0
-            if allowed:
-                tokens -= 1.0
+            tokens, decision = spend(tokens, now - at, self.rate, self.burst)
             _SLOT.pack_into(self._map, offset, key, tokens, now)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        if allowed:
-            return Decision(True, int(tokens), 0)
-        return Decision(False, 0, max(1, math.ceil((1.0 - tokens) / self.rate)))
+        return decision
 
     def _slot_of(self, key: int, now: float) -> tuple[int, float, float]:
         """(offset, tokens, at) of `key`'s slot: its own, an empty one (a full bucket), or the one counted
