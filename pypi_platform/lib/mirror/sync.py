@@ -1,8 +1,9 @@
 """One mirror sync: find what changed upstream, bring each changed project in, publish, then clean up.
 
-Change detection, cheapest first: a serial from the PEP 691 root (no request for an unchanged project); else one
-conditional request for the project page, judged by 304, the ``X-PyPI-Last-Serial`` header or the page's
-content hash. Files are downloaded concurrently across every project, each verified before any page links it.
+Change detection, cheapest first: the root's own serial header, unchanged since a run that checked every
+project (nothing read but the failed projects); a serial from the PEP 691 root (no request for an unchanged
+project); else one conditional request for the project page, judged by 304, the ``X-PyPI-Last-Serial`` header or
+the page's content hash. Files are downloaded concurrently across every project, each verified before any page links it.
 """
 
 from __future__ import annotations

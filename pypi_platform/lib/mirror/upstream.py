@@ -116,9 +116,9 @@ class Upstream:
         )
         if response.status_code != 200:
             raise PageError(f"the root index {self.simple_url} answered HTTP {response.status_code}")
-        if unless_serial is not None and not body_wanted(response):
-            return None
         header_serial = _int_or_none(response.headers.get("x-pypi-last-serial"))
+        if unless_serial is not None and header_serial == unless_serial:
+            return None
         if response.headers.get("content-type", "").startswith(JSON_CONTENT_TYPE):
             root = _parse_root_json(response.content)
             return root if header_serial is None else replace(root, serial=header_serial)
